@@ -1,0 +1,5 @@
+import sys
+
+from casesvc.cli import main
+
+sys.exit(main())

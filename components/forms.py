@@ -1,0 +1,118 @@
+"""Form parts shared by every step: error summary, file list, upload zone, navigation."""
+
+from __future__ import annotations
+
+import reflex as rx
+from reflex.vars import Var
+
+UPLOAD_ID = "documents"
+# A courtesy for the phone's picker only; the server decides by content (issue #2, #3).
+ACCEPT = {"application/pdf": [".pdf"], "image/jpeg": [".jpg", ".jpeg"], "image/png": [".png"]}
+
+
+def error_summary(t: Var, problems: Var, on_fix) -> rx.Component:  # noqa: ANN001
+    """GOV.UK-style summary at the top; each entry leads to its field (WCAG 3.3.1)."""
+    return rx.cond(
+        problems.length() > 0,
+        rx.el.div(
+            rx.el.h2(t["errors.summary_title"]),
+            rx.el.ul(
+                rx.foreach(
+                    problems,
+                    lambda p: rx.el.li(
+                        rx.el.button(p.message, type="button", class_name="link-button", on_click=on_fix(p.field))
+                    ),
+                )
+            ),
+            id="error-summary",
+            role="alert",
+            tab_index=-1,
+            class_name="error-summary",
+        ),
+    )
+
+
+def field_errors(errors: Var, field_id: str) -> rx.Component:
+    return rx.foreach(
+        errors,
+        lambda e: rx.el.p(rx.el.span("! ", aria_hidden="true"), e, class_name="field-error", id=f"{field_id}-error"),
+    )
+
+
+def file_list(t: Var, files: Var, on_remove) -> rx.Component:  # noqa: ANN001
+    return rx.cond(
+        files.length() > 0,
+        rx.el.ul(
+            rx.foreach(
+                files,
+                lambda f: rx.el.li(
+                    rx.el.span(rx.el.bdi(f.name), class_name="file-name"),
+                    rx.el.span(f.kind, " · ", rx.el.bdi(f.size), class_name="file-meta"),
+                    rx.el.button(
+                        t["upload.remove"],
+                        rx.el.span(" ", rx.el.bdi(f.name), class_name="visually-hidden"),
+                        type="button",
+                        class_name="button-secondary small",
+                        on_click=on_remove(f.id),
+                    ),
+                    class_name="file-row",
+                ),
+            ),
+            class_name="file-list",
+            aria_label=t["upload.list_label"],
+        ),
+    )
+
+
+def upload_zone(t: Var, on_drop, on_rejected, label: Var) -> rx.Component:  # noqa: ANN001
+    return rx.upload.root(
+        rx.el.div(
+            rx.el.button(label, type="button", class_name="button-primary upload-button", id="upload-button"),
+            rx.el.p(t["upload.hint"], class_name="hint"),
+            class_name="upload-inner",
+        ),
+        id=UPLOAD_ID,
+        multiple=True,
+        accept=ACCEPT,
+        no_keyboard=True,
+        on_drop=on_drop(rx.upload_files(upload_id=UPLOAD_ID)),
+        on_drop_rejected=on_rejected,
+        class_name="upload-zone",
+    )
+
+
+def live_region(message: Var) -> rx.Component:
+    return rx.el.div(message, aria_live="polite", role="status", class_name="live-region", id="announcement")
+
+
+def nav_buttons(t: Var, on_back, on_next, next_label: Var | None = None) -> rx.Component:  # noqa: ANN001
+    return rx.el.div(
+        rx.el.button(
+            next_label if next_label is not None else t["nav.next"],
+            type="button",
+            class_name="button-primary",
+            on_click=on_next,
+            id="next-button",
+        ),
+        rx.el.button(t["nav.back"], type="button", class_name="button-secondary", on_click=on_back),
+        class_name="nav-buttons",
+    )
+
+
+def text_area(label: Var, hint: Var, value: Var, on_change, field_id: str, max_chars: int) -> rx.Component:  # noqa: ANN001
+    return rx.el.div(
+        rx.el.label(label, html_for=field_id, class_name="label"),
+        rx.el.p(hint, class_name="hint", id=f"{field_id}-hint"),
+        rx.el.textarea(
+            # Uncontrolled with a debounced update: typing stays local and fast, the state still
+            # holds the text for the language switch and the review.
+            default_value=value,
+            on_change=on_change.debounce(300),
+            id=field_id,
+            max_length=max_chars,
+            rows=6,
+            aria_describedby=f"{field_id}-hint",
+            class_name="input",
+        ),
+        class_name="field",
+    )

@@ -1,0 +1,125 @@
+"""The authority's request in the context of the application: who asks, about what, by when."""
+
+from __future__ import annotations
+
+import reflex as rx
+from reflex.vars import Var
+
+
+def _fact(label: Var, value: Var) -> rx.Component:
+    return rx.cond(
+        value != "",
+        rx.fragment(rx.el.dt(label), rx.el.dd(rx.el.bdi(value))),
+    )
+
+
+def request_summary(t: Var, msg: Var) -> rx.Component:
+    return rx.el.div(
+        rx.el.p(msg.kind_label, class_name="kind-label"),
+        rx.el.h1(msg.subject, id="step-heading", tab_index=-1, lang="de"),
+        rx.el.p(
+            t["request.from"],
+            " ",
+            rx.el.strong(rx.el.bdi(msg.authority_name)),
+            class_name="lead",
+        ),
+        rx.cond(
+            msg.deadline != "",
+            rx.el.p(
+                rx.el.strong(t["request.deadline"]),
+                " ",
+                rx.el.bdi(msg.deadline),
+                " — ",
+                msg.days_left,
+                class_name="deadline",
+            ),
+        ),
+        rx.el.section(
+            rx.el.h2(t["request.application"]),
+            rx.el.dl(
+                _fact(t["request.service"], msg.service_name),
+                _fact(t["request.reference"], msg.reference),
+                _fact(t["request.submitted_on"], msg.submitted_on),
+                _fact(t["request.applicant"], msg.applicant_name),
+                class_name="facts",
+            ),
+            class_name="card",
+            aria_labelledby="",
+        ),
+        rx.el.section(
+            rx.el.h2(t["request.message"]),
+            rx.el.p(t["request.original_words"], class_name="hint"),
+            rx.el.blockquote(msg.body, lang="de", class_name="prewrap original"),
+            rx.el.p(t["request.sent"], " ", rx.el.bdi(msg.sent), class_name="hint"),
+            class_name="card",
+        ),
+        rx.cond(
+            msg.appointment_when != "",
+            rx.el.section(
+                rx.el.h2(t["appointment.heading"]),
+                rx.el.dl(
+                    _fact(t["appointment.when_label"], msg.appointment_when),
+                    _fact(t["appointment.place"], msg.appointment_place),
+                    _fact(t["appointment.bring"], msg.appointment_bring),
+                    class_name="facts",
+                ),
+                class_name="card",
+            ),
+        ),
+        rx.cond(
+            msg.responsible_name != "",
+            rx.el.section(
+                rx.el.h2(t["not_responsible.heading"]),
+                rx.el.p(t["not_responsible.explain"]),
+                rx.el.p(rx.el.strong(rx.el.bdi(msg.responsible_name))),
+                rx.el.p(msg.responsible_contact, class_name="prewrap"),
+                class_name="card",
+            ),
+        ),
+        rx.cond(
+            msg.submitted_documents.length() > 0,
+            rx.el.section(
+                rx.el.h2(t["request.submitted_documents"]),
+                rx.el.ul(rx.foreach(msg.submitted_documents, lambda d: rx.el.li(rx.el.bdi(d), lang="de"))),
+                class_name="card",
+            ),
+        ),
+        rx.cond(
+            msg.history.length() > 0,
+            rx.el.section(
+                rx.el.h2(t["request.history"]),
+                rx.el.ul(
+                    rx.foreach(
+                        msg.history,
+                        lambda h: rx.el.li(
+                            rx.el.bdi(h.sent),
+                            ": ",
+                            rx.el.span(h.subject, lang="de"),
+                            rx.cond(
+                                h.answered != "",
+                                rx.el.span(" — ", t["request.history_answered"], " ", rx.el.bdi(h.answered)),
+                            ),
+                        ),
+                    )
+                ),
+                class_name="card",
+            ),
+        ),
+        contact_card(t, msg),
+    )
+
+
+def contact_card(t: Var, msg: Var) -> rx.Component:
+    return rx.el.section(
+        rx.el.h2(t["request.contact"]),
+        rx.el.dl(
+            _fact(t["request.authority"], msg.authority_name),
+            _fact(t["request.contact_person"], msg.contact_person),
+            _fact(t["request.phone"], msg.phone),
+            _fact(t["request.email"], msg.email),
+            _fact(t["request.opening_hours"], msg.opening_hours),
+            _fact(t["request.address"], msg.authority_address),
+            class_name="facts prewrap",
+        ),
+        class_name="card",
+    )

@@ -1,0 +1,218 @@
+"""The one module that talks to the case service (contract ``/api/v1``, see ``casesvc/schemas.py``).
+
+Everything else in the portal sees typed results and the exceptions of ``portal.domain.errors``;
+no httpx type leaves this module. The reply token travels only in a request body: it is never part
+of a URL, a log line or an exception message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import IO, Any, Self, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from portal.domain.errors import (
+    CaseServiceUnavailable,
+    LinkAnswered,
+    LinkExpired,
+    LinkRevoked,
+    LinkUnknown,
+    ReplyRejected,
+)
+from portal.domain.message import MessageView, ResolvedLink
+from portal.domain.store import OutgoingFile
+
+__all__ = ["CaseServiceClient", "Delivery", "OutgoingFile"]
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+API = "/api/v1"
+
+# Statuses that say "not now" rather than "never": retrying the same request later can succeed.
+# 401/403 belong here because a refused portal credential is an operator's configuration error;
+# a reply must wait for the fix instead of being rejected for good.
+_RETRYABLE_4XX = frozenset({401, 403, 408, 425, 429})
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    reply_id: str
+    received_at: datetime
+
+
+class _Created(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    reply_id: str
+    received_at: datetime
+
+
+class CaseServiceClient:
+    """Async client of the case service's portal face, authenticated with the portal's key."""
+
+    def __init__(
+        self,
+        base_url: str,
+        key: str,
+        *,
+        timeout: float,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._timeout = timeout
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {key}", "Accept": "application/json"},
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            # The case service is addressed directly; an environment proxy must not see the traffic.
+            trust_env=False,
+            follow_redirects=False,
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ------------------------------------------------------------------ portal face
+
+    async def resolve(self, token: str) -> ResolvedLink:
+        """The message and state behind a reply token. Unknown token → ``LinkUnknown``."""
+        response = await self._small_request("POST", f"{API}/links/resolve", json={"token": token})
+        _raise_for_status(response, "resolve")
+        return _parse(ResolvedLink, response, "resolve")
+
+    async def get_message(self, message_id: str) -> MessageView:
+        response = await self._small_request("GET", f"{API}/messages/{quote(message_id, safe='')}")
+        _raise_for_status(response, "get_message")
+        return _parse(MessageView, response, "get_message")
+
+    async def deliver_reply(
+        self,
+        message_id: str,
+        reply: dict[str, object],
+        files: Sequence[OutgoingFile],
+        idempotency_key: str,
+    ) -> Delivery:
+        """Hand one reply over. The same ``idempotency_key`` again returns the first result.
+
+        Raises ``LinkAnswered`` (someone else's reply is there), ``LinkExpired``/``LinkRevoked``,
+        ``ReplyRejected`` (never retry), ``CaseServiceUnavailable`` (retry later), and
+        ``FileNotFoundError`` if a file has gone from disk.
+        """
+        body = json.dumps(reply, ensure_ascii=False, default=str).encode()
+        with _open_parts(body, files) as parts:
+            try:
+                # No overall deadline here: a large upload may legitimately take longer than one
+                # timeout; httpx still bounds connecting, every read and every write.
+                response = await self._http.post(
+                    f"{API}/messages/{quote(message_id, safe='')}/reply",
+                    files=parts,
+                    headers={"Idempotency-Key": idempotency_key},
+                )
+            except httpx.HTTPError as exc:
+                log.info("case service unreachable during deliver_reply: %s", type(exc).__name__)
+                raise CaseServiceUnavailable() from None
+        _raise_for_status(response, "deliver_reply")
+        created = _parse(_Created, response, "deliver_reply")
+        return Delivery(reply_id=created.reply_id, received_at=created.received_at)
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def _small_request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """A request with a small body, bounded as a whole (a trickling server cannot hold us)."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await self._http.request(method, url, **kwargs)
+        except (httpx.HTTPError, TimeoutError) as exc:
+            # Only the exception's type, and ``from None``: request details stay out of logs.
+            log.info("case service unreachable: %s %s", method, type(exc).__name__)
+            raise CaseServiceUnavailable() from None
+
+
+def _raise_for_status(response: httpx.Response, operation: str) -> None:
+    """Turn a non-2xx answer into the portal's exception for it."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    code = _problem_code(response)
+    if status == 404:
+        raise LinkUnknown()
+    if status == 409 and code == "already_answered":
+        raise LinkAnswered(_answered_at(response))
+    if status == 410:
+        raise LinkExpired() if code == "link_expired" else LinkRevoked()
+    if status >= 500 or status in _RETRYABLE_4XX:
+        log.warning("case service answered %s to %s (code %s)", status, operation, code)
+        raise CaseServiceUnavailable(status=status, server_code=code)
+    log.warning("case service refused %s with %s (code %s)", operation, status, code)
+    raise ReplyRejected(server_code=code, status=status)
+
+
+def _problem_code(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return f"http_{response.status_code}"
+    if isinstance(body, dict):
+        code = body.get("code")
+        if isinstance(code, str) and code:
+            return code[:64]
+        # FastAPI's own errors (validation, routing) come as {"detail": ...}.
+        if "detail" in body:
+            return "validation_error" if response.status_code == 422 else f"http_{response.status_code}"
+    return f"http_{response.status_code}"
+
+
+def _answered_at(response: httpx.Response) -> datetime | None:
+    try:
+        body = response.json()
+        value = body.get("answered_at") if isinstance(body, dict) else None
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _parse(model: type[M], response: httpx.Response, operation: str) -> M:
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError:
+        # A body that does not fit the contract is the case service's fault, not the applicant's.
+        log.error("case service sent a body that does not fit the contract for %s", operation)
+        raise CaseServiceUnavailable(server_code="bad_response") from None
+
+
+@contextlib.contextmanager
+def _open_parts(
+    reply_json: bytes, files: Sequence[OutgoingFile]
+) -> Iterator[list[tuple[str, tuple[str | None, bytes | IO[bytes], str]]]]:
+    """Multipart parts: the JSON reply first, then each file as an open handle httpx streams."""
+    with contextlib.ExitStack() as stack:
+        parts: list[tuple[str, tuple[str | None, bytes | IO[bytes], str]]] = [
+            ("reply", (None, reply_json, "application/json"))
+        ]
+        for file in files:
+            handle = stack.enter_context(file.path.open("rb"))
+            parts.append((file.key, (file.name, handle, file.media_type)))
+        yield parts

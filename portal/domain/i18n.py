@@ -1,0 +1,127 @@
+"""The locale catalogue: every text a person reads lives in ``locales/<lang>.json``.
+
+Files are nested JSON; keys are flattened with dots (``{"link": {"expired": ...}}`` → ``link.expired``).
+Values are whole sentences with named placeholders (``{date}``) filled by :func:`translate`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from string import Formatter
+
+from babel import Locale
+
+LOCALES_DIR = Path(__file__).resolve().parents[2] / "locales"
+REFERENCE_LANGUAGE = "de"
+# Languages whose script runs right to left; the page's dir attribute follows this.
+RTL_LANGUAGES = frozenset({"ar", "fa"})
+
+
+def _flatten(tree: Mapping[str, object], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, name + "."))
+        elif isinstance(value, str):
+            flat[name] = value
+        else:
+            raise ValueError(f"locale value for {name} is not text")
+    return flat
+
+
+@cache
+def catalogue(lang: str) -> dict[str, str]:
+    """All texts of one language, flattened. Unknown languages fall back to the reference."""
+    path = LOCALES_DIR / f"{lang}.json"
+    if not path.is_file():
+        path = LOCALES_DIR / f"{REFERENCE_LANGUAGE}.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} does not hold an object")
+    return _flatten(data)
+
+
+def available_languages() -> list[str]:
+    """Codes of every locale file, reference language first."""
+    codes = sorted(p.stem for p in LOCALES_DIR.glob("*.json"))
+    return sorted(codes, key=lambda c: (c != REFERENCE_LANGUAGE, c))
+
+
+def placeholders(text: str) -> set[str]:
+    """Named placeholders used in one text."""
+    return {name for _, name, _, _ in Formatter().parse(text) if name}
+
+
+def translate(lang: str, key: str, **params: object) -> str:
+    """The text for ``key`` in ``lang`` with its placeholders filled.
+
+    A key missing in ``lang`` falls back to German; one missing everywhere returns the key itself,
+    which the locale tests forbid, so it never reaches a person unnoticed.
+    """
+    text = catalogue(lang).get(key) or catalogue(REFERENCE_LANGUAGE).get(key) or key
+    if not params:
+        return text
+    return fill(text, params)
+
+
+class _KeepMissing(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def fill(text: str, params: Mapping[str, object]) -> str:
+    """Fill the named placeholders that ``params`` knows; leave the others for a later fill."""
+    return text.format_map(_KeepMissing({k: str(v) for k, v in params.items()}))
+
+
+def translate_count(lang: str, key: str, count: int, **params: object) -> str:
+    """A text that depends on a number: ``key.one``, ``key.few``, ... chosen by CLDR's plural rules."""
+    form = Locale.parse(lang).plural_form(count)
+    texts = catalogue(lang)
+    chosen = f"{key}.{form}" if f"{key}.{form}" in texts else f"{key}.other"
+    return translate(lang, chosen, count=count, **params)
+
+
+def page_texts(lang: str, params: Mapping[str, object]) -> dict[str, str]:
+    """The catalogue a page gets, with the portal-wide placeholders (limits and the like) filled."""
+    return {key: fill(text, params) if "{" in text else text for key, text in catalogue(lang).items()}
+
+
+def text_direction(lang: str) -> str:
+    return "rtl" if lang in RTL_LANGUAGES else "ltr"
+
+
+def pick_language(preferred: str | None, accept_language: str | None, supported: list[str]) -> str:
+    """First visit: the case's preferred language, then the browser's Accept-Language, then German."""
+    if preferred:
+        base = preferred.strip().lower().split("-")[0]
+        if base in supported:
+            return base
+    for lang in _parse_accept_language(accept_language or ""):
+        if lang in supported:
+            return lang
+    return REFERENCE_LANGUAGE
+
+
+def _parse_accept_language(header: str) -> list[str]:
+    weighted: list[tuple[float, int, str]] = []
+    for index, part in enumerate(header.split(",")[:20]):
+        fields = part.strip().split(";")
+        tag = fields[0].strip().lower().split("-")[0]
+        if not tag or tag == "*":
+            continue
+        quality = 1.0
+        for extra in fields[1:]:
+            name, _, value = extra.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:
+            weighted.append((-quality, index, tag))
+    return [tag for _, _, tag in sorted(weighted)]

@@ -1,0 +1,97 @@
+"""/r/<token> verifies a reply link; /reply shows the request and takes the reply."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from components.layout import notice, page_shell
+from components.request import request_summary
+from portal.pages import steps
+from portal.state.reply import ReplyState as S
+
+t = S.t
+
+
+def _shell(*children: rx.Component) -> rx.Component:
+    return page_shell(t, S.languages, S.lang, S.switch_language, *children)
+
+
+def link_page() -> rx.Component:
+    return _shell(notice(t["link.checking_title"], t["link.checking_body"]))
+
+
+def _error_view() -> rx.Component:
+    code = S.error_code
+    return rx.fragment(
+        notice(
+            t["link." + code + "_title"],
+            t["link." + code + "_body"],
+            rx.cond(S.error_when != "", rx.el.p(t["link.answered_when"], " ", rx.el.bdi(S.error_when))),
+            rx.cond(
+                code == "case_service_unavailable",
+                rx.el.button(t["link.retry"], type="button", class_name="button-primary", on_click=S.retry),
+            ),
+            tone="error",
+        ),
+        rx.cond(S.msg.authority_name != "", rx.fragment()),
+    )
+
+
+def _overview() -> rx.Component:
+    return rx.el.div(
+        request_summary(t, S.msg),
+        rx.cond(
+            S.msg.answerable,
+            rx.el.div(
+                rx.cond(
+                    S.items.length() > 0,
+                    rx.el.section(
+                        rx.el.h2(t["overview.items_heading"]),
+                        rx.el.ul(
+                            rx.foreach(
+                                S.items,
+                                lambda i: rx.el.li(rx.el.strong(i.title), " (", i.badge, ") — ", i.status),
+                            ),
+                            class_name="checklist",
+                        ),
+                        class_name="card",
+                    ),
+                ),
+                rx.el.button(
+                    t["overview.start"],
+                    type="button",
+                    class_name="button-primary",
+                    id="start-button",
+                    on_click=S.next_step,
+                ),
+                class_name="start",
+            ),
+            rx.el.p(t["overview.nothing_to_answer"], class_name="card"),
+        ),
+    )
+
+
+def _flow() -> rx.Component:
+    return rx.match(
+        S.step,
+        ("overview", _overview()),
+        ("item", steps.item_step()),
+        ("text", steps.text_step()),
+        ("extras", steps.extras_step()),
+        ("appointment", steps.appointment_step()),
+        ("review", steps.review_step()),
+        ("done", steps.done_step()),
+        _overview(),
+    )
+
+
+def reply_page() -> rx.Component:
+    return _shell(
+        rx.match(
+            S.phase,
+            ("ready", _flow()),
+            ("error", _error_view()),
+            ("checking", notice(t["link.checking_title"], t["link.checking_body"])),
+            notice(t["link.none_title"], t["link.none_body"]),
+        )
+    )

@@ -1,0 +1,277 @@
+"""The steps of a reply: one requested item per screen (phones first), then text, further
+documents, the appointment answer, the review and the confirmation."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from components.forms import error_summary, field_errors, file_list, live_region, nav_buttons, text_area, upload_zone
+from portal.state.reply import ReplyState as S
+
+t = S.t
+
+
+def _item_view(item) -> rx.Component:  # noqa: ANN001
+    return rx.el.section(
+        rx.el.p(t["steps.item_of"], " ", S.item_index + 1, " / ", S.items.length(), class_name="progress"),
+        rx.el.h1(item.title, id="step-heading", tab_index=-1),
+        rx.el.p(
+            rx.el.span(item.badge, class_name="badge"),
+            " ",
+            t["item.authority_title"],
+            " ",
+            rx.el.q(rx.el.bdi(item.title_de), lang="de"),
+        ),
+        rx.cond(
+            item.note != "",
+            rx.el.div(
+                rx.el.p(t["item.note_label"], class_name="hint"),
+                rx.el.blockquote(item.note, lang="de", class_name="original prewrap"),
+            ),
+        ),
+        rx.el.details(
+            rx.el.summary(t["item.guidance_label"]),
+            rx.el.p(item.guidance, class_name="prewrap"),
+            open=~item.uploadable,
+            class_name="guidance",
+        ),
+        error_summary(t, S.problems, S.fix_problem),
+        rx.el.div(
+            field_errors(item.errors, item.id),
+            rx.cond(
+                item.uploadable,
+                rx.el.div(
+                    upload_zone(t, S.upload, S.upload_refused_by_browser, t["upload.add"]),
+                    file_list(t, item.files, S.remove_file),
+                ),
+            ),
+            rx.el.div(
+                rx.el.input(
+                    type="checkbox",
+                    id="not-available",
+                    default_checked=item.not_available,
+                    on_change=S.set_not_available,
+                    class_name="checkbox",
+                ),
+                rx.el.label(t["item.not_available"], html_for="not-available"),
+                class_name="check-row",
+            ),
+            rx.cond(
+                item.not_available,
+                rx.el.div(
+                    text_area(t["item.reason"], t["item.reason_hint"], item.reason, S.set_reason, "reason", 2000),
+                    rx.el.div(
+                        rx.el.label(t["item.expected_date"], html_for="expected-date", class_name="label"),
+                        rx.el.input(
+                            type="date",
+                            id="expected-date",
+                            default_value=item.expected_date,
+                            on_change=S.set_expected_date,
+                            class_name="input",
+                        ),
+                        class_name="field",
+                    ),
+                ),
+            ),
+            id=item.id,
+            tab_index=-1,
+        ),
+        live_region(S.announcement),
+        nav_buttons(t, S.previous_step, S.next_step),
+    )
+
+
+def item_step() -> rx.Component:
+    return rx.foreach(S.items, lambda item: rx.cond(item.index == S.item_index, _item_view(item)))
+
+
+def text_step() -> rx.Component:
+    return rx.el.section(
+        rx.el.h1(t["text.heading"], id="step-heading", tab_index=-1),
+        error_summary(t, S.problems, S.fix_problem),
+        text_area(t["text.label"], t["text.hint"], S.text, S.set_text, "text", 5000),
+        nav_buttons(t, S.previous_step, S.next_step),
+    )
+
+
+def extras_step() -> rx.Component:
+    return rx.el.section(
+        rx.el.h1(t["extras.heading"], id="step-heading", tab_index=-1),
+        rx.el.p(t["extras.intro"]),
+        rx.el.div(
+            rx.el.label(t["extras.type"], html_for="extra-code", class_name="label"),
+            rx.el.select(
+                rx.foreach(S.extra_codes, lambda o: rx.el.option(o["name"], value=o["code"])),
+                id="extra-code",
+                value=S.extra_code,
+                on_change=S.set_extra_code,
+                class_name="input",
+            ),
+            class_name="field",
+        ),
+        rx.el.div(
+            rx.el.label(t["extras.description"], html_for="extra-description", class_name="label"),
+            rx.el.input(
+                id="extra-description",
+                default_value=S.extra_description,
+                on_change=S.set_extra_description.debounce(300),
+                max_length=200,
+                class_name="input",
+            ),
+            class_name="field",
+        ),
+        upload_zone(t, S.upload, S.upload_refused_by_browser, t["extras.add"]),
+        rx.foreach(
+            S.extras,
+            lambda e: rx.el.div(
+                rx.el.h2(e.title), rx.el.p(e.description), file_list(t, e.files, S.remove_file), class_name="card"
+            ),
+        ),
+        live_region(S.announcement),
+        nav_buttons(t, S.previous_step, S.next_step),
+    )
+
+
+def appointment_step() -> rx.Component:
+    def radio(value: str, label_key: str) -> rx.Component:
+        return rx.el.div(
+            rx.el.input(
+                type="radio",
+                name="appointment",
+                id=f"answer-{value}",
+                value=value,
+                default_checked=S.appointment_answer == value,
+                on_change=S.set_appointment_answer,
+                class_name="radio",
+            ),
+            rx.el.label(t[label_key], html_for=f"answer-{value}"),
+            class_name="check-row",
+        )
+
+    return rx.el.section(
+        rx.el.h1(t["appointment.answer_heading"], id="step-heading", tab_index=-1),
+        error_summary(t, S.problems, S.fix_problem),
+        rx.el.p(rx.el.bdi(S.msg.appointment_when)),
+        rx.el.fieldset(
+            rx.el.legend(t["appointment.question"]),
+            radio("confirm", "appointment.confirm"),
+            radio("reschedule", "appointment.reschedule"),
+            id="appointment",
+            tab_index=-1,
+        ),
+        rx.cond(
+            S.appointment_answer == "reschedule",
+            rx.el.div(
+                text_area(
+                    t["appointment.reason"],
+                    t["appointment.reason_hint"],
+                    S.appointment_reason,
+                    S.set_appointment_reason,
+                    "appointment-reason",
+                    2000,
+                ),
+                text_area(
+                    t["appointment.times"],
+                    t["appointment.times_hint"],
+                    S.appointment_times,
+                    S.set_appointment_times,
+                    "appointment-times",
+                    2000,
+                ),
+            ),
+        ),
+        nav_buttons(t, S.previous_step, S.next_step),
+    )
+
+
+def _change(step: str, index=0) -> rx.Component:  # noqa: ANN001
+    return rx.el.button(t["review.change"], type="button", class_name="link-button", on_click=S.go_to(step, index))
+
+
+def review_step() -> rx.Component:
+    return rx.el.section(
+        rx.el.h1(t["review.heading"], id="step-heading", tab_index=-1),
+        error_summary(t, S.problems, S.fix_problem),
+        rx.cond(
+            S.msg.kind == "appointment",
+            rx.el.div(
+                rx.el.h2(t["appointment.answer_heading"]),
+                rx.el.p(
+                    rx.cond(
+                        S.appointment_answer == "confirm",
+                        t["appointment.confirm"],
+                        rx.cond(S.appointment_answer == "reschedule", t["appointment.reschedule"], t["review.nothing"]),
+                    )
+                ),
+                rx.cond(
+                    S.appointment_answer == "reschedule",
+                    rx.el.p(S.appointment_reason, " — ", S.appointment_times, class_name="prewrap"),
+                ),
+                _change("appointment"),
+                class_name="card",
+            ),
+            rx.fragment(
+                rx.foreach(
+                    S.items,
+                    lambda item: rx.el.div(
+                        rx.el.h2(item.title),
+                        rx.el.p(item.status),
+                        rx.el.ul(rx.foreach(item.files, lambda f: rx.el.li(rx.el.bdi(f.name), " · ", f.size))),
+                        rx.cond(
+                            item.not_available,
+                            rx.el.p(item.reason, " ", rx.el.bdi(item.expected_date), class_name="prewrap"),
+                        ),
+                        field_errors(item.errors, item.id + "-review"),
+                        _change("item", item.index),
+                        class_name="card",
+                    ),
+                ),
+                rx.el.div(
+                    rx.el.h2(t["text.heading"]),
+                    rx.el.p(rx.cond(S.text != "", S.text, t["review.nothing"]), class_name="prewrap"),
+                    _change("text"),
+                    class_name="card",
+                ),
+                rx.el.div(
+                    rx.el.h2(t["extras.heading"]),
+                    rx.cond(S.extras.length() == 0, rx.el.p(t["review.nothing"])),
+                    rx.foreach(S.extras, lambda e: rx.el.p(e.title, ": ", e.files.length(), " ", t["review.files"])),
+                    _change("extras"),
+                    class_name="card",
+                ),
+            ),
+        ),
+        rx.el.div(
+            rx.el.input(
+                type="checkbox",
+                id="declaration",
+                default_checked=S.declaration,
+                on_change=S.set_declaration,
+                class_name="checkbox",
+            ),
+            rx.el.label(t["review.declaration"], html_for="declaration"),
+            class_name="check-row declaration",
+        ),
+        rx.el.div(
+            rx.el.button(
+                t["review.submit"], type="button", class_name="button-primary", id="submit-button", on_click=S.submit
+            ),
+            rx.el.button(t["nav.back"], type="button", class_name="button-secondary", on_click=S.previous_step),
+            class_name="nav-buttons",
+        ),
+    )
+
+
+def done_step() -> rx.Component:
+    return rx.el.section(
+        rx.el.h1(t["done.heading"], id="step-heading", tab_index=-1),
+        rx.el.div(
+            rx.el.p(t["done.reference"], " ", rx.el.strong(rx.el.bdi(S.done_reference), id="done-reference")),
+            rx.el.p(t["done.received"], " ", rx.el.bdi(S.done_received)),
+            class_name="card success",
+            role="status",
+        ),
+        rx.el.h2(t["done.next_heading"]),
+        rx.el.p(t["done.next"]),
+        rx.el.p(t["done.keep_reference"]),
+    )

@@ -1,0 +1,32 @@
+"""Builds the app and registers the pages; nothing else lives here."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from portal import runtime
+from portal.delivery_task import delivery_lifespan
+from portal.pages.home import home_page
+from portal.pages.reply import link_page, reply_page
+from portal.server.guard import PortalGuard
+from portal.state.language import LanguageState
+from portal.state.reply import ReplyState
+
+_settings = runtime.settings()
+# One upload request carries at most one item's files; a little room for the multipart framing.
+_max_upload_request = (
+    min(_settings.max_reply_bytes, _settings.max_file_bytes * _settings.max_files_per_item) + 256 * 1024
+)
+
+app = rx.App(
+    theme=None,
+    stylesheets=["/portal.css"],
+    html_lang="de",
+    head_components=[rx.el.meta(name="referrer", content="no-referrer")],
+    api_transformer=lambda asgi: PortalGuard(asgi, max_upload_request_bytes=_max_upload_request),
+)
+app.register_lifespan_task(delivery_lifespan)
+
+app.add_page(home_page, route="/", title="Rückkanal", on_load=LanguageState.start)
+app.add_page(link_page, route="/r/[reply_token]", title="Rückkanal", on_load=ReplyState.open_link)
+app.add_page(reply_page, route="/reply", title="Rückkanal", on_load=ReplyState.on_reply_page)

@@ -1,0 +1,236 @@
+"""Turns domain objects into what a page shows, in one language. Plain Python, no Reflex.
+
+The states assign these display objects to their vars; all wording comes from ``locales/``
+through :func:`portal.domain.i18n.translate`, dates and sizes through Babel.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+
+from portal.domain import catalogue, formatting
+from portal.domain.i18n import translate, translate_count
+from portal.domain.intake import StoredUpload
+from portal.domain.message import MessageView
+from portal.domain.reply import Draft, Problem
+
+
+@dataclasses.dataclass
+class FileDisplay:
+    id: str = ""
+    name: str = ""
+    kind: str = ""
+    size: str = ""
+
+
+@dataclasses.dataclass
+class ItemDisplay:
+    id: str = ""
+    index: int = 0
+    code: str = ""
+    title: str = ""
+    title_de: str = ""
+    badge: str = ""
+    required: bool = True
+    note: str = ""
+    guidance: str = ""
+    uploadable: bool = True
+    files: list[FileDisplay] = dataclasses.field(default_factory=list)
+    not_available: bool = False
+    reason: str = ""
+    expected_date: str = ""
+    status: str = ""
+    errors: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class HistoryDisplay:
+    subject: str = ""
+    sent: str = ""
+    answered: str = ""
+
+
+@dataclasses.dataclass
+class MessageDisplay:
+    kind: str = ""
+    kind_label: str = ""
+    subject: str = ""
+    body: str = ""
+    sent: str = ""
+    deadline: str = ""
+    days_left: str = ""
+    authority_name: str = ""
+    authority_address: str = ""
+    contact_person: str = ""
+    phone: str = ""
+    email: str = ""
+    opening_hours: str = ""
+    reference: str = ""
+    service_name: str = ""
+    submitted_on: str = ""
+    applicant_name: str = ""
+    submitted_documents: list[str] = dataclasses.field(default_factory=list)
+    history: list[HistoryDisplay] = dataclasses.field(default_factory=list)
+    appointment_when: str = ""
+    appointment_place: str = ""
+    appointment_bring: str = ""
+    responsible_name: str = ""
+    responsible_contact: str = ""
+    answerable: bool = False
+
+
+@dataclasses.dataclass
+class ExtraDisplay:
+    index: int = 0
+    title: str = ""
+    description: str = ""
+    files: list[FileDisplay] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class ProblemDisplay:
+    field: str = ""
+    message: str = ""
+
+
+def _date(d: date | None, lang: str) -> str:
+    return formatting.format_date_long(d, lang) if d else ""
+
+
+def _datetime(dt: datetime | None, lang: str) -> str:
+    return formatting.format_datetime(dt, lang) if dt else ""
+
+
+def days_left_text(deadline: date | None, today: date, lang: str) -> str:
+    if deadline is None:
+        return ""
+    days = formatting.days_left(deadline, today)
+    if days < 0:
+        return translate(lang, "deadline.passed")
+    if days == 0:
+        return translate(lang, "deadline.today")
+    return translate(lang, "deadline.left", left=formatting.format_days_left(deadline, today, lang))
+
+
+def message_display(msg: MessageView, lang: str, today: date) -> MessageDisplay:
+    a = msg.authority
+    c = msg.case
+    view = MessageDisplay(
+        kind=msg.kind,
+        kind_label=translate(lang, f"kind.{msg.kind}"),
+        subject=msg.subject,
+        body=msg.body,
+        sent=_datetime(msg.sent_at, lang),
+        deadline=_date(msg.deadline, lang),
+        days_left=days_left_text(msg.deadline, today, lang),
+        authority_name=a.name,
+        authority_address=a.address,
+        contact_person=a.contact_person,
+        phone=a.phone,
+        email=a.email,
+        opening_hours=a.opening_hours,
+        reference=c.reference,
+        service_name=c.service_name,
+        submitted_on=_date(c.submitted_on, lang),
+        applicant_name=c.applicant_name,
+        submitted_documents=[
+            d.title + (f" ({_date(d.submitted_on, lang)})" if d.submitted_on else "") for d in c.submitted_documents
+        ],
+        history=[
+            HistoryDisplay(
+                subject=h.subject,
+                sent=_datetime(h.sent_at, lang),
+                answered=_datetime(h.reply.received_at, lang) if h.reply else "",
+            )
+            for h in msg.history
+        ],
+        answerable=msg.answerable,
+    )
+    if msg.appointment is not None:
+        ap = msg.appointment
+        view.appointment_when = translate(
+            lang,
+            "appointment.when",
+            date=_date(ap.starts_at.date(), lang),
+            start=formatting.format_time(ap.starts_at, lang),
+            end=formatting.format_time(ap.ends_at, lang),
+        )
+        view.appointment_place = ap.place
+        view.appointment_bring = ap.bring
+    if msg.responsible_authority is not None:
+        ra = msg.responsible_authority
+        view.responsible_name = ra.name
+        view.responsible_contact = "\n".join(x for x in (ra.address, ra.phone, ra.email, ra.website) if x)
+    return view
+
+
+def file_display(upload: StoredUpload, lang: str) -> FileDisplay:
+    return FileDisplay(
+        id=upload.id,
+        name=upload.original_name,
+        kind=translate(lang, f"filetype.{upload.extension}"),
+        size=formatting.format_file_size(upload.size, lang),
+    )
+
+
+def items_display(
+    msg: MessageView,
+    draft: Draft,
+    uploads: Mapping[str, StoredUpload],
+    problems: Sequence[Problem],
+    lang: str,
+) -> list[ItemDisplay]:
+    drafts = {d.item_id: d for d in draft.items}
+    views = []
+    for index, item in enumerate(msg.requested_items):
+        d = drafts[item.id]
+        files = [file_display(uploads[f], lang) for f in d.files if f in uploads]
+        if files:
+            status = translate_count(lang, "item.status.provided", len(files))
+        elif d.not_available:
+            status = translate(lang, "item.status.not_available")
+        else:
+            status = translate(lang, "item.status.open")
+        views.append(
+            ItemDisplay(
+                id=item.id,
+                index=index,
+                code=item.code,
+                title=translate(lang, f"catalogue.{item.code}.title"),
+                title_de=item.title_de,
+                badge=translate(lang, "item.required" if item.required else "item.optional"),
+                required=item.required,
+                note=item.note,
+                guidance=translate(lang, f"catalogue.{item.code}.guidance"),
+                uploadable=catalogue.is_uploadable(item.code),
+                files=files,
+                not_available=d.not_available,
+                reason=d.reason,
+                expected_date=d.expected_date.isoformat() if d.expected_date else "",
+                status=status,
+                errors=[translate(lang, f"error.{p.code}") for p in problems if p.field == item.id],
+            )
+        )
+    return views
+
+
+def extras_display(draft: Draft, uploads: Mapping[str, StoredUpload], lang: str) -> list[ExtraDisplay]:
+    return [
+        ExtraDisplay(
+            index=i,
+            title=translate(lang, f"catalogue.{e.code}.title"),
+            description=e.description,
+            files=[file_display(uploads[f], lang) for f in e.files if f in uploads],
+        )
+        for i, e in enumerate(draft.extras)
+    ]
+
+
+def problems_display(problems: Sequence[Problem], lang: str) -> list[ProblemDisplay]:
+    return [ProblemDisplay(field=p.field, message=translate(lang, f"error.{p.code}")) for p in problems]
+
+
+def extra_code_options(lang: str) -> list[dict[str, str]]:
+    return [{"code": code, "name": translate(lang, f"catalogue.{code}.title")} for code in catalogue.EXTRA_CODES]

@@ -1,0 +1,63 @@
+"""Process-wide resources of the portal, created once and shared by states and the server.
+
+Kept out of the Reflex states so they stay thin and picklable: a state holds ids, never
+connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import lru_cache
+
+from portal.client import CaseServiceClient
+from portal.domain.intake import Limits
+from portal.domain.store import PortalStore
+from portal.settings import PortalSettings, get_settings
+
+# Set by the delivery loop; a fresh submission sets it so delivery starts at once.
+_wake: asyncio.Event | None = None
+
+
+def settings() -> PortalSettings:
+    return get_settings()
+
+
+@lru_cache(maxsize=1)
+def store() -> PortalStore:
+    portal_store = PortalStore(settings().effective_database_url)
+    portal_store.create_all()
+    return portal_store
+
+
+def case_service() -> CaseServiceClient:
+    """A new client; use as ``async with case_service() as client``."""
+    s = settings()
+    return CaseServiceClient(
+        s.case_service_url, s.case_service_key.get_secret_value(), timeout=s.request_timeout_seconds
+    )
+
+
+def limits() -> Limits:
+    s = settings()
+    return Limits(
+        max_file_bytes=s.max_file_bytes,
+        max_files_per_item=s.max_files_per_item,
+        max_files_per_reply=s.max_files_per_reply,
+        max_reply_bytes=s.max_reply_bytes,
+    )
+
+
+def files_dir():  # type: ignore[no-untyped-def]
+    path = settings().files_dir
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def set_wake_event(event: asyncio.Event) -> None:
+    global _wake
+    _wake = event
+
+
+def wake_delivery() -> None:
+    if _wake is not None:
+        _wake.set()

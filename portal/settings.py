@@ -1,0 +1,84 @@
+"""The portal's configuration, read once from the environment (prefix ``PORTAL_``).
+
+Nothing else in the portal reads ``os.environ``: code receives a ``PortalSettings`` (usually via
+``get_settings()``) so tests can build their own instance without touching the process.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+
+class PortalSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PORTAL_", extra="ignore", frozen=True)
+
+    # The case service: the embedded reference implementation by default.
+    case_service_url: str = "http://127.0.0.1:8100"
+    # Empty by default so importing the settings never fails; the run scripts set the real key.
+    case_service_key: SecretStr = SecretStr("")
+
+    data_dir: Path = Path("data/portal")
+    # Empty means the embedded SQLite file under data_dir; set a PostgreSQL URL to scale out.
+    database_url: str = ""
+    public_url: str = "http://localhost:3000"
+    # The one port the production portal serves frontend, websocket and uploads on.
+    port: int = Field(default=3000, ge=1, le=65535)
+
+    # Upload limits. The per-reply totals keep one reply deliverable in a single request.
+    max_file_bytes: int = Field(default=10 * MIB, ge=1)
+    max_files_per_item: int = Field(default=10, ge=1)
+    max_files_per_reply: int = Field(default=30, ge=1)
+    max_reply_bytes: int = Field(default=60 * MIB, ge=1)
+    max_text_chars: int = Field(default=5000, ge=1)
+
+    request_timeout_seconds: float = Field(default=10.0, gt=0)
+    delivery_retry_initial_seconds: float = Field(default=2.0, gt=0)
+    delivery_retry_max_seconds: float = Field(default=300.0, gt=0)
+    delivery_poll_seconds: float = Field(default=2.0, gt=0)
+
+    default_language: str = "de"
+    # NoDecode: the env value is usually "de,en" rather than JSON (both are accepted).
+    languages: Annotated[tuple[str, ...], NoDecode] = ("de", "en")
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _split_languages(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return tuple(json.loads(text))
+            return tuple(part.strip() for part in text.split(",") if part.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _default_language_is_offered(self) -> PortalSettings:
+        if self.default_language not in self.languages:
+            raise ValueError("default_language must be one of languages")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{self.data_dir / 'portal.sqlite3'}"
+
+    @property
+    def files_dir(self) -> Path:
+        """Where uploads wait until delivered: outside every served path, created on first use."""
+        path = self.data_dir / "files"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> PortalSettings:
+    return PortalSettings()

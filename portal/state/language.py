@@ -1,0 +1,82 @@
+"""The language of the session: which catalogue the page shows, and the document's lang/dir."""
+
+from __future__ import annotations
+
+import json
+
+import reflex as rx
+
+from portal.domain import formatting, i18n
+from portal.runtime import settings
+
+
+def _language_options() -> list[dict[str, str]]:
+    # Each language is listed in its own name and script (the `language.name` key of its file).
+    return [
+        {"code": code, "name": i18n.translate(code, "language.name")}
+        for code in settings().languages
+        if code in i18n.available_languages()
+    ]
+
+
+class LanguageState(rx.State):
+    """Base state of every page. Texts of the current language travel as one dict."""
+
+    lang: str = i18n.REFERENCE_LANGUAGE
+    dir: str = "ltr"
+    t: dict[str, str] = i18n.catalogue(i18n.REFERENCE_LANGUAGE)
+    languages: list[dict[str, str]] = _language_options()
+    # True once the applicant (or staff) picked a language; the case's preference no longer wins.
+    _chosen: bool = False
+
+    def _apply_language(self, lang: str) -> list[rx.event.EventSpec]:
+        supported = [o["code"] for o in self.languages]
+        if lang not in supported:
+            lang = i18n.REFERENCE_LANGUAGE
+        self.lang = lang
+        self.dir = i18n.text_direction(lang)
+        self.t = i18n.page_texts(lang, self._text_params())
+        return [self.document_attributes()]
+
+    def _text_params(self) -> dict[str, object]:
+        s = settings()
+        return {
+            "max_size": formatting.format_file_size(s.max_file_bytes, self.lang),
+            "max_files": s.max_files_per_item,
+            "max_text": s.max_text_chars,
+        }
+
+    def tr(self, key: str, **params: object) -> str:
+        """One text of the current language, server side (errors, announcements)."""
+        return i18n.fill(i18n.translate(self.lang, key, **params), self._text_params())
+
+    def tr_count(self, key: str, count: int, **params: object) -> str:
+        return i18n.fill(i18n.translate_count(self.lang, key, count, **params), self._text_params())
+
+    def document_attributes(self) -> rx.event.EventSpec:
+        # The document root cannot be stateful in Reflex, so lang/dir follow the choice by script.
+        return rx.call_script(
+            f"document.documentElement.lang={json.dumps(self.lang)};"
+            f"document.documentElement.dir={json.dumps(self.dir)};"
+            f"document.title={json.dumps(self.t.get('app.title', ''))};"
+        )
+
+    def pick_initial(self, preferred: str | None) -> list[rx.event.EventSpec]:
+        if self._chosen:
+            return self._apply_language(self.lang)
+        accept = self.router.headers.accept_language
+        supported = [o["code"] for o in self.languages]
+        return self._apply_language(i18n.pick_language(preferred, accept, supported))
+
+    @rx.event
+    def restore_document(self) -> rx.event.EventSpec:
+        return self.document_attributes()
+
+    @rx.event
+    def change_language(self, lang: str) -> list[rx.event.EventSpec]:
+        self._chosen = True
+        return self._apply_language(lang)
+
+    @rx.event
+    def start(self) -> list[rx.event.EventSpec]:
+        return self.pick_initial(None)

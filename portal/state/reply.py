@@ -1,0 +1,413 @@
+"""The applicant's session: the verified link, the request, the draft reply and its submission.
+
+Thin: it keeps ids and the draft on the server side (underscore vars never reach the browser),
+calls the domain for every rule, and lets :mod:`portal.presenter` build what the page shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import reflex as rx
+
+from portal import presenter, runtime
+from portal.domain import errors, intake, reply
+from portal.domain.message import MessageView
+from portal.state.language import LanguageState
+
+TOKEN_FORMAT = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def _today() -> date:
+    return datetime.now(BERLIN).date()
+
+
+class ReplyState(LanguageState):
+    """One applicant session behind one reply link."""
+
+    # What the page shows.
+    phase: str = "none"  # none | checking | error | ready
+    error_code: str = ""
+    error_when: str = ""
+    msg: presenter.MessageDisplay = presenter.MessageDisplay()
+    step: str = "overview"  # overview | item | text | extras | appointment | review | done
+    item_index: int = 0
+    items: list[presenter.ItemDisplay] = []
+    extras: list[presenter.ExtraDisplay] = []
+    extra_codes: list[dict[str, str]] = []
+    extra_code: str = "other"
+    extra_description: str = ""
+    text: str = ""
+    appointment_answer: str = ""
+    appointment_reason: str = ""
+    appointment_times: str = ""
+    declaration: bool = False
+    problems: list[presenter.ProblemDisplay] = []
+    announcement: str = ""
+    done_reference: str = ""
+    done_received: str = ""
+
+    # What stays on the server.
+    _token: str = ""
+    _message: MessageView | None = None
+    _draft: reply.Draft | None = None
+    _uploads: dict[str, intake.StoredUpload] = {}
+    _problem_list: list[reply.Problem] = []
+    _idempotency_key: str = ""
+
+    # ------------------------------------------------------------------ opening the link
+
+    @rx.event
+    async def open_link(self):  # noqa: ANN201 - Reflex event handler
+        """On load of /r/<token>: verify the token, then take it out of the address bar."""
+        token = self.router.page.params.get("reply_token", "")
+        if isinstance(token, list):
+            token = token[0] if token else ""
+        self._token = token
+        await self._verify()
+        return [
+            *self.pick_initial(self._message.case.preferred_language if self._message else None),
+            rx.redirect("/reply", replace=True),
+        ]
+
+    @rx.event
+    async def retry(self):  # noqa: ANN201
+        await self._verify()
+        return self.pick_initial(self._message.case.preferred_language if self._message else None)
+
+    @rx.event
+    def on_reply_page(self):  # noqa: ANN201
+        """/reply opened directly (a new tab, a bookmark): without a verified link there is nothing to show."""
+        if self.phase not in ("ready", "error"):
+            self.phase = "none"
+        return self.document_attributes()
+
+    async def _verify(self) -> None:
+        self.phase = "checking"
+        self.error_when = ""
+        if not TOKEN_FORMAT.fullmatch(self._token):
+            self._fail(errors.LinkMalformed())
+            return
+        try:
+            async with runtime.case_service() as client:
+                resolved = await client.resolve(self._token)
+                if resolved.state == "expired":
+                    raise errors.LinkExpired()
+                if resolved.state == "revoked":
+                    raise errors.LinkRevoked()
+                if resolved.state == "answered":
+                    raise errors.LinkAnswered(resolved.answered_at)
+                message = await client.get_message(resolved.message_id)
+        except errors.LinkAnswered as exc:
+            self._fail(exc)
+            self.error_when = presenter._datetime(exc.answered_at, self.lang)
+            return
+        except errors.PortalError as exc:
+            self._fail(exc)
+            return
+        if self._message is None or self._message.id != message.id:
+            self._start_draft(message)
+        self._message = message
+        self.phase = "ready"
+        self._render()
+
+    def _fail(self, exc: errors.PortalError) -> None:
+        self.phase = "error"
+        self.error_code = exc.code
+        if not isinstance(exc, errors.CaseServiceUnavailable):
+            # The session must not keep a request the link no longer opens.
+            self._message = None
+            self._draft = None
+
+    def _start_draft(self, message: MessageView) -> None:
+        self._draft = reply.Draft(
+            items=[reply.ItemDraft(item_id=i.id, code=i.code, required=i.required) for i in message.requested_items],
+        )
+        self._uploads = {}
+        self._problem_list = []
+        self._idempotency_key = ""
+        self.step = "overview"
+        self.item_index = 0
+        self.text = ""
+        self.appointment_answer = ""
+        self.appointment_reason = ""
+        self.appointment_times = ""
+        self.declaration = False
+        self.done_reference = ""
+
+    # ------------------------------------------------------------------ rendering
+
+    def _render(self) -> None:
+        if self._message is None or self._draft is None:
+            return
+        self._draft.text = self.text
+        self.msg = presenter.message_display(self._message, self.lang, _today())
+        self.items = presenter.items_display(self._message, self._draft, self._uploads, self._problem_list, self.lang)
+        self.extras = presenter.extras_display(self._draft, self._uploads, self.lang)
+        self.extra_codes = presenter.extra_code_options(self.lang)
+        self.problems = presenter.problems_display(self._problem_list, self.lang)
+
+    @rx.event
+    def switch_language(self, lang: str):  # noqa: ANN201
+        self._chosen = True
+        specs = self._apply_language(lang)
+        self._render()
+        if self.done_reference:
+            self.done_received = presenter._datetime(self._received_at(), self.lang)
+        return specs
+
+    # ------------------------------------------------------------------ steps
+
+    def _steps(self) -> list[tuple[str, int]]:
+        if self._message is None:
+            return [("overview", 0)]
+        if self._message.kind == "appointment":
+            return [("overview", 0), ("appointment", 0), ("review", 0)]
+        items = [("item", i) for i in range(len(self._message.requested_items))]
+        return [("overview", 0), *items, ("text", 0), ("extras", 0), ("review", 0)]
+
+    def _move(self, delta: int) -> None:
+        steps = self._steps()
+        here = steps.index((self.step, self.item_index if self.step == "item" else 0))
+        self.step, self.item_index = steps[max(0, min(len(steps) - 1, here + delta))]
+        self.announcement = ""
+
+    def _focus_heading(self) -> rx.event.EventSpec:
+        # WCAG 2.4.3: after a step change focus moves to the new step's heading.
+        return rx.call_script(
+            "setTimeout(()=>{const h=document.getElementById('step-heading');"
+            "if(h){h.focus();window.scrollTo(0,0);}},50)"
+        )
+
+    @rx.event
+    def next_step(self):  # noqa: ANN201
+        if self._message is None or self._draft is None or not self._message.answerable:
+            return None
+        if self.step == "item":
+            self._problem_list = reply.validate_item(self._draft.items[self.item_index], _today())
+        elif self.step == "appointment":
+            self._sync_appointment()
+            self._problem_list = reply.validate_appointment(self._draft.appointment)
+        else:
+            self._problem_list = []
+        if self._problem_list:
+            self._render()
+            return self._focus_summary()
+        self._move(+1)
+        self._render()
+        return self._focus_heading()
+
+    @rx.event
+    def previous_step(self):  # noqa: ANN201
+        self._problem_list = []
+        self._move(-1)
+        self._render()
+        return self._focus_heading()
+
+    @rx.event
+    def go_to(self, step: str, index: int = 0):  # noqa: ANN201
+        if (step, index) not in self._steps():
+            return None
+        self.step, self.item_index = step, index
+        self._render()
+        return self._focus_heading()
+
+    @rx.event
+    def fix_problem(self, field: str):  # noqa: ANN201
+        """A link in the error summary: go to the step that holds the field, then focus it."""
+        target = ("review", 0)
+        if field.startswith("item-") and self._message is not None:
+            ids = [i.id for i in self._message.requested_items]
+            if field in ids:
+                target = ("item", ids.index(field))
+        elif field in ("text", "appointment"):
+            target = (field, 0)
+        self.step, self.item_index = target
+        self._render()
+        return rx.call_script(
+            f"setTimeout(()=>{{const e=document.getElementById({field!r});if(e){{e.focus();e.scrollIntoView();}}}},80)"
+        )
+
+    def _focus_summary(self) -> rx.event.EventSpec:
+        return rx.call_script("setTimeout(()=>{const s=document.getElementById('error-summary');if(s){s.focus();}},50)")
+
+    # ------------------------------------------------------------------ the draft
+
+    def _current_item(self) -> reply.ItemDraft | None:
+        if self._draft is None or self.step != "item":
+            return None
+        return self._draft.items[self.item_index]
+
+    @rx.event
+    def set_not_available(self, checked: bool):  # noqa: ANN201
+        item = self._current_item()
+        if item is not None:
+            item.not_available = bool(checked)
+            self._render()
+
+    @rx.event
+    def set_reason(self, value: str):  # noqa: ANN201
+        item = self._current_item()
+        if item is not None:
+            item.reason = value[: reply.MAX_REASON_CHARS + 1]
+
+    @rx.event
+    def set_expected_date(self, value: str):  # noqa: ANN201
+        item = self._current_item()
+        if item is not None:
+            try:
+                item.expected_date = date.fromisoformat(value) if value else None
+            except ValueError:
+                item.expected_date = None
+
+    @rx.event
+    def set_text(self, value: str):  # noqa: ANN201
+        self.text = value[: runtime.settings().max_text_chars + 1]
+
+    @rx.event
+    def set_extra_code(self, value: str):  # noqa: ANN201
+        self.extra_code = value
+
+    @rx.event
+    def set_extra_description(self, value: str):  # noqa: ANN201
+        self.extra_description = value[:200]
+
+    @rx.event
+    def set_appointment_answer(self, value: str):  # noqa: ANN201
+        self.appointment_answer = value if value in ("confirm", "reschedule") else ""
+        self._sync_appointment()
+
+    @rx.event
+    def set_appointment_reason(self, value: str):  # noqa: ANN201
+        self.appointment_reason = value[:2001]
+        self._sync_appointment()
+
+    @rx.event
+    def set_appointment_times(self, value: str):  # noqa: ANN201
+        self.appointment_times = value[:2001]
+        self._sync_appointment()
+
+    def _sync_appointment(self) -> None:
+        if self._draft is not None:
+            self._draft.appointment = reply.AppointmentDraft(
+                answer=self.appointment_answer, reason=self.appointment_reason, suitable_times=self.appointment_times
+            )
+
+    @rx.event
+    def set_declaration(self, checked: bool):  # noqa: ANN201
+        self.declaration = bool(checked)
+
+    # ------------------------------------------------------------------ files
+
+    @rx.event
+    async def upload(self, files: list[rx.UploadFile]):  # noqa: ANN201
+        """Files picked for the current item (or as a further document). Judged by content only."""
+        if self._draft is None or self._message is None or self.step not in ("item", "extras"):
+            return None
+        item = self._current_item()
+        target_files = item.files if item is not None else []
+        limits = runtime.limits()
+        added: list[str] = []
+        refused: list[str] = []
+        for upload in files:
+            name = intake.clean_original_name(upload.filename or "")
+            in_reply = sum(1 for _ in self._uploads)
+            bytes_in_reply = sum(u.size for u in self._uploads.values())
+            code = intake.check_counts(len(target_files), in_reply, bytes_in_reply, 1, limits)
+            if code is None:
+                try:
+                    stored = await intake.accept(
+                        intake.read_chunks(upload), name, runtime.files_dir(), limits, bytes_in_reply=bytes_in_reply
+                    )
+                except errors.IntakeError as exc:
+                    code = exc.code
+            if code is not None:
+                refused.append(self.tr(f"error.{code}", name=name))
+                continue
+            self._uploads[stored.id] = stored
+            target_files.append(stored.id)
+            added.append(name)
+        if self.step == "extras" and added:
+            new_ids = list(self._uploads)[-len(added) :]
+            self._draft.extras.append(
+                reply.ExtraDraft(code=self.extra_code, description=self.extra_description, files=new_ids)
+            )
+            self.extra_description = ""
+        self._problem_list = []
+        self._render()
+        parts = []
+        if added:
+            parts.append(self.tr_count("upload.added", len(added)))
+        parts.extend(refused)
+        self.announcement = " ".join(parts)
+        return None
+
+    @rx.event
+    async def remove_file(self, file_id: str):  # noqa: ANN201
+        if self._draft is None or file_id not in self._uploads:
+            return
+        stored = self._uploads.pop(file_id)
+        await asyncio.to_thread(stored.path.unlink, True)
+        for item in self._draft.items:
+            if file_id in item.files:
+                item.files.remove(file_id)
+        for extra in list(self._draft.extras):
+            if file_id in extra.files:
+                extra.files.remove(file_id)
+                if not extra.files:
+                    self._draft.extras.remove(extra)
+        self.announcement = self.tr("upload.removed", name=stored.original_name)
+        self._render()
+
+    @rx.event
+    def upload_refused_by_browser(self, rejected: list[dict]):  # noqa: ANN201
+        self.announcement = self.tr("error.upload_failed")
+
+    # ------------------------------------------------------------------ submit
+
+    @rx.event
+    async def submit(self):  # noqa: ANN201
+        if self._message is None or self._draft is None or self.step == "done":
+            return None
+        self._draft.text = self.text
+        self._draft.declaration = self.declaration
+        self._sync_appointment()
+        settings = runtime.settings()
+        self._problem_list = reply.validate_draft(self._draft, self._message.kind, _today(), settings.max_text_chars)
+        now = datetime.now(UTC)
+        if self._message.expires_at <= now:
+            self._fail(errors.LinkExpired())
+            return None
+        if self._problem_list:
+            self._render()
+            return self._focus_summary()
+        if not self._idempotency_key:
+            self._idempotency_key = secrets.token_urlsafe(24)
+        payload, outgoing = reply.build_reply(
+            self._draft, self._message.kind, self._message.case.reference, self.lang, self._uploads, now
+        )
+        try:
+            entry = await asyncio.to_thread(
+                runtime.store().enqueue, self._message.id, payload, outgoing, self._idempotency_key, now
+            )
+        except errors.LinkError as exc:
+            self._fail(exc)
+            return None
+        runtime.wake_delivery()
+        self.done_reference = entry.reference
+        self._received = entry.created_at
+        self.done_received = presenter._datetime(entry.created_at, self.lang)
+        self.step = "done"
+        self._uploads = {}
+        self._render()
+        return self._focus_heading()
+
+    _received: datetime | None = None
+
+    def _received_at(self) -> datetime | None:
+        return self._received

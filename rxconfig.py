@@ -1,0 +1,22 @@
+"""Reflex configuration. Everything that would reach the internet at start-up is off
+(see ../shared/reflex-notes.md "Running offline"); ports and origin come from the settings."""
+
+import reflex as rx
+from reflex.plugins.sitemap import SitemapPlugin
+
+from portal.settings import get_settings
+
+_settings = get_settings()
+
+config = rx.Config(
+    app_name="portal",
+    telemetry_enabled=False,
+    show_built_with_reflex=False,
+    # No Radix Themes, no default plugins: the portal ships its own small stylesheet (issue #5).
+    plugins=[],
+    disable_plugins=[SitemapPlugin],
+    frontend_port=_settings.port,
+    backend_port=_settings.port,
+    # The websocket handshake from any other origin is refused (reflex-notes "Security knobs").
+    cors_allowed_origins=[_settings.public_url.rstrip("/")],
+)

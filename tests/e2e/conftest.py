@@ -1,0 +1,79 @@
+"""Session fixtures for the browser tests: the real case service over HTTP, the built portal,
+and Debian's Chromium driven by Playwright's sync API (kept out of pytest-asyncio's loop)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from tests.e2e.portal_process import PortalProcess
+from tests.support.case_service import run_case_service
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.fixture(scope="session")
+def case_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    service = run_case_service(tmp_path_factory.mktemp("casesvc-e2e"))
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+@pytest.fixture(scope="session")
+def portal(case_service: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalProcess]:
+    process = PortalProcess(
+        data_dir=Path(tmp_path_factory.mktemp("portal-e2e")),
+        case_service_url=case_service.url,  # type: ignore[attr-defined]
+        case_service_key=case_service.portal_key,  # type: ignore[attr-defined]
+    )
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed: run scripts/setup --test")
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture()
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(viewport=PHONE, locale="de-DE", is_mobile=True, has_touch=True)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
+@pytest.fixture()
+def page(context: BrowserContext) -> Page:
+    pg = context.new_page()
+    pg.set_default_timeout(20_000)
+    return pg

@@ -1,0 +1,193 @@
+"""The whole reply, end to end: authority API → link → phone browser → outbox → authority API."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+from playwright.sync_api import Page, expect
+
+from tests.e2e.portal_process import PortalProcess
+from tests.support import messages
+
+pytestmark = pytest.mark.e2e
+
+
+def _pdf(path: Path) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (600, 800), "white").save(buf, "PDF")
+    path.write_bytes(buf.getvalue())
+    return buf.getvalue()
+
+
+def _jpeg(path: Path) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (800, 600), (200, 180, 150)).save(buf, "JPEG", quality=85)
+    path.write_bytes(buf.getvalue())
+    return buf.getvalue()
+
+
+def _link_for(portal: PortalProcess, created: dict[str, Any]) -> str:
+    # The case service mints links for its configured portal; tests point them at this portal.
+    token = created["reply_link"].rsplit("/r/", 1)[1]
+    return f"{portal.url}/r/{token}"
+
+
+def _wait_for_reply(case_service: Any, message_id: str, timeout: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        page = messages.authority_get(case_service, "/api/v1/replies?after=0&limit=100").json()
+        found = [r for r in page["replies"] if r["message_id"] == message_id]
+        if found:
+            assert len(found) == 1
+            return found[0]
+        time.sleep(0.5)
+    raise AssertionError("the reply did not reach the case service")
+
+
+def _upload(page: Page, path: Path) -> None:
+    page.locator("#documents input[type=file]").set_input_files(str(path))
+    expect(page.locator(".file-row", has_text=path.name)).to_be_visible()
+
+
+def _answer_question(page: Page, tmp_path: Path, link: str) -> tuple[bytes, bytes]:
+    page.goto(link)
+    expect(page).to_have_url(re.compile(r"/reply$"))
+    expect(page.locator("h1")).to_contain_text("Rückfrage zu Ihrem Antrag")
+    expect(page.get_by_text("ABH-P-2026-")).to_be_visible()
+    page.locator("#start-button").click()
+
+    pdf = _pdf(tmp_path / "versicherung.pdf")
+    _upload(page, tmp_path / "versicherung.pdf")
+    page.locator("#next-button").click()
+
+    jpg = _jpeg(tmp_path / "IMG_0789.jpg")
+    expect(page.locator("h1")).to_contain_text("Arbeitsvertrag")
+    _upload(page, tmp_path / "IMG_0789.jpg")
+    page.locator("#next-button").click()
+
+    expect(page.locator("h1")).to_contain_text("Gehalts")
+    page.locator("#not-available").check()
+    page.locator("#reason").fill("Mein Arbeitgeber stellt sie erst am Monatsende aus.")
+    page.wait_for_timeout(500)
+    page.locator("#next-button").click()
+
+    page.locator("#text").fill("Guten Tag, anbei die Unterlagen.")
+    page.wait_for_timeout(500)
+    page.locator("#next-button").click()
+    page.locator("#next-button").click()  # no further documents
+    expect(page.locator("h1")).to_contain_text("prüfen")
+    return pdf, jpg
+
+
+def test_reply_end_to_end(portal: PortalProcess, case_service: Any, page: Page, tmp_path: Path) -> None:
+    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000101"))
+    pdf, jpg = _answer_question(page, tmp_path, _link_for(portal, created))
+    # The token is out of the address bar once verified.
+    assert "/r/" not in page.url
+
+    page.locator("#submit-button").click()
+    expect(page.locator("#error-summary")).to_be_visible()  # the declaration is missing
+    page.locator("#declaration").check()
+    page.locator("#submit-button").click()
+    expect(page.locator("#done-reference")).to_be_visible()
+
+    reply = _wait_for_reply(case_service, created["id"])
+    assert reply["text"] == "Guten Tag, anbei die Unterlagen."
+    items = {i["code"]: i for i in reply["items"]}
+    assert items["payslips"]["status"] == "not_available"
+    assert "Monatsende" in items["payslips"]["reason"]
+    for code, sent in (("health_insurance", pdf), ("employment_contract", jpg)):
+        (file,) = items[code]["files"]
+        assert file["sha512"] == hashlib.sha512(sent).hexdigest()
+        assert "IMG_0789" not in file["name"] and "ABH-P-2026-000101" in file["name"]
+        body = messages.authority_get(case_service, f"/api/v1/replies/{reply['id']}/files/{file['id']}").content
+        assert body == sent
+
+    # Files are deleted from the portal once the case service confirmed the reply.
+    deadline = time.monotonic() + 10
+    files_dir = portal.data_dir / "files"
+    while any(files_dir.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(files_dir.iterdir())
+
+    # The link now says it was answered, and when.
+    page.goto(_link_for(portal, created))
+    expect(page.locator("h1")).to_contain_text("schon geantwortet")
+
+
+def test_second_submission_gives_one_reply(portal: PortalProcess, case_service: Any, context, tmp_path) -> None:  # noqa: ANN001
+    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000102"))
+    link = _link_for(portal, created)
+    first, second = context.new_page(), context.browser.new_context(viewport={"width": 360, "height": 740}).new_page()
+    _answer_question(first, tmp_path, link)
+    _answer_question(second, tmp_path, link)
+    first.locator("#declaration").check()
+    first.locator("#submit-button").dblclick()
+    expect(first.locator("#done-reference")).to_be_visible()
+    second.locator("#declaration").check()
+    second.locator("#submit-button").click()
+    expect(second.locator("h1")).to_contain_text("schon")
+    _wait_for_reply(case_service, created["id"])
+    time.sleep(2)
+    page = messages.authority_get(case_service, "/api/v1/replies?after=0&limit=100").json()
+    assert len([r for r in page["replies"] if r["message_id"] == created["id"]]) == 1
+
+
+def test_expired_and_revoked_and_bad_links(portal: PortalProcess, case_service: Any, page: Page) -> None:
+    revoked = messages.create(case_service, messages.question(reference="ABH-P-2026-000103"))
+    r = httpx.post(
+        f"{case_service.url}/api/v1/messages/{revoked['id']}/revoke",
+        json={"reason": "Neue Nachricht folgt"},
+        headers={"Authorization": f"Bearer {case_service.authority_keys['abh-potsdam']}"},
+    )
+    assert r.status_code == 200
+    page.goto(_link_for(portal, revoked))
+    expect(page.locator("h1")).to_contain_text("gilt nicht mehr")
+
+    # The case service refuses to mint a link that is expired already, so let time pass in its store.
+    expired = messages.create(case_service, messages.question(reference="ABH-P-2026-000104"))
+    messages.expire_in_store(case_service, expired["id"])
+    page.goto(_link_for(portal, expired))
+    expect(page.locator("h1")).to_contain_text("abgelaufen")
+
+    page.goto(f"{portal.url}/r/{'A' * 43}")
+    expect(page.locator("h1")).to_contain_text("kennen wir nicht")
+    page.goto(f"{portal.url}/r/abc")
+    expect(page.locator("h1")).to_contain_text("nicht vollständig")
+
+
+def test_submission_while_case_service_is_down_arrives_later(
+    portal: PortalProcess, case_service: Any, page: Page, tmp_path: Path
+) -> None:
+    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000105"))
+    _answer_question(page, tmp_path, _link_for(portal, created))
+    case_service.stop()
+    try:
+        page.locator("#declaration").check()
+        page.locator("#submit-button").click()
+        expect(page.locator("#done-reference")).to_be_visible()
+        time.sleep(2)  # several failed delivery attempts
+    finally:
+        case_service.start()
+    reply = _wait_for_reply(case_service, created["id"])
+    assert reply["text"] == "Guten Tag, anbei die Unterlagen."
+
+
+def test_case_service_unreachable_shows_retry(portal: PortalProcess, case_service: Any, page: Page) -> None:
+    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000106"))
+    case_service.stop()
+    try:
+        page.goto(_link_for(portal, created))
+        expect(page.locator("h1")).to_contain_text("nicht geladen werden")
+    finally:
+        case_service.start()
+    page.get_by_role("button", name="Noch einmal versuchen").click()
+    expect(page.locator("h1")).to_contain_text("Rückfrage zu Ihrem Antrag")

@@ -1,0 +1,140 @@
+"""Fixtures for portal tests that talk to the real reference case service over HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from portal.domain.store import OutgoingFile
+
+AUTHORITY = "abh-potsdam"
+
+
+@pytest.fixture(scope="module")
+def case_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    # Imported here so the tests of this folder that need no case service never depend on it.
+    from tests.support.case_service import run_case_service
+
+    service = run_case_service(tmp_path_factory.mktemp("casesvc"))
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+def authority_client(case_service: Any, authority: str = AUTHORITY) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=case_service.url,
+        headers={"Authorization": f"Bearer {case_service.authority_keys[authority]}"},
+        timeout=10,
+        trust_env=False,
+    )
+
+
+def message_in(kind: str = "question", **overrides: Any) -> dict[str, Any]:
+    today = datetime.now(UTC).date()
+    body: dict[str, Any] = {
+        "kind": kind,
+        "subject": "Fehlende Unterlagen zu Ihrem Antrag",
+        "body": "Bitte reichen Sie die folgenden Unterlagen nach.",
+        "deadline": (today + timedelta(days=14)).isoformat(),
+        "authority": {"name": "Ausländerbehörde Potsdam", "address": "Friedrich-Ebert-Str. 79, 14469 Potsdam"},
+        "case": {
+            "reference": "ABH-2026-0042",
+            "service_name": "Aufenthaltserlaubnis zur Beschäftigung",
+            "submitted_on": date(2026, 1, 12).isoformat(),
+            "applicant_name": "Amina Test",
+            "preferred_language": "en",
+        },
+        "requested_items": [
+            {"code": "employment_contract", "required": True, "note": "Mit Unterschrift"},
+            {"code": "payslips", "required": False},
+        ],
+    }
+    body.update(overrides)
+    return body
+
+
+CreateMessage = Callable[..., Awaitable[tuple[str, str]]]
+
+
+@pytest.fixture
+def create_message(case_service: Any) -> CreateMessage:
+    """POST a message as the authority; returns (message id, reply token)."""
+
+    async def create(kind: str = "question", **overrides: Any) -> tuple[str, str]:
+        async with authority_client(case_service) as http:
+            response = await http.post("/api/v1/messages", json=message_in(kind, **overrides))
+        assert response.status_code == 201, response.text
+        created = response.json()
+        return created["id"], created["reply_link"].rsplit("/", 1)[1]
+
+    return create
+
+
+@dataclass(frozen=True)
+class ReplyFixture:
+    payload: dict[str, object]
+    files: list[OutgoingFile]
+    digests: dict[str, str]  # file name -> sha512
+
+
+def make_reply(folder: Path, *, item_id: str = "item-1", n_files: int = 2, size: int = 300_000) -> ReplyFixture:
+    """A valid reply for the question of ``message_in()``, its files written under ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files: list[OutgoingFile] = []
+    metas: list[dict[str, object]] = []
+    digests: dict[str, str] = {}
+    for i in range(1, n_files + 1):
+        data = b"%PDF-1.7\n" + os.urandom(size)
+        path = folder / f"upload-{i}.bin"
+        path.write_bytes(data)
+        name = f"Arbeitsvertrag_ABH-2026-0042_{i}.pdf"
+        key = f"f{i}"
+        digests[name] = hashlib.sha512(data).hexdigest()
+        files.append(OutgoingFile(key=key, path=path, media_type="application/pdf", name=name))
+        metas.append(
+            {"key": key, "name": name, "media_type": "application/pdf", "size": len(data), "sha512": digests[name]}
+        )
+    payload: dict[str, object] = {
+        "submitted_at": datetime.now(UTC).isoformat(),
+        "language": "en",
+        "text": "Anbei der Arbeitsvertrag.",
+        "items": [
+            {"item_id": item_id, "status": "provided", "files": [f.key for f in files]},
+            {"item_id": "item-2", "status": "not_available", "reason": "Noch nicht erhalten"},
+        ],
+        "declaration": True,
+        "files": metas,
+    }
+    return ReplyFixture(payload=payload, files=files, digests=digests)
+
+
+async def replies_for(case_service: Any, message_id: str) -> list[dict[str, Any]]:
+    """Every reply the authority can collect for ``message_id``."""
+    found: list[dict[str, Any]] = []
+    after = 0
+    async with authority_client(case_service) as http:
+        while True:
+            response = await http.get("/api/v1/replies", params={"after": after})
+            assert response.status_code == 200, response.text
+            page = response.json()
+            found.extend(r for r in page["replies"] if r["message_id"] == message_id)
+            if not page["replies"]:
+                return found
+            after = page["next_cursor"]
+
+
+async def file_bytes(case_service: Any, reply_id: str, file_id: str) -> bytes:
+    async with authority_client(case_service) as http:
+        response = await http.get(f"/api/v1/replies/{reply_id}/files/{file_id}")
+    assert response.status_code == 200, response.text
+    return response.content

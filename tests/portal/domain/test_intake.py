@@ -1,0 +1,304 @@
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import stat
+import unicodedata
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from portal.domain import intake
+from portal.domain.errors import IntakeError
+from portal.domain.intake import Inspection, Limits, StoredUpload
+from tests.fixtures.corpus import EXPECTED, HOSTILE_NAMES, SIZE_LIMIT, build_corpus
+
+LIMITS = Limits(max_file_bytes=SIZE_LIMIT)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return build_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture
+def files_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "files"
+    d.mkdir()
+    return d
+
+
+def leftovers(files_dir: Path) -> list[Path]:
+    return list(files_dir.iterdir())
+
+
+async def chunks_of(path: Path, size: int = intake.CHUNK) -> AsyncIterator[bytes]:
+    with path.open("rb") as fh:
+        while chunk := fh.read(size):
+            yield chunk
+
+
+async def accept_file(path: Path, files_dir: Path, limits: Limits = LIMITS, **kw: object) -> StoredUpload:
+    return await intake.accept(chunks_of(path), path.name, files_dir, limits, **kw)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- the corpus, end to end
+
+
+def test_corpus_covers_every_sample(corpus: dict[str, Path]) -> None:
+    assert set(corpus) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, code in EXPECTED.items() if code is not None))
+async def test_refused_samples_leave_nothing_behind(name: str, corpus: dict[str, Path], files_dir: Path) -> None:
+    with pytest.raises(IntakeError) as refused:
+        await accept_file(corpus[name], files_dir)
+    assert refused.value.code == EXPECTED[name]
+    assert leftovers(files_dir) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "media_type", "extension", "pages"),
+    [
+        ("blank.pdf", "application/pdf", "pdf", 1),
+        ("three_pages.pdf", "application/pdf", "pdf", 3),
+        ("owner_password_only.pdf", "application/pdf", "pdf", 1),
+        ("photo.jpg", "image/jpeg", "jpg", 1),
+        ("photo.png", "image/png", "png", 1),
+    ],
+)
+async def test_accepted_samples(
+    name: str, media_type: str, extension: str, pages: int, corpus: dict[str, Path], files_dir: Path
+) -> None:
+    assert EXPECTED[name] is None
+    stored = await accept_file(corpus[name], files_dir)
+    data = corpus[name].read_bytes()
+    assert (stored.media_type, stored.extension, stored.pages) == (media_type, extension, pages)
+    assert stored.size == len(data)
+    assert stored.sha512 == hashlib.sha512(data).hexdigest()
+    assert stored.path.read_bytes() == data
+    assert stored.path.parent == files_dir
+    # A random name with no extension, readable by the portal alone.
+    assert stored.id == stored.path.name and len(stored.id) == 32 and int(stored.id, 16) >= 0
+    assert stat.S_IMODE(stored.path.stat().st_mode) == 0o600
+    assert stored.original_name == name
+
+
+async def test_type_is_decided_by_content_not_name(corpus: dict[str, Path], files_dir: Path) -> None:
+    stored = await intake.accept(chunks_of(corpus["photo.png"]), "Reisepass.pdf", files_dir, LIMITS)
+    assert (stored.media_type, stored.extension, stored.original_name) == ("image/png", "png", "Reisepass.pdf")
+
+
+# ---------------------------------------------------------------- limits that are rules, not constants
+
+
+def test_limits_are_configurable(corpus: dict[str, Path]) -> None:
+    loose = Limits(max_pdf_pages=300, max_image_pixels=80_000_000)
+    assert intake.inspect(corpus["too_many_pages.pdf"], loose).pages == 201
+    assert intake.inspect(corpus["large_dimensions.png"], loose) == Inspection("image/png", "png", 1)
+    with pytest.raises(IntakeError) as refused:
+        intake.inspect(corpus["three_pages.pdf"], Limits(max_pdf_pages=2))
+    assert refused.value.code == "pdf_too_many_pages"
+
+
+def test_limits_refuse_nonsense() -> None:
+    with pytest.raises(ValueError):
+        Limits(max_file_bytes=0)
+    with pytest.raises(ValueError):
+        Limits(max_files_per_item=21)  # ItemAnswerIn.files takes at most 20
+    with pytest.raises(ValueError):
+        Limits(max_files_per_reply=61)  # ReplyIn.files takes at most 60
+
+
+def test_limits_fit_the_wire_contract() -> None:
+    from casesvc import schemas
+
+    assert schemas.ItemAnswerIn.model_fields["files"].metadata[0].max_length == intake.Limits().max_files_per_item
+    assert schemas.ReplyIn.model_fields["files"].metadata[0].max_length == intake.Limits().max_files_per_reply
+
+
+# ---------------------------------------------------------------- count rules
+
+
+SMALL = Limits(max_files_per_item=3, max_files_per_reply=5, max_reply_bytes=1_000)
+
+
+def test_files_per_item() -> None:
+    assert intake.check_files_per_item(2, 1, SMALL) is None
+    assert intake.check_files_per_item(3, 1, SMALL) == "too_many_files_item"
+    assert intake.check_files_per_item(1, 3, SMALL) == "too_many_files_item"
+
+
+def test_files_per_reply() -> None:
+    assert intake.check_files_per_reply(4, 1, SMALL) is None
+    assert intake.check_files_per_reply(5, 1, SMALL) == "too_many_files_reply"
+
+
+def test_reply_bytes() -> None:
+    assert intake.check_reply_bytes(999, 1, SMALL) is None
+    assert intake.check_reply_bytes(1_000, 1, SMALL) == "reply_too_large"
+    assert intake.check_reply_bytes(998, 3, SMALL) == "reply_too_large"  # each file is at least one byte
+
+
+def test_check_counts_reports_the_first_broken_rule() -> None:
+    assert intake.check_counts(0, 0, 0, 1, SMALL) is None
+    assert intake.check_counts(3, 5, 1_000, 1, SMALL) == "too_many_files_item"
+    assert intake.check_counts(0, 5, 1_000, 1, SMALL) == "too_many_files_reply"
+    assert intake.check_counts(0, 0, 1_000, 1, SMALL) == "reply_too_large"
+
+
+# ---------------------------------------------------------------- receive
+
+
+class CountingSource:
+    """An endless upload that records how much of it was pulled."""
+
+    def __init__(self, chunk: bytes) -> None:
+        self.chunk = chunk
+        self.pulled = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while True:
+            self.pulled += 1
+            yield self.chunk
+
+
+async def test_receive_stops_as_soon_as_the_file_is_too_large(files_dir: Path) -> None:
+    source = CountingSource(b"x" * intake.CHUNK)
+    limits = Limits(max_file_bytes=10 * intake.CHUNK)
+    with pytest.raises(IntakeError) as refused:
+        await intake.receive(source.__aiter__(), files_dir, limits)
+    assert refused.value.code == "file_too_large"
+    assert source.pulled == 11
+    assert leftovers(files_dir) == []
+
+
+async def test_receive_accepts_exactly_the_limit(files_dir: Path) -> None:
+    received = await intake.receive(chunks_from(b"y" * 1000), files_dir, Limits(max_file_bytes=1000))
+    assert received.size == 1000 and received.path.stat().st_size == 1000
+
+
+async def test_receive_names_the_reply_limit_when_it_binds(files_dir: Path) -> None:
+    limits = Limits(max_file_bytes=1_000, max_reply_bytes=10_000)
+    with pytest.raises(IntakeError) as refused:
+        await intake.receive(chunks_from(b"z" * 600), files_dir, limits, bytes_in_reply=9_500)
+    assert refused.value.code == "reply_too_large"
+    received = await intake.receive(chunks_from(b"z" * 500), files_dir, limits, bytes_in_reply=9_500)
+    assert received.size == 500
+
+
+async def test_receive_refuses_an_empty_file(files_dir: Path) -> None:
+    with pytest.raises(IntakeError) as refused:
+        await intake.receive(chunks_from(b""), files_dir, LIMITS)
+    assert refused.value.code == "file_empty"
+    assert leftovers(files_dir) == []
+
+
+async def test_an_interrupted_upload_leaves_no_file(files_dir: Path) -> None:
+    async def broken() -> AsyncIterator[bytes]:
+        yield b"%PDF-1.7\n"
+        raise ConnectionResetError
+
+    with pytest.raises(ConnectionResetError):
+        await intake.receive(broken(), files_dir, LIMITS)
+    assert leftovers(files_dir) == []
+
+
+def test_receive_stream(files_dir: Path) -> None:
+    data = os.urandom(3 * intake.CHUNK + 7)
+    received = intake.receive_stream(io.BytesIO(data), files_dir, Limits())
+    assert received.size == len(data)
+    assert received.sha512 == hashlib.sha512(data).hexdigest()
+    with pytest.raises(IntakeError):
+        intake.receive_stream(io.BytesIO(data), files_dir, Limits(max_file_bytes=len(data) - 1))
+    assert list(files_dir.iterdir()) == [received.path]
+
+
+async def test_read_chunks_adapts_an_upload_file() -> None:
+    class UploadLike:  # the shape of Starlette's / Reflex's UploadFile
+        def __init__(self, data: bytes) -> None:
+            self._io = io.BytesIO(data)
+
+        async def read(self, size: int = -1, /) -> bytes:
+            return self._io.read(size)
+
+    data = os.urandom(intake.CHUNK * 2 + 1)
+    parts = [c async for c in intake.read_chunks(UploadLike(data))]
+    assert [len(p) for p in parts] == [intake.CHUNK, intake.CHUNK, 1]
+    assert b"".join(parts) == data
+
+
+async def chunks_from(data: bytes) -> AsyncIterator[bytes]:
+    for i in range(0, len(data), 100):
+        yield data[i : i + 100]
+
+
+# ---------------------------------------------------------------- pipeline steps
+
+
+async def test_a_refusing_step_deletes_the_file(corpus: dict[str, Path], files_dir: Path) -> None:
+    def no_photos(path: Path, found: Inspection, limits: Limits, /) -> Inspection:
+        if found.media_type.startswith("image/"):
+            raise IntakeError("file_type_unsupported")
+        return found
+
+    with pytest.raises(IntakeError):
+        await accept_file(corpus["photo.jpg"], files_dir, steps=[no_photos])
+    assert leftovers(files_dir) == []
+
+
+async def test_a_rewriting_step_is_measured_again(corpus: dict[str, Path], files_dir: Path) -> None:
+    def append_comment(path: Path, found: Inspection, limits: Limits, /) -> Inspection:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(path.read_bytes() + b"%sanitised\n%%EOF\n")
+        os.replace(tmp, path)
+        return found
+
+    stored = await accept_file(corpus["blank.pdf"], files_dir, steps=[append_comment])
+    data = stored.path.read_bytes()
+    assert data.endswith(b"%sanitised\n%%EOF\n")
+    assert stored.size == len(data) and stored.sha512 == hashlib.sha512(data).hexdigest()
+
+
+# ---------------------------------------------------------------- names
+
+
+@pytest.mark.parametrize(("raw", "clean"), sorted(HOSTILE_NAMES.items()))
+def test_clean_original_name(raw: str, clean: str) -> None:
+    assert intake.clean_original_name(raw) == clean
+
+
+def test_clean_original_name_truncates_but_keeps_the_extension() -> None:
+    name = intake.clean_original_name("Kontoauszug " * 20 + ".pdf")
+    assert len(name) <= 120 and name.endswith(".pdf")
+    assert len(intake.clean_original_name("x" * 300)) == 120
+
+
+def test_clean_original_name_composes_umlauts() -> None:
+    decomposed = unicodedata.normalize("NFD", "Gehaltsabrechnung_März.pdf")
+    assert intake.clean_original_name(decomposed) == "Gehaltsabrechnung_März.pdf"
+
+
+def test_clean_original_name_is_idempotent() -> None:
+    for raw in HOSTILE_NAMES:
+        once = intake.clean_original_name(raw)
+        assert intake.clean_original_name(once) == once
+
+
+def test_caseworker_name() -> None:
+    assert intake.caseworker_name("employment_contract", "ABH-P-2026-004217", 1, "pdf") == (
+        "Arbeitsvertrag_ABH-P-2026-004217_1.pdf"
+    )
+    assert (
+        intake.caseworker_name("payslips", "ABH/P 2026 (neu)", 3, ".JPG") == "Gehaltsabrechnungen_ABH-P-2026-neu_3.jpg"
+    )
+    assert intake.caseworker_name("passport", "", 2, "png") == "Reisepass_2.png"
+    assert intake.caseworker_name("spaceship_licence", "A-1", 1, "pdf") == "Nachweis_A-1_1.pdf"
+
+
+def test_caseworker_name_is_bounded() -> None:
+    name = intake.caseworker_name("employment_declaration", "R" * 500, 12, "pdf")
+    assert len(name) <= 200
+    assert name.startswith("Erklaerung-Beschaeftigungsverhaeltnis_RRR") and name.endswith("_12.pdf")

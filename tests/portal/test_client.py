@@ -1,0 +1,251 @@
+"""The case-service client against the real reference case service, and against servers that
+misbehave on purpose (closed port, 500, hanging, trickling, off-contract bodies)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import socket
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from portal.client import CaseServiceClient
+from portal.domain.errors import (
+    CaseServiceUnavailable,
+    LinkAnswered,
+    LinkRevoked,
+    LinkUnknown,
+    ReplyRejected,
+)
+from portal.domain.message import LinkState, MessageKind
+from tests.portal.conftest import CreateMessage, authority_client, file_bytes, make_reply, replies_for
+
+TIMEOUT = 1.0
+
+
+@pytest.fixture
+async def client(case_service: Any) -> AsyncIterator[CaseServiceClient]:
+    async with CaseServiceClient(case_service.url, case_service.portal_key, timeout=5.0) as c:
+        yield c
+
+
+# ---------------------------------------------------------------- against the reference service
+
+
+async def test_resolve_and_read_message(client: CaseServiceClient, create_message: CreateMessage) -> None:
+    message_id, token = await create_message()
+    resolved = await client.resolve(token)
+    assert resolved.message_id == message_id
+    assert resolved.state is LinkState.open and resolved.answered_at is None
+    assert resolved.expires_at.tzinfo is not None
+
+    message = await client.get_message(message_id)
+    assert message.id == message_id and message.kind is MessageKind.question
+    assert message.answerable and message.has_items
+    assert [(i.id, i.code, i.required) for i in message.requested_items] == [
+        ("item-1", "employment_contract", True),
+        ("item-2", "payslips", False),
+    ]
+    assert message.requested_items[0].title_de == "Arbeitsvertrag"
+    assert message.requested_items[0].note == "Mit Unterschrift"
+    assert message.case.reference == "ABH-2026-0042" and message.case.preferred_language == "en"
+    assert message.authority.name == "Ausländerbehörde Potsdam"
+    assert message.link_state is LinkState.open and message.deadline is not None
+    assert message.item("item-2") is not None and message.item("item-9") is None
+
+
+async def test_status_message_is_not_answerable(client: CaseServiceClient, create_message: CreateMessage) -> None:
+    message_id, _ = await create_message("status", deadline=None, requested_items=[])
+    message = await client.get_message(message_id)
+    assert message.kind is MessageKind.status and not message.answerable and not message.has_items
+
+
+async def test_unknown_token_and_message(client: CaseServiceClient, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    token = "UnknownTokenThatMustNeverBeLogged_0123456789ab"
+    with pytest.raises(LinkUnknown) as caught:
+        await client.resolve(token)
+    assert token not in str(caught.value) and token not in repr(caught.value.params)
+    assert token not in caplog.text
+    with pytest.raises(LinkUnknown):
+        await client.get_message("0" * 32)
+
+
+async def test_token_stays_out_of_logs_and_errors_when_service_is_down(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    token = "AnotherSecretToken_never_in_a_log_0123456789"
+    async with CaseServiceClient(f"http://127.0.0.1:{_closed_port()}", "k" * 32, timeout=TIMEOUT) as c:
+        with pytest.raises(CaseServiceUnavailable) as caught:
+            await c.resolve(token)
+    assert caught.value.__cause__ is None
+    assert token not in str(caught.value) and token not in caplog.text
+
+
+async def test_wrong_portal_key_is_retryable(case_service: Any, create_message: CreateMessage) -> None:
+    # A refused credential is the operator's configuration error: replies must wait, not be rejected.
+    _, token = await create_message()
+    async with CaseServiceClient(case_service.url, "wrong-key-" + "x" * 30, timeout=5.0) as c:
+        with pytest.raises(CaseServiceUnavailable):
+            await c.resolve(token)
+
+
+async def test_deliver_reply_once_and_idempotently(
+    client: CaseServiceClient, case_service: Any, create_message: CreateMessage, tmp_path: Path
+) -> None:
+    message_id, token = await create_message()
+    reply = make_reply(tmp_path / "files")
+
+    first = await client.deliver_reply(message_id, reply.payload, reply.files, "idem-key-1")
+    assert first.received_at.tzinfo is not None
+    # The same key again (say, the response was lost) gives the first result, not a second reply.
+    again = await client.deliver_reply(message_id, reply.payload, reply.files, "idem-key-1")
+    assert again == first
+    # Another reply to the answered message is refused.
+    with pytest.raises(LinkAnswered):
+        await client.deliver_reply(message_id, reply.payload, reply.files, "idem-key-2")
+
+    resolved = await client.resolve(token)
+    assert resolved.state is LinkState.answered and resolved.answered_at is not None
+    message = await client.get_message(message_id)
+    assert message.link_state is LinkState.answered
+
+    [stored] = await replies_for(case_service, message_id)
+    assert stored["id"] == first.reply_id
+    item = next(i for i in stored["items"] if i["item_id"] == "item-1")
+    assert {f["sha512"] for f in item["files"]} == set(reply.digests.values())
+    for f in item["files"]:
+        data = await file_bytes(case_service, first.reply_id, f["id"])
+        assert len(data) == f["size"]
+        assert hashlib.sha512(data).hexdigest() == f["sha512"]
+
+
+async def test_deliver_to_revoked_message(
+    client: CaseServiceClient, case_service: Any, create_message: CreateMessage, tmp_path: Path
+) -> None:
+    message_id, _ = await create_message()
+    async with authority_client(case_service) as http:
+        response = await http.post(f"/api/v1/messages/{message_id}/revoke", json={"reason": "erledigt"})
+        assert response.status_code == 200, response.text
+    reply = make_reply(tmp_path / "files", n_files=1, size=1000)
+    with pytest.raises(LinkRevoked):
+        await client.deliver_reply(message_id, reply.payload, reply.files, "idem-revoked")
+
+
+async def test_invalid_reply_is_rejected_for_good(
+    client: CaseServiceClient, create_message: CreateMessage, tmp_path: Path
+) -> None:
+    message_id, _ = await create_message()
+    reply = make_reply(tmp_path / "files", item_id="item-9", n_files=1, size=1000)
+    with pytest.raises(ReplyRejected) as caught:
+        await client.deliver_reply(message_id, reply.payload, reply.files, "idem-bad")
+    assert caught.value.code == "reply_rejected"
+    assert caught.value.status is not None and 400 <= caught.value.status < 500
+    assert caught.value.server_code
+
+
+async def test_missing_file_is_reported_before_sending(
+    client: CaseServiceClient, create_message: CreateMessage, tmp_path: Path
+) -> None:
+    message_id, _ = await create_message()
+    reply = make_reply(tmp_path / "files", n_files=1, size=1000)
+    reply.files[0].path.unlink()
+    with pytest.raises(FileNotFoundError):
+        await client.deliver_reply(message_id, reply.payload, reply.files, "idem-missing")
+
+
+# ---------------------------------------------------------------- faults
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def misbehaving_server(mode: str) -> AsyncIterator[str]:
+    """A loopback HTTP server that answers 500, never answers, trickles, or sends off-contract JSON."""
+    handlers: set[asyncio.Task[None]] = set()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.add(task)
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            if mode == "hang":
+                await asyncio.sleep(3600)
+            elif mode == "500":
+                body = b'{"code": "internal", "detail": "boom"}'
+                writer.write(_head(500, len(body)) + body)
+            elif mode == "off_contract":
+                body = b'{"message_id": 42}'
+                writer.write(_head(200, len(body)) + body)
+            elif mode == "not_json":
+                body = b"<html>proxy error</html>"
+                writer.write(_head(502, len(body)) + body)
+            elif mode == "trickle":
+                writer.write(_head(200, 10_000))
+                for _ in range(10_000):
+                    writer.write(b" ")
+                    await writer.drain()
+                    await asyncio.sleep(0.05)
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+            handlers.discard(task)
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+        for task in list(handlers):
+            task.cancel()
+        await server.wait_closed()
+
+
+def _head(status: int, length: int) -> bytes:
+    return (
+        f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+
+
+async def _timed_unavailable(url: str, call: str, tmp_path: Path) -> float:
+    reply = make_reply(tmp_path / "fault-files", n_files=1, size=2_000_000)
+    started = time.monotonic()
+    async with CaseServiceClient(url, "k" * 32, timeout=TIMEOUT) as c:
+        with pytest.raises(CaseServiceUnavailable):
+            if call == "resolve":
+                await c.resolve("some-token")
+            elif call == "get_message":
+                await c.get_message("abc")
+            else:
+                await c.deliver_reply("abc", reply.payload, reply.files, "idem")
+    return time.monotonic() - started
+
+
+@pytest.mark.parametrize("call", ["resolve", "get_message", "deliver_reply"])
+async def test_closed_port(call: str, tmp_path: Path) -> None:
+    assert await _timed_unavailable(f"http://127.0.0.1:{_closed_port()}", call, tmp_path) < TIMEOUT
+
+
+@pytest.mark.parametrize("mode", ["500", "not_json", "hang", "trickle", "off_contract"])
+@pytest.mark.parametrize("call", ["resolve", "get_message", "deliver_reply"])
+async def test_misbehaving_server(mode: str, call: str, tmp_path: Path) -> None:
+    if mode == "trickle" and call == "deliver_reply":
+        pytest.skip("an upload is bounded per read and write, not as a whole (large replies take time)")
+    async with misbehaving_server(mode) as url:
+        elapsed = await _timed_unavailable(url, call, tmp_path)
+    # Bounded by the timeout (plus scheduling slack), however the server behaves.
+    assert elapsed < TIMEOUT + 1.0

@@ -1,0 +1,49 @@
+"""Portal settings: defaults, the PORTAL_ environment, derived paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from portal.settings import PortalSettings, get_settings
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = PortalSettings()
+    assert settings.case_service_url == "http://127.0.0.1:8100"
+    assert settings.case_service_key.get_secret_value() == ""
+    assert settings.max_file_bytes == 10 * 1024 * 1024 and settings.max_reply_bytes == 60 * 1024 * 1024
+    assert (settings.max_files_per_item, settings.max_files_per_reply, settings.max_text_chars) == (10, 30, 5000)
+    assert settings.languages == ("de", "en") and settings.default_language == "de"
+    assert settings.effective_database_url == "sqlite:///data/portal/portal.sqlite3"
+    assert settings.files_dir == Path("data/portal/files") and (tmp_path / "data/portal/files").is_dir()
+
+
+def test_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PORTAL_CASE_SERVICE_KEY", "s3cret-key-0123456789")
+    monkeypatch.setenv("PORTAL_DATA_DIR", str(tmp_path / "d"))
+    monkeypatch.setenv("PORTAL_DATABASE_URL", "postgresql+psycopg://portal@db/portal")
+    monkeypatch.setenv("PORTAL_LANGUAGES", "de, en, ar")
+    monkeypatch.setenv("PORTAL_DELIVERY_POLL_SECONDS", "0.5")
+    settings = PortalSettings()
+    assert settings.case_service_key.get_secret_value() == "s3cret-key-0123456789"
+    assert "s3cret" not in repr(settings)
+    assert settings.effective_database_url == "postgresql+psycopg://portal@db/portal"
+    assert settings.languages == ("de", "en", "ar") and settings.delivery_poll_seconds == 0.5
+    assert settings.files_dir == tmp_path / "d" / "files"
+
+    monkeypatch.setenv("PORTAL_LANGUAGES", '["en"]')
+    with pytest.raises(ValidationError):
+        PortalSettings()  # default_language "de" is not offered
+    assert PortalSettings(default_language="en").languages == ("en",)
+
+
+def test_get_settings_is_read_once() -> None:
+    get_settings.cache_clear()
+    try:
+        assert get_settings() is get_settings()
+    finally:
+        get_settings.cache_clear()

@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites (the real case service as a subprocess, realistic messages)."""
