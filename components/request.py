@@ -76,6 +76,13 @@ def request_summary(t: Var, msg: Var) -> rx.Component:
                 class_name="card",
             ),
         ),
+    )
+
+
+def request_background(t: Var, msg: Var) -> rx.Component:
+    """Below the action: whom to contact, what the authority already has, earlier messages."""
+    return rx.fragment(
+        contact_card(t, msg),
         rx.cond(
             msg.submitted_documents.length() > 0,
             rx.el.section(
@@ -105,7 +112,6 @@ def request_summary(t: Var, msg: Var) -> rx.Component:
                 class_name="card",
             ),
         ),
-        contact_card(t, msg),
     )
 
 

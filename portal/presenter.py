@@ -99,7 +99,7 @@ def _date(d: date | None, lang: str) -> str:
     return formatting.format_date_long(d, lang) if d else ""
 
 
-def _datetime(dt: datetime | None, lang: str) -> str:
+def format_when(dt: datetime | None, lang: str) -> str:
     return formatting.format_datetime(dt, lang) if dt else ""
 
 
@@ -122,7 +122,7 @@ def message_display(msg: MessageView, lang: str, today: date) -> MessageDisplay:
         kind_label=translate(lang, f"kind.{msg.kind}"),
         subject=msg.subject,
         body=msg.body,
-        sent=_datetime(msg.sent_at, lang),
+        sent=format_when(msg.sent_at, lang),
         deadline=_date(msg.deadline, lang),
         days_left=days_left_text(msg.deadline, today, lang),
         authority_name=a.name,
@@ -141,8 +141,8 @@ def message_display(msg: MessageView, lang: str, today: date) -> MessageDisplay:
         history=[
             HistoryDisplay(
                 subject=h.subject,
-                sent=_datetime(h.sent_at, lang),
-                answered=_datetime(h.reply.received_at, lang) if h.reply else "",
+                sent=format_when(h.sent_at, lang),
+                answered=format_when(h.reply.received_at, lang) if h.reply else "",
             )
             for h in msg.history
         ],

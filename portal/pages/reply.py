@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from components.layout import notice, page_shell
-from components.request import request_summary
+from components.request import request_background, request_summary
 from portal.pages import steps
 from portal.state.reply import ReplyState as S
 
@@ -68,6 +68,7 @@ def _overview() -> rx.Component:
             ),
             rx.el.p(t["overview.nothing_to_answer"], class_name="card"),
         ),
+        request_background(t, S.msg),
     )
 
 

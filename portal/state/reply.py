@@ -59,6 +59,8 @@ class ReplyState(LanguageState):
     _uploads: dict[str, intake.StoredUpload] = {}
     _problem_list: list[reply.Problem] = []
     _idempotency_key: str = ""
+    _answered_at: datetime | None = None
+    _received: datetime | None = None
 
     # ------------------------------------------------------------------ opening the link
 
@@ -69,16 +71,19 @@ class ReplyState(LanguageState):
         if isinstance(token, list):
             token = token[0] if token else ""
         self._token = token
-        await self._verify()
-        return [
-            *self.pick_initial(self._message.case.preferred_language if self._message else None),
-            rx.redirect("/reply", replace=True),
-        ]
+        specs = await self._verify_and_show()
+        return [*specs, rx.redirect("/reply", replace=True)]
 
     @rx.event
     async def retry(self):  # noqa: ANN201
-        await self._verify()
-        return self.pick_initial(self._message.case.preferred_language if self._message else None)
+        return await self._verify_and_show()
+
+    async def _verify_and_show(self) -> list[rx.event.EventSpec]:
+        self._answered_at = await self._verify()
+        # The language is picked once the case (and its preferred language) is known.
+        specs = self.pick_initial(self._message.case.preferred_language if self._message else None)
+        self._render()
+        return specs
 
     @rx.event
     def on_reply_page(self):  # noqa: ANN201
@@ -87,12 +92,12 @@ class ReplyState(LanguageState):
             self.phase = "none"
         return self.document_attributes()
 
-    async def _verify(self) -> None:
+    async def _verify(self) -> datetime | None:
+        """Resolve the token and load the request; returns when a link was answered, if it was."""
         self.phase = "checking"
-        self.error_when = ""
         if not TOKEN_FORMAT.fullmatch(self._token):
             self._fail(errors.LinkMalformed())
-            return
+            return None
         try:
             async with runtime.case_service() as client:
                 resolved = await client.resolve(self._token)
@@ -105,16 +110,15 @@ class ReplyState(LanguageState):
                 message = await client.get_message(resolved.message_id)
         except errors.LinkAnswered as exc:
             self._fail(exc)
-            self.error_when = presenter._datetime(exc.answered_at, self.lang)
-            return
+            return exc.answered_at
         except errors.PortalError as exc:
             self._fail(exc)
-            return
+            return None
         if self._message is None or self._message.id != message.id:
             self._start_draft(message)
         self._message = message
         self.phase = "ready"
-        self._render()
+        return None
 
     def _fail(self, exc: errors.PortalError) -> None:
         self.phase = "error"
@@ -143,6 +147,8 @@ class ReplyState(LanguageState):
     # ------------------------------------------------------------------ rendering
 
     def _render(self) -> None:
+        self.error_when = presenter.format_when(self._answered_at, self.lang)
+        self.done_received = presenter.format_when(self._received, self.lang)
         if self._message is None or self._draft is None:
             return
         self._draft.text = self.text
@@ -157,8 +163,6 @@ class ReplyState(LanguageState):
         self._chosen = True
         specs = self._apply_language(lang)
         self._render()
-        if self.done_reference:
-            self.done_received = presenter._datetime(self._received_at(), self.lang)
         return specs
 
     # ------------------------------------------------------------------ steps
@@ -401,13 +405,7 @@ class ReplyState(LanguageState):
         runtime.wake_delivery()
         self.done_reference = entry.reference
         self._received = entry.created_at
-        self.done_received = presenter._datetime(entry.created_at, self.lang)
         self.step = "done"
         self._uploads = {}
         self._render()
         return self._focus_heading()
-
-    _received: datetime | None = None
-
-    def _received_at(self) -> datetime | None:
-        return self._received
