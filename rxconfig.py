@@ -15,6 +15,8 @@ config = rx.Config(
     # No Radix Themes, no default plugins: the portal ships its own small stylesheet (issue #5).
     plugins=[],
     disable_plugins=[SitemapPlugin],
+    # The browser reaches websocket and uploads here; in single-port mode that is the public URL.
+    api_url=_settings.public_url.rstrip("/"),
     frontend_port=_settings.port,
     backend_port=_settings.port,
     # The websocket handshake from any other origin is refused (reflex-notes "Security knobs").

@@ -1,0 +1,83 @@
+"""The guard in front of Reflex: upload limits before the body is read, security headers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from portal.server.guard import PortalGuard
+
+LIMIT = 1000
+
+
+class Downstream:
+    """A stand-in for the Reflex app that records how many body bytes reached it."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.body_bytes = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.calls += 1
+        if scope["type"] == "http":
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    break
+                self.body_bytes += len(message.get("body", b""))
+                if not message.get("more_body"):
+                    break
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
+@pytest.fixture()
+def downstream() -> Downstream:
+    return Downstream()
+
+
+@pytest.fixture()
+def client(downstream: Downstream) -> httpx.AsyncClient:
+    app = PortalGuard(downstream, max_upload_request_bytes=LIMIT)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal.test")
+
+
+async def test_oversized_upload_is_refused_before_the_app_sees_it(
+    client: httpx.AsyncClient, downstream: Downstream
+) -> None:
+    response = await client.post("/_upload", content=b"x" * (LIMIT + 1))
+    assert response.status_code == 413
+    assert response.json() == {"code": "upload_too_large"}
+    assert downstream.calls == 0
+
+
+async def test_upload_within_the_limit_passes(client: httpx.AsyncClient, downstream: Downstream) -> None:
+    response = await client.post("/_upload", content=b"x" * LIMIT)
+    assert response.status_code == 200
+    assert downstream.body_bytes == LIMIT
+
+
+async def test_upload_without_length_is_refused(client: httpx.AsyncClient, downstream: Downstream) -> None:
+    async def chunks():  # noqa: ANN202 - a streamed body has no Content-Length
+        yield b"x" * 10
+
+    response = await client.post("/_upload", content=chunks())
+    assert response.status_code == 411
+    assert downstream.calls == 0
+
+
+async def test_reflex_public_upload_folder_is_closed(client: httpx.AsyncClient, downstream: Downstream) -> None:
+    response = await client.get("/_upload/some/file.pdf")
+    assert response.status_code == 404
+    assert downstream.calls == 0
+
+
+async def test_security_headers_on_every_response(client: httpx.AsyncClient) -> None:
+    response = await client.get("/reply")
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
