@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from datetime import UTC, datetime, timedelta
 
 from portal import runtime
 from portal.domain.delivery import run_delivery_loop
+from portal.domain.retention import purge_orphans
+
+log = logging.getLogger(__name__)
+PURGE_INTERVAL_SECONDS = 600
 
 
 @contextlib.asynccontextmanager
@@ -17,10 +23,31 @@ async def delivery_lifespan():  # noqa: ANN201 - Reflex lifespan task
     task = asyncio.create_task(
         run_delivery_loop(runtime.store(), runtime.case_service, runtime.settings(), stop, wake=wake)
     )
+    purge = asyncio.create_task(_purge_loop(stop))
     try:
         yield
     finally:
         stop.set()
         wake.set()
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, timeout=10)
+            await asyncio.wait_for(asyncio.gather(task, purge), timeout=10)
+
+
+async def _purge_loop(stop: asyncio.Event) -> None:
+    settings = runtime.settings()
+    while not stop.is_set():
+        try:
+            referenced = await asyncio.to_thread(runtime.store().undelivered_file_paths)
+            deleted = await asyncio.to_thread(
+                purge_orphans,
+                settings.files_dir,
+                referenced,
+                timedelta(hours=settings.upload_retention_hours),
+                datetime.now(UTC),
+            )
+            if deleted:
+                log.info("purged %d uploads of abandoned drafts", deleted)
+        except Exception:  # a failing purge must never stop the portal; it is tried again
+            log.exception("purging abandoned uploads failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=PURGE_INTERVAL_SECONDS)

@@ -43,6 +43,9 @@ class PortalSettings(BaseSettings):
     delivery_retry_initial_seconds: float = Field(default=2.0, gt=0)
     delivery_retry_max_seconds: float = Field(default=300.0, gt=0)
     delivery_poll_seconds: float = Field(default=2.0, gt=0)
+    # Uploads of drafts never submitted are deleted after this long (a session lives at most an
+    # hour idle, so a day leaves ample room for an applicant who fetches a document meanwhile).
+    upload_retention_hours: float = Field(default=24.0, gt=0)
 
     default_language: str = "de"
     # NoDecode: the env value is usually "de,en" rather than JSON (both are accepted).

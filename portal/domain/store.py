@@ -253,6 +253,12 @@ class PortalStore:
             rows = conn.execute(select(outbox).where(outbox.c.state == state.value).order_by(outbox.c.id).limit(limit))
             return [_entry(row) for row in rows]
 
+    def undelivered_file_paths(self) -> list[Path]:
+        """Every file a pending or rejected reply still needs; retention must keep these."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(outbox).where(outbox.c.state != OutboxState.delivered.value))
+            return [f.path for row in rows for f in _entry(row).files]
+
     def _one(self, condition: Any) -> OutboxEntry | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(outbox).where(condition)).first()

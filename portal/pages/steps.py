@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from components.forms import error_summary, field_errors, file_list, live_region, nav_buttons, text_area, upload_zone
+from components.request import contact_card
 from portal.state.reply import ReplyState as S
 
 t = S.t
@@ -274,4 +275,5 @@ def done_step() -> rx.Component:
         rx.el.h2(t["done.next_heading"]),
         rx.el.p(t["done.next"]),
         rx.el.p(t["done.keep_reference"]),
+        contact_card(t, S.msg),
     )

@@ -87,11 +87,31 @@ def _answer_question(page: Page, tmp_path: Path, link: str) -> tuple[bytes, byte
     return pdf, jpg
 
 
+def _add_further_document(page: Page, tmp_path: Path) -> bytes:
+    """From the review: change the further documents, add a registration certificate, come back."""
+    page.get_by_role("button", name="Ändern").last.click()
+    expect(page.locator("h1")).to_contain_text("Weitere Unterlagen")
+    page.locator("#extra-code").select_option("registration_certificate")
+    page.locator("#extra-description").fill("Meldebescheinigung vom Bürgeramt")
+    page.wait_for_timeout(500)
+    png = tmp_path / "scan.png"
+    buf = io.BytesIO()
+    Image.new("RGB", (300, 400), "white").save(buf, "PNG")
+    png.write_bytes(buf.getvalue())
+    _upload(page, png)
+    page.locator("#next-button").click()
+    expect(page.locator("h1")).to_contain_text("prüfen")
+    return buf.getvalue()
+
+
 def test_reply_end_to_end(portal: PortalProcess, case_service: Any, page: Page, tmp_path: Path) -> None:
     created = messages.create(case_service, messages.question(reference="ABH-P-2026-000101"))
+    files_dir = portal.data_dir / "files"
+    files_before = set(files_dir.rglob("*")) if files_dir.exists() else set()
     pdf, jpg = _answer_question(page, tmp_path, _link_for(portal, created))
     # The token is out of the address bar once verified.
     assert "/r/" not in page.url
+    png = _add_further_document(page, tmp_path)
 
     page.locator("#submit-button").click()
     expect(page.locator("#error-summary")).to_be_visible()  # the declaration is missing
@@ -110,13 +130,16 @@ def test_reply_end_to_end(portal: PortalProcess, case_service: Any, page: Page, 
         assert "IMG_0789" not in file["name"] and "ABH-P-2026-000101" in file["name"]
         body = messages.authority_get(case_service, f"/api/v1/replies/{reply['id']}/files/{file['id']}").content
         assert body == sent
+    (extra,) = reply["extra_documents"]
+    assert extra["code"] == "registration_certificate"
+    assert extra["description"] == "Meldebescheinigung vom Bürgeramt"
+    assert extra["files"][0]["sha512"] == hashlib.sha512(png).hexdigest()
 
     # Files are deleted from the portal once the case service confirmed the reply.
     deadline = time.monotonic() + 10
-    files_dir = portal.data_dir / "files"
-    while any(files_dir.iterdir()) and time.monotonic() < deadline:
+    while set(files_dir.rglob("*")) - files_before and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not any(files_dir.iterdir())
+    assert set(files_dir.rglob("*")) - files_before == set()
 
     # The link now says it was answered, and when.
     page.goto(_link_for(portal, created))

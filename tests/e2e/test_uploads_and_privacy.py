@@ -27,12 +27,14 @@ def test_a_renamed_web_page_is_refused_with_advice(
     fake.write_text("<!DOCTYPE html><html><body><script>alert(1)</script></body></html>")
     empty = tmp_path / "leer.pdf"
     empty.write_bytes(b"")
+    files_dir = portal.data_dir / "files"
+    before = set(files_dir.rglob("*"))
     page.locator("#documents input[type=file]").set_input_files([str(fake), str(empty)])
     live = page.locator("#announcement")
     expect(live).to_contain_text("Webseite")
     expect(live).to_contain_text("leer")
     expect(page.locator(".file-row")).to_have_count(0)
-    assert not any((portal.data_dir / "files").glob("*")), "refused files must not stay on disk"
+    assert set(files_dir.rglob("*")) == before, "refused files must not stay on disk"
 
 
 def test_server_limits_and_headers(portal: PortalProcess) -> None:

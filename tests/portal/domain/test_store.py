@@ -246,3 +246,11 @@ def test_postgresql(pg_url: str, tmp_path: Path) -> None:
     assert b.get(first.reference).state is OutboxState.delivered  # type: ignore[union-attr]
     a.dispose()
     b.dispose()
+
+
+def test_undelivered_file_paths_lists_what_retention_must_keep(store: PortalStore, tmp_path: Path) -> None:
+    pending = store.enqueue("msg-1", PAYLOAD, _files(tmp_path), "key-1", NOW)
+    delivered_files = [OutgoingFile(key="f1", path=tmp_path / "b.pdf", media_type="application/pdf", name="x.pdf")]
+    delivered = store.enqueue("msg-2", PAYLOAD, delivered_files, "key-2", NOW)
+    store.mark_delivered(delivered.id, "reply-1", NOW)
+    assert store.undelivered_file_paths() == [f.path for f in pending.files]
