@@ -99,7 +99,7 @@ def nav_buttons(t: Var, on_back, on_next, next_label: Var | None = None) -> rx.C
     )
 
 
-def text_area(label: Var, hint: Var, value: Var, on_change, field_id: str, max_chars: int) -> rx.Component:  # noqa: ANN001
+def text_area(label: Var, hint: Var, value: Var, on_change, field_id: str, max_chars: int | Var) -> rx.Component:  # noqa: ANN001
     return rx.el.div(
         rx.el.label(label, html_for=field_id, class_name="label"),
         rx.el.p(hint, class_name="hint", id=f"{field_id}-hint"),

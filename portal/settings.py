@@ -14,8 +14,6 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-MIB = 1024 * 1024
-
 
 class PortalSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PORTAL_", extra="ignore", frozen=True)
@@ -33,10 +31,11 @@ class PortalSettings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535)
 
     # Upload limits. The per-reply totals keep one reply deliverable in a single request.
-    max_file_bytes: int = Field(default=10 * MIB, ge=1)
+    # Decimal megabytes, as Babel shows sizes to the applicant ("10 MB").
+    max_file_bytes: int = Field(default=10_000_000, ge=1)
     max_files_per_item: int = Field(default=10, ge=1)
     max_files_per_reply: int = Field(default=30, ge=1)
-    max_reply_bytes: int = Field(default=60 * MIB, ge=1)
+    max_reply_bytes: int = Field(default=60_000_000, ge=1)
     max_text_chars: int = Field(default=5000, ge=1)
 
     request_timeout_seconds: float = Field(default=10.0, gt=0)

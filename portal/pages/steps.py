@@ -87,10 +87,19 @@ def item_step() -> rx.Component:
 
 
 def text_step() -> rx.Component:
+    # In a hearing (Anhörung) the free text is the applicant's statement, and is called so.
+    statement = S.msg.kind == "intent_to_refuse"
     return rx.el.section(
-        rx.el.h1(t["text.heading"], id="step-heading", tab_index=-1),
+        rx.el.h1(rx.cond(statement, t["text.statement_heading"], t["text.heading"]), id="step-heading", tab_index=-1),
         error_summary(t, S.problems, S.fix_problem),
-        text_area(t["text.label"], t["text.hint"], S.text, S.set_text, "text", 5000),
+        text_area(
+            rx.cond(statement, t["text.statement_label"], t["text.label"]),
+            rx.cond(statement, t["text.statement_hint"], t["text.hint"]),
+            S.text,
+            S.set_text,
+            "text",
+            S.max_text_chars,
+        ),
         nav_buttons(t, S.previous_step, S.next_step),
     )
 
@@ -185,8 +194,15 @@ def appointment_step() -> rx.Component:
     )
 
 
-def _change(step: str, index=0) -> rx.Component:  # noqa: ANN001
-    return rx.el.button(t["review.change"], type="button", class_name="link-button", on_click=S.go_to(step, index))
+def _change(what, step: str, index=0) -> rx.Component:  # noqa: ANN001
+    # "Change" alone is ambiguous for a screen reader listing buttons: say what changes.
+    return rx.el.button(
+        t["review.change"],
+        rx.el.span(" ", what, class_name="visually-hidden"),
+        type="button",
+        class_name="link-button",
+        on_click=S.go_to(step, index),
+    )
 
 
 def review_step() -> rx.Component:
@@ -208,7 +224,7 @@ def review_step() -> rx.Component:
                     S.appointment_answer == "reschedule",
                     rx.el.p(S.appointment_reason, " — ", S.appointment_times, class_name="prewrap"),
                 ),
-                _change("appointment"),
+                _change(t["appointment.answer_heading"], "appointment"),
                 class_name="card",
             ),
             rx.fragment(
@@ -223,21 +239,21 @@ def review_step() -> rx.Component:
                             rx.el.p(item.reason, " ", rx.el.bdi(item.expected_date), class_name="prewrap"),
                         ),
                         field_errors(item.errors, item.id + "-review"),
-                        _change("item", item.index),
+                        _change(item.title, "item", item.index),
                         class_name="card",
                     ),
                 ),
                 rx.el.div(
                     rx.el.h2(t["text.heading"]),
                     rx.el.p(rx.cond(S.text != "", S.text, t["review.nothing"]), class_name="prewrap"),
-                    _change("text"),
+                    _change(t["text.heading"], "text"),
                     class_name="card",
                 ),
                 rx.el.div(
                     rx.el.h2(t["extras.heading"]),
                     rx.cond(S.extras.length() == 0, rx.el.p(t["review.nothing"])),
                     rx.foreach(S.extras, lambda e: rx.el.p(e.title, ": ", e.files.length(), " ", t["review.files"])),
-                    _change("extras"),
+                    _change(t["extras.heading"], "extras"),
                     class_name="card",
                 ),
             ),

@@ -51,6 +51,7 @@ class ReplyState(LanguageState):
     announcement: str = ""
     done_reference: str = ""
     done_received: str = ""
+    max_text_chars: int = 5000
 
     # What stays on the server.
     _token: str = ""
@@ -147,6 +148,7 @@ class ReplyState(LanguageState):
     # ------------------------------------------------------------------ rendering
 
     def _render(self) -> None:
+        self.max_text_chars = runtime.settings().max_text_chars
         self.error_when = presenter.format_when(self._answered_at, self.lang)
         self.done_received = presenter.format_when(self._received, self.lang)
         if self._message is None or self._draft is None:

@@ -15,7 +15,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     settings = PortalSettings()
     assert settings.case_service_url == "http://127.0.0.1:8100"
     assert settings.case_service_key.get_secret_value() == ""
-    assert settings.max_file_bytes == 10 * 1024 * 1024 and settings.max_reply_bytes == 60 * 1024 * 1024
+    assert settings.max_file_bytes == 10_000_000 and settings.max_reply_bytes == 60_000_000
     assert (settings.max_files_per_item, settings.max_files_per_reply, settings.max_text_chars) == (10, 30, 5000)
     assert settings.languages == ("de", "en") and settings.default_language == "de"
     assert settings.effective_database_url == "sqlite:///data/portal/portal.sqlite3"
