@@ -116,3 +116,12 @@ def text_area(label: Var, hint: Var, value: Var, on_change, field_id: str, max_c
         ),
         class_name="field",
     )
+
+
+def checkbox(label: Var, field_id: str, checked: Var, on_change, extra_class: str = "") -> rx.Component:  # noqa: ANN001
+    # Uncontrolled: the box flips at once under the finger, the state follows with the event.
+    return rx.el.div(
+        rx.el.input(type="checkbox", id=field_id, default_checked=checked, on_change=on_change, class_name="checkbox"),
+        rx.el.label(label, html_for=field_id),
+        class_name=f"check-row {extra_class}".strip(),
+    )

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import reflex as rx
 
-from components.forms import error_summary, field_errors, file_list, live_region, nav_buttons, text_area, upload_zone
+from components.forms import (
+    checkbox,
+    error_summary,
+    field_errors,
+    file_list,
+    live_region,
+    nav_buttons,
+    text_area,
+    upload_zone,
+)
 from components.request import contact_card
 from portal.state.reply import ReplyState as S
 
@@ -46,17 +55,7 @@ def _item_view(item) -> rx.Component:  # noqa: ANN001
                     file_list(t, item.files, S.remove_file),
                 ),
             ),
-            rx.el.div(
-                rx.el.input(
-                    type="checkbox",
-                    id="not-available",
-                    default_checked=item.not_available,
-                    on_change=S.set_not_available,
-                    class_name="checkbox",
-                ),
-                rx.el.label(t["item.not_available"], html_for="not-available"),
-                class_name="check-row",
-            ),
+            checkbox(t["item.not_available"], "not-available", item.not_available, S.set_not_available),
             rx.cond(
                 item.not_available,
                 rx.el.div(
@@ -258,17 +257,7 @@ def review_step() -> rx.Component:
                 ),
             ),
         ),
-        rx.el.div(
-            rx.el.input(
-                type="checkbox",
-                id="declaration",
-                default_checked=S.declaration,
-                on_change=S.set_declaration,
-                class_name="checkbox",
-            ),
-            rx.el.label(t["review.declaration"], html_for="declaration"),
-            class_name="check-row declaration",
-        ),
+        checkbox(t["review.declaration"], "declaration", S.declaration, S.set_declaration, "declaration"),
         rx.el.div(
             rx.el.button(
                 t["review.submit"], type="button", class_name="button-primary", id="submit-button", on_click=S.submit
