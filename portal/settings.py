@@ -14,6 +14,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from portal.domain.scanner import parse_address
+
 
 class PortalSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PORTAL_", extra="ignore", frozen=True)
@@ -46,6 +48,12 @@ class PortalSettings(BaseSettings):
     # hour idle, so a day leaves ample room for an applicant who fetches a document meanwhile).
     upload_retention_hours: float = Field(default=24.0, gt=0)
 
+    # Malware scanning through ClamAV's daemon: "unix:/run/clamav/clamd.ctl" or "tcp:host:port".
+    # Empty (the default) scans nothing. When set, an upload clamd cannot vouch for is refused.
+    # clamd's StreamMaxLength must be at least max_file_bytes.
+    clamd_address: str = ""
+    clamd_timeout_seconds: float = Field(default=30.0, gt=0)
+
     default_language: str = "de"
     # NoDecode: the env value is usually "de,en" rather than JSON (both are accepted).
     languages: Annotated[tuple[str, ...], NoDecode] = ("de", "en")
@@ -58,6 +66,14 @@ class PortalSettings(BaseSettings):
             if text.startswith("["):
                 return tuple(json.loads(text))
             return tuple(part.strip() for part in text.split(",") if part.strip())
+        return value
+
+    @field_validator("clamd_address")
+    @classmethod
+    def _clamd_address_parses(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            parse_address(value)  # ValueError: the portal refuses to start misconfigured
         return value
 
     @model_validator(mode="after")

@@ -18,6 +18,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert settings.max_file_bytes == 10_000_000 and settings.max_reply_bytes == 60_000_000
     assert (settings.max_files_per_item, settings.max_files_per_reply, settings.max_text_chars) == (10, 30, 5000)
     assert settings.languages == ("de", "en") and settings.default_language == "de"
+    assert settings.clamd_address == "" and settings.clamd_timeout_seconds == 30.0
     assert settings.effective_database_url == "sqlite:///data/portal/portal.sqlite3"
     assert settings.files_dir == Path("data/portal/files") and (tmp_path / "data/portal/files").is_dir()
 
@@ -28,7 +29,9 @@ def test_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PORTAL_DATABASE_URL", "postgresql+psycopg://portal@db/portal")
     monkeypatch.setenv("PORTAL_LANGUAGES", "de, en, ar")
     monkeypatch.setenv("PORTAL_DELIVERY_POLL_SECONDS", "0.5")
+    monkeypatch.setenv("PORTAL_CLAMD_ADDRESS", "tcp:clamav:3310")
     settings = PortalSettings()
+    assert settings.clamd_address == "tcp:clamav:3310"
     assert settings.case_service_key.get_secret_value() == "s3cret-key-0123456789"
     assert "s3cret" not in repr(settings)
     assert settings.effective_database_url == "postgresql+psycopg://portal@db/portal"
