@@ -7,7 +7,15 @@ from reflex.vars import Var
 
 UPLOAD_ID = "documents"
 # A courtesy for the phone's picker only; the server decides by content (issue #2, #3).
-ACCEPT = {"application/pdf": [".pdf"], "image/jpeg": [".jpg", ".jpeg"], "image/png": [".png"]}
+ACCEPT = {
+    "application/pdf": [".pdf"],
+    "image/jpeg": [".jpg", ".jpeg"],
+    "image/png": [".png"],
+    "image/heic": [".heic"],
+    "image/heif": [".heif"],
+    "image/webp": [".webp"],
+    "image/tiff": [".tif", ".tiff"],
+}
 
 
 def error_summary(t: Var, problems: Var, on_fix) -> rx.Component:  # noqa: ANN001
@@ -39,27 +47,86 @@ def field_errors(errors: Var, field_id: str) -> rx.Component:
     )
 
 
-def file_list(t: Var, files: Var, on_remove) -> rx.Component:  # noqa: ANN001
-    return rx.cond(
-        files.length() > 0,
-        rx.el.ul(
-            rx.foreach(
-                files,
-                lambda f: rx.el.li(
-                    rx.el.span(rx.el.bdi(f.name), class_name="file-name"),
-                    rx.el.span(f.kind, " · ", rx.el.bdi(f.size), class_name="file-meta"),
+def file_list(t: Var, files: Var, on_remove, on_move=None) -> rx.Component:  # noqa: ANN001
+    """The files of one item: preview, name, type and size, hints, and order/remove buttons."""
+
+    def row(f: Var) -> rx.Component:
+        move = (
+            rx.fragment(
+                rx.cond(
+                    ~f.first,
                     rx.el.button(
-                        t["upload.remove"],
-                        rx.el.span(" ", rx.el.bdi(f.name), class_name="visually-hidden"),
+                        "↑",
+                        rx.el.span(" ", t["upload.move_up"], " ", f.name, class_name="visually-hidden"),
                         type="button",
                         class_name="button-secondary small",
-                        on_click=on_remove(f.id),
+                        on_click=on_move(f.id, -1),
                     ),
-                    class_name="file-row",
                 ),
+                rx.cond(
+                    ~f.last,
+                    rx.el.button(
+                        "↓",
+                        rx.el.span(" ", t["upload.move_down"], " ", f.name, class_name="visually-hidden"),
+                        type="button",
+                        class_name="button-secondary small",
+                        on_click=on_move(f.id, 1),
+                    ),
+                ),
+            )
+            if on_move is not None
+            else rx.fragment()
+        )
+        return rx.el.li(
+            rx.cond(
+                f.thumbnail != "",
+                rx.el.img(src=f.thumbnail, alt="", class_name="thumb", width="64", height="64"),
+                rx.el.span("PDF", class_name="thumb thumb-placeholder", aria_hidden="true"),
             ),
-            class_name="file-list",
-            aria_label=t["upload.list_label"],
+            rx.el.div(
+                rx.el.span(rx.el.bdi(f.name), class_name="file-name"),
+                rx.el.span(
+                    f.kind,
+                    " · ",
+                    rx.el.bdi(f.size),
+                    rx.cond(f.pages != "", rx.el.span(" · ", f.pages)),
+                    class_name="file-meta",
+                ),
+                rx.foreach(f.notes, lambda n: rx.el.p(n, class_name="file-note")),
+                rx.foreach(f.hints, lambda h: rx.el.p(rx.el.strong(t["hint.label"], " "), h, class_name="file-hint")),
+                class_name="file-text",
+            ),
+            rx.el.div(
+                move,
+                rx.el.button(
+                    t["upload.remove"],
+                    rx.el.span(" ", rx.el.bdi(f.name), class_name="visually-hidden"),
+                    type="button",
+                    class_name="button-secondary small",
+                    on_click=on_remove(f.id),
+                ),
+                class_name="file-actions",
+            ),
+            class_name="file-row",
+        )
+
+    return rx.cond(
+        files.length() > 0,
+        rx.el.ul(rx.foreach(files, row), class_name="file-list", aria_label=t["upload.list_label"]),
+    )
+
+
+def upload_errors(t: Var, errors: Var) -> rx.Component:
+    """Refused files, named with what to do; an alert so screen readers hear it at once."""
+    return rx.cond(
+        errors.length() > 0,
+        rx.el.div(
+            rx.el.h2(t["upload.refused_title"]),
+            rx.el.ul(rx.foreach(errors, lambda e: rx.el.li(e))),
+            id="upload-errors",
+            role="alert",
+            tab_index=-1,
+            class_name="error-summary",
         ),
     )
 

@@ -6,6 +6,7 @@ through :func:`portal.domain.i18n.translate`, dates and sizes through Babel.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
@@ -23,6 +24,13 @@ class FileDisplay:
     name: str = ""
     kind: str = ""
     size: str = ""
+    pages: str = ""
+    thumbnail: str = ""
+    hints: list[str] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
+    is_image: bool = False
+    first: bool = False
+    last: bool = False
 
 
 @dataclasses.dataclass
@@ -38,6 +46,7 @@ class ItemDisplay:
     guidance: str = ""
     uploadable: bool = True
     files: list[FileDisplay] = dataclasses.field(default_factory=list)
+    can_merge: bool = False
     not_available: bool = False
     reason: str = ""
     expected_date: str = ""
@@ -166,13 +175,27 @@ def message_display(msg: MessageView, lang: str, today: date) -> MessageDisplay:
     return view
 
 
-def file_display(upload: StoredUpload, lang: str) -> FileDisplay:
+def file_display(upload: StoredUpload, lang: str, position: int = 0, count: int = 1) -> FileDisplay:
+    thumb = getattr(upload, "thumbnail", None)
     return FileDisplay(
         id=upload.id,
         name=upload.original_name,
         kind=translate(lang, f"filetype.{upload.extension}"),
         size=formatting.format_file_size(upload.size, lang),
+        pages=translate_count(lang, "upload.pages", upload.pages) if upload.pages and upload.pages > 1 else "",
+        # A data URI: previews never travel through a served path (files stay outside them).
+        thumbnail=f"data:image/jpeg;base64,{base64.b64encode(thumb).decode()}" if thumb else "",
+        hints=[translate(lang, f"hint.{code}") for code in getattr(upload, "quality", ())],
+        notes=[translate(lang, f"notice.{code}") for code in getattr(upload, "notes", ())],
+        is_image=upload.media_type.startswith("image/"),
+        first=position == 0,
+        last=position == count - 1,
     )
+
+
+def files_display(ids: Sequence[str], uploads: Mapping[str, StoredUpload], lang: str) -> list[FileDisplay]:
+    present = [uploads[i] for i in ids if i in uploads]
+    return [file_display(u, lang, n, len(present)) for n, u in enumerate(present)]
 
 
 def items_display(
@@ -186,7 +209,7 @@ def items_display(
     views = []
     for index, item in enumerate(msg.requested_items):
         d = drafts[item.id]
-        files = [file_display(uploads[f], lang) for f in d.files if f in uploads]
+        files = files_display(d.files, uploads, lang)
         if files:
             status = translate_count(lang, "item.status.provided", len(files))
         elif d.not_available:
@@ -206,6 +229,7 @@ def items_display(
                 guidance=translate(lang, f"catalogue.{item.code}.guidance"),
                 uploadable=catalogue.is_uploadable(item.code),
                 files=files,
+                can_merge=sum(1 for f in files if f.is_image) >= 2,
                 not_available=d.not_available,
                 reason=d.reason,
                 expected_date=d.expected_date.isoformat() if d.expected_date else "",
@@ -222,7 +246,7 @@ def extras_display(draft: Draft, uploads: Mapping[str, StoredUpload], lang: str)
             index=i,
             title=translate(lang, f"catalogue.{e.code}.title"),
             description=e.description,
-            files=[file_display(uploads[f], lang) for f in e.files if f in uploads],
+            files=files_display(e.files, uploads, lang),
         )
         for i, e in enumerate(draft.extras)
     ]

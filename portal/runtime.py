@@ -7,10 +7,13 @@ connections.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 
 from portal.client import CaseServiceClient
 from portal.domain.intake import Limits
+from portal.domain.scanner import make_scanner
 from portal.domain.store import PortalStore
 from portal.settings import PortalSettings, get_settings
 
@@ -37,6 +40,12 @@ def case_service() -> CaseServiceClient:
     )
 
 
+@lru_cache(maxsize=1)
+def scanner() -> Callable[[Path], None] | None:
+    """The malware scanner when clamd is configured; None scans nothing."""
+    return make_scanner(settings())
+
+
 def limits() -> Limits:
     s = settings()
     return Limits(
@@ -47,7 +56,7 @@ def limits() -> Limits:
     )
 
 
-def files_dir():  # type: ignore[no-untyped-def]
+def files_dir() -> Path:
     path = settings().files_dir
     path.mkdir(parents=True, exist_ok=True)
     return path

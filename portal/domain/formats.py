@@ -3,6 +3,12 @@
 The name and the browser's MIME type are never consulted: both are chosen by the sender. The
 allow-list is the :data:`FORMATS` registry (media type → :class:`Format`); everything else is
 refused with a code that tells the applicant what to do (a Word file: save it as PDF).
+
+Allowed: PDF, JPEG, PNG, HEIC/HEIF, WebP, TIFF. libmagic (file 5.44) names them
+``application/pdf``, ``image/jpeg``, ``image/png``, ``image/heic`` (brand ``heic``, what iPhones
+write), ``image/heif`` (brand ``mif1``), ``image/webp`` and ``image/tiff``. AVIF (``image/avif``,
+the same container with another codec) is refused as unsupported: caseworkers' viewers cannot
+open it and no phone camera writes it by default.
 """
 
 from __future__ import annotations
@@ -14,19 +20,14 @@ from pathlib import Path
 from types import MappingProxyType
 
 import magic
-from PIL import Image
-from pypdf import PasswordType, PdfReader
 
 from portal.domain.errors import IntakeError
+from portal.domain.images import check_image
+from portal.domain.inspection import Inspection
 from portal.domain.limits import DEFAULT_LIMITS, Limits
+from portal.domain.pdfs import check_pdf
 
-
-@dataclass(frozen=True, slots=True)
-class Inspection:
-    media_type: str
-    extension: str
-    pages: int
-
+__all__ = ["FORMATS", "Checker", "Format", "Inspection", "check_pdf", "inspect", "refusal_code", "sniff"]
 
 # Checks a file of its format and returns its page count; raises IntakeError.
 Checker = Callable[[Path, Limits], int]
@@ -39,87 +40,19 @@ class Format:
     check: Checker
 
 
-# ---------------------------------------------------------------- PDF
+def _image(media_type: str, extension: str) -> Format:
+    return Format(media_type, extension, check_image(media_type))
 
-# The PDF spec puts %%EOF at the end; readers tolerate up to 1 KiB of trailing bytes. Without it
-# the file was cut off in transfer, even where pypdf's lenient mode could rebuild some pages.
-_PDF_TAIL = 1024
-
-
-def check_pdf(path: Path, limits: Limits) -> int:
-    with path.open("rb") as fh:
-        fh.seek(max(path.stat().st_size - _PDF_TAIL, 0))
-        if b"%%EOF" not in fh.read():
-            raise IntakeError("pdf_broken")
-    try:
-        reader = PdfReader(path, strict=False)
-        encrypted = reader.is_encrypted
-    except Exception as exc:
-        # A parser of hostile input raises anything (KeyError, RecursionError, ...): whatever
-        # stops it means the caseworker's viewer may fail too.
-        raise IntakeError("pdf_broken") from exc
-    if encrypted and not _opens_without_password(reader):
-        raise IntakeError("pdf_encrypted")
-    try:
-        pages = len(reader.pages)
-        if pages > limits.max_pdf_pages:
-            raise IntakeError("pdf_too_many_pages", pages=pages, max=limits.max_pdf_pages)
-        for page in reader.pages:
-            _ = page.mediabox  # resolves every page object, so a broken page tree shows here
-    except IntakeError:
-        raise
-    except Exception as exc:
-        raise IntakeError("pdf_broken") from exc
-    if pages == 0:
-        raise IntakeError("pdf_broken")
-    return pages
-
-
-def _opens_without_password(reader: PdfReader) -> bool:
-    # Payslips and bank statements often carry only an owner password (printing/editing
-    # restrictions): every viewer opens them without asking, so the caseworker can read them.
-    # AES needs the optional ``cryptography`` package; without it we cannot tell, so we refuse.
-    try:
-        return reader.decrypt("") != PasswordType.NOT_DECRYPTED
-    except Exception:
-        return False
-
-
-# ---------------------------------------------------------------- images
-
-
-def _image_checker(pillow_formats: tuple[str, ...]) -> Checker:
-    def check(path: Path, limits: Limits) -> int:
-        try:
-            with Image.open(path, formats=pillow_formats) as im:
-                width, height = im.size
-                if width * height > limits.max_image_pixels:
-                    raise IntakeError("image_too_large_dimensions", width=width, height=height)
-                im.verify()  # PNG: every chunk's CRC and the IEND end marker
-            with Image.open(path, formats=pillow_formats) as im:
-                # verify() barely looks at JPEG data; decoding finds truncation. draft() makes
-                # libjpeg decode at 1/8 scale, so a 48 MP photo needs ~2 MB instead of ~150 MB.
-                im.draft("RGB", (1, 1))
-                im.load()
-        except IntakeError:
-            raise
-        except Image.DecompressionBombError as exc:
-            raise IntakeError("image_too_large_dimensions") from exc
-        except Exception as exc:
-            raise IntakeError("image_broken") from exc
-        return 1
-
-    return check
-
-
-check_jpeg = _image_checker(("JPEG", "MPO"))  # iPhones write multi-picture JPEGs, which Pillow calls MPO
-check_png = _image_checker(("PNG",))
 
 FORMATS: Mapping[str, Format] = MappingProxyType(
     {
         "application/pdf": Format("application/pdf", "pdf", check_pdf),
-        "image/jpeg": Format("image/jpeg", "jpg", check_jpeg),
-        "image/png": Format("image/png", "png", check_png),
+        "image/jpeg": _image("image/jpeg", "jpg"),
+        "image/png": _image("image/png", "png"),
+        "image/heic": _image("image/heic", "heic"),
+        "image/heif": _image("image/heif", "heif"),
+        "image/webp": _image("image/webp", "webp"),
+        "image/tiff": _image("image/tiff", "tif"),
     }
 )
 

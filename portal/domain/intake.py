@@ -2,18 +2,26 @@
 
 The path of one upload is a pipeline::
 
-    receive (stream, hash, size caps) → inspect (sniff + per-format check) → steps → StoredUpload
+    receive (stream, hash, size caps) → scan (malware, optional) → inspect (sniff + per-format
+    check) → steps (normalise images, sanitise PDFs) → measure → hints + thumbnail → StoredUpload
 
-``inspect`` looks the sniffed media type up in a registry of :class:`Format` (allow-list), and
-``steps`` are optional transforms run after it (image re-encoding, PDF sanitising, HEIC → JPEG).
-Adding a format or a step does not touch the rest: pass ``formats=`` / ``steps=`` to
-:func:`accept`. Every refusal is an :class:`IntakeError` whose code maps to ``error.<code>``; the
-stored file is deleted whenever a file is refused.
+``scan`` runs on the stored bytes before anything parses them, so an infected file never reaches
+a parser. ``inspect`` looks the sniffed media type up in a registry of :class:`Format`
+(allow-list), and ``steps`` are transforms run after it (:data:`DEFAULT_STEPS`: images re-encoded
+upright and without metadata, PDFs stripped of active content). Adding a format or a step does
+not touch the rest: pass ``formats=`` / ``steps=`` to :func:`accept`. Every refusal is an
+:class:`IntakeError` whose code maps to ``error.<code>``; the stored file is deleted whenever a
+file is refused. Size, SHA-512 and pages describe the bytes that will be handed over.
 
-Codes: too_many_files_item, too_many_files_reply, reply_too_large, file_too_large, file_empty,
-file_type_word, file_type_archive, file_type_executable, file_type_html, file_type_svg,
-file_type_unsupported, pdf_encrypted, pdf_broken, pdf_too_many_pages, image_broken,
-image_too_large_dimensions.
+Error codes: too_many_files_item, too_many_files_reply, reply_too_large, file_too_large,
+file_empty, file_type_word, file_type_archive, file_type_executable, file_type_html,
+file_type_svg, file_type_unsupported, pdf_encrypted, pdf_broken, pdf_too_many_pages,
+image_broken, image_too_large_dimensions, image_too_many_pages, merge_images_only (and the
+scanner's file_infected, scanner_unavailable).
+Notice codes (``notice.<code>``): pdf_javascript_removed, pdf_actions_removed,
+pdf_attachments_removed, pdf_xfa_removed, image_converted_jpeg, image_converted_png,
+image_converted_pdf, image_location_removed. Hint codes (``hint.<code>``): photo_dark,
+photo_blurred, photo_small.
 """
 
 from __future__ import annotations
@@ -24,19 +32,25 @@ import os
 import re
 import secrets
 import unicodedata
-from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from portal.domain.catalogue import file_stem
 from portal.domain.errors import IntakeError
 from portal.domain.formats import FORMATS, Format, Inspection, inspect
+from portal.domain.images import normalise_image
 from portal.domain.limits import DEFAULT_LIMITS, Limits
+from portal.domain.merge import merge_images_to_pdf
+from portal.domain.pdfs import sanitise_pdf
+from portal.domain.preview import thumbnail
+from portal.domain.quality import quality_hints
 
 __all__ = [
     "CHUNK",
     "DEFAULT_LIMITS",
+    "DEFAULT_STEPS",
     "FORMATS",
     "Format",
     "Inspection",
@@ -52,9 +66,11 @@ __all__ = [
     "check_reply_bytes",
     "clean_original_name",
     "inspect",
+    "merge_uploads",
     "read_chunks",
     "receive",
     "receive_stream",
+    "Scan",
     "vet",
 ]
 
@@ -190,6 +206,13 @@ class Step(Protocol):
     def __call__(self, path: Path, found: Inspection, limits: Limits, /) -> Inspection: ...
 
 
+# Images: upright, no metadata, bounded, JPEG/PNG/PDF. PDFs: active content removed.
+DEFAULT_STEPS: tuple[Step, ...] = (normalise_image, sanitise_pdf)
+
+# A malware scanner (portal.domain.scanner): returns when the file is clean, raises IntakeError.
+Scan = Callable[[Path], None]
+
+
 @dataclass(frozen=True, slots=True)
 class StoredUpload:
     id: str
@@ -200,6 +223,9 @@ class StoredUpload:
     sha512: str
     pages: int
     original_name: str
+    quality: tuple[str, ...] = ()  # hint codes (``hint.<code>``); never a refusal
+    notes: tuple[str, ...] = ()  # what intake changed (``notice.<code>``)
+    thumbnail: bytes | None = None  # a small JPEG; None: show a generic icon
 
 
 def vet(
@@ -208,15 +234,20 @@ def vet(
     limits: Limits,
     *,
     formats: Mapping[str, Format] = FORMATS,
-    steps: Sequence[Step] = (),
+    steps: Sequence[Step] = DEFAULT_STEPS,
+    scan: Scan | None = None,
 ) -> StoredUpload:
-    """Inspect and transform a received file (blocking: parses it). Deletes it on any refusal."""
+    """Scan, inspect and transform a received file (blocking). Deletes it on any refusal."""
     path = received.path
     try:
+        if scan is not None:
+            scan(path)
+        before = _identity(path)
         found = inspect(path, limits, formats)
         for step in steps:
             found = step(path, found, limits)
-        size, sha512 = (received.size, received.sha512) if not steps else _measure(path)
+        rewritten = _identity(path) != before
+        size, sha512 = _measure(path) if rewritten else (received.size, received.sha512)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -229,7 +260,16 @@ def vet(
         sha512=sha512,
         pages=found.pages,
         original_name=clean_original_name(original_name),
+        quality=quality_hints(path) if found.media_type.startswith("image/") else (),
+        notes=found.notes,
+        thumbnail=thumbnail(path, found.media_type),
     )
+
+
+def _identity(path: Path) -> tuple[int, int, int]:
+    # A step replaces the file (new inode) or writes it (new mtime/size): then hash it again.
+    st = path.stat()
+    return st.st_ino, st.st_mtime_ns, st.st_size
 
 
 async def accept(
@@ -240,18 +280,40 @@ async def accept(
     *,
     bytes_in_reply: int = 0,
     formats: Mapping[str, Format] = FORMATS,
-    steps: Sequence[Step] = (),
+    steps: Sequence[Step] = DEFAULT_STEPS,
+    scan: Scan | None = None,
 ) -> StoredUpload:
-    """Receive, inspect and transform one upload. Raises IntakeError; nothing stays on refusal."""
+    """Receive, scan, inspect and transform one upload. Raises IntakeError; nothing stays on refusal."""
     received = await receive(chunks, files_dir, limits, bytes_in_reply=bytes_in_reply)
-    # Parsing a PDF or decoding an image can take a second: keep it off the event loop.
-    task = asyncio.to_thread(vet, received, original_name, limits, formats=formats, steps=steps)
+    # Scanning, parsing a PDF or decoding an image can take a second: keep it off the event loop.
+    task = asyncio.to_thread(vet, received, original_name, limits, formats=formats, steps=steps, scan=scan)
     try:
         return await task
     except asyncio.CancelledError:
         # The thread may still finish and leave the file; remove whatever is there.
         received.path.unlink(missing_ok=True)
         raise
+
+
+def merge_uploads(
+    uploads: Sequence[StoredUpload], files_dir: Path, limits: Limits, original_name: str | None = None
+) -> StoredUpload:
+    """The images of ``uploads`` as one new PDF upload, pages in the given order (blocking).
+
+    The merged file goes through the same checks as an uploaded PDF. The originals are left for
+    the caller to remove. Its name defaults to the first upload's, with ``.pdf``. Hints of the
+    photos carry over, so "blurred" stays visible on the document. Raises IntakeError
+    (merge_images_only, pdf_too_many_pages, file_too_large).
+    """
+    path = merge_images_to_pdf([u.path for u in uploads], files_dir, limits)
+    try:
+        size, sha512 = _measure(path)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    stem = uploads[0].original_name.rpartition(".")[0] or uploads[0].original_name
+    merged = vet(Received(path, size, sha512), original_name or f"{stem}.pdf", limits)
+    return replace(merged, quality=tuple(dict.fromkeys(code for u in uploads for code in u.quality)))
 
 
 def _measure(path: Path) -> tuple[int, str]:

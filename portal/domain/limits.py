@@ -21,6 +21,9 @@ class Limits:
     max_pdf_pages: int = 200
     # 60 MP is above any phone camera (48 MP) and far below what would exhaust memory on decode.
     max_image_pixels: int = 60_000_000
+    # All frames of a multi-page TIFF together: decoding time grows with the pixel count, and a
+    # 10 MB TIFF of blank 1-bit frames can hold hundreds of them. 200 MP is ~23 A4 pages at 300 dpi.
+    max_total_image_pixels: int = 200_000_000
 
     def __post_init__(self) -> None:
         for f in fields(self):

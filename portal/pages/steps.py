@@ -13,6 +13,7 @@ from components.forms import (
     live_region,
     nav_buttons,
     text_area,
+    upload_errors,
     upload_zone,
 )
 from components.request import contact_card
@@ -51,8 +52,24 @@ def _item_view(item) -> rx.Component:  # noqa: ANN001
             rx.cond(
                 item.uploadable,
                 rx.el.div(
+                    upload_errors(t, S.upload_errors),
                     upload_zone(t, S.upload, S.upload_refused_by_browser, t["upload.add"]),
-                    file_list(t, item.files, S.remove_file),
+                    file_list(t, item.files, S.remove_file, S.move_file),
+                    rx.cond(
+                        item.can_merge,
+                        rx.el.div(
+                            rx.el.p(t["upload.merge_hint"], class_name="hint", id="merge-hint"),
+                            rx.el.button(
+                                t["upload.merge"],
+                                type="button",
+                                class_name="button-secondary",
+                                id="merge-button",
+                                aria_describedby="merge-hint",
+                                on_click=S.merge_photos,
+                            ),
+                            class_name="merge",
+                        ),
+                    ),
                 ),
             ),
             checkbox(t["item.not_available"], "not-available", item.not_available, S.set_not_available),
@@ -129,6 +146,7 @@ def extras_step() -> rx.Component:
             ),
             class_name="field",
         ),
+        upload_errors(t, S.upload_errors),
         upload_zone(t, S.upload, S.upload_refused_by_browser, t["extras.add"]),
         rx.foreach(
             S.extras,

@@ -18,6 +18,7 @@ from portal import presenter, runtime
 from portal.domain import errors, intake, reply
 from portal.domain.message import MessageView
 from portal.state.language import LanguageState
+from portal.state.uploads import UploadMixin
 
 TOKEN_FORMAT = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -27,7 +28,7 @@ def _today() -> date:
     return datetime.now(BERLIN).date()
 
 
-class ReplyState(LanguageState):
+class ReplyState(UploadMixin, LanguageState):
     """One applicant session behind one reply link."""
 
     # What the page shows.
@@ -49,6 +50,7 @@ class ReplyState(LanguageState):
     declaration: bool = False
     problems: list[presenter.ProblemDisplay] = []
     announcement: str = ""
+    upload_errors: list[str] = []
     done_reference: str = ""
     done_received: str = ""
     max_text_chars: int = 5000
@@ -182,6 +184,7 @@ class ReplyState(LanguageState):
         here = steps.index((self.step, self.item_index if self.step == "item" else 0))
         self.step, self.item_index = steps[max(0, min(len(steps) - 1, here + delta))]
         self.announcement = ""
+        self.upload_errors = []
 
     def _focus_heading(self) -> rx.event.EventSpec:
         # WCAG 2.4.3: after a step change focus moves to the new step's heading.
@@ -307,72 +310,6 @@ class ReplyState(LanguageState):
     @rx.event
     def set_declaration(self, checked: bool):  # noqa: ANN201
         self.declaration = bool(checked)
-
-    # ------------------------------------------------------------------ files
-
-    @rx.event
-    async def upload(self, files: list[rx.UploadFile]):  # noqa: ANN201
-        """Files picked for the current item (or as a further document). Judged by content only."""
-        if self._draft is None or self._message is None or self.step not in ("item", "extras"):
-            return None
-        item = self._current_item()
-        target_files = item.files if item is not None else []
-        limits = runtime.limits()
-        added: list[str] = []
-        refused: list[str] = []
-        for upload in files:
-            name = intake.clean_original_name(upload.filename or "")
-            in_reply = sum(1 for _ in self._uploads)
-            bytes_in_reply = sum(u.size for u in self._uploads.values())
-            code = intake.check_counts(len(target_files), in_reply, bytes_in_reply, 1, limits)
-            if code is None:
-                try:
-                    stored = await intake.accept(
-                        intake.read_chunks(upload), name, runtime.files_dir(), limits, bytes_in_reply=bytes_in_reply
-                    )
-                except errors.IntakeError as exc:
-                    code = exc.code
-            if code is not None:
-                refused.append(self.tr(f"error.{code}", name=name))
-                continue
-            self._uploads[stored.id] = stored
-            target_files.append(stored.id)
-            added.append(name)
-        if self.step == "extras" and added:
-            new_ids = list(self._uploads)[-len(added) :]
-            self._draft.extras.append(
-                reply.ExtraDraft(code=self.extra_code, description=self.extra_description, files=new_ids)
-            )
-            self.extra_description = ""
-        self._problem_list = []
-        self._render()
-        parts = []
-        if added:
-            parts.append(self.tr_count("upload.added", len(added)))
-        parts.extend(refused)
-        self.announcement = " ".join(parts)
-        return None
-
-    @rx.event
-    async def remove_file(self, file_id: str):  # noqa: ANN201
-        if self._draft is None or file_id not in self._uploads:
-            return
-        stored = self._uploads.pop(file_id)
-        await asyncio.to_thread(stored.path.unlink, True)
-        for item in self._draft.items:
-            if file_id in item.files:
-                item.files.remove(file_id)
-        for extra in list(self._draft.extras):
-            if file_id in extra.files:
-                extra.files.remove(file_id)
-                if not extra.files:
-                    self._draft.extras.remove(extra)
-        self.announcement = self.tr("upload.removed", name=stored.original_name)
-        self._render()
-
-    @rx.event
-    def upload_refused_by_browser(self, rejected: list[dict]):  # noqa: ANN201
-        self.announcement = self.tr("error.upload_failed")
 
     # ------------------------------------------------------------------ submit
 

@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.e2e.portal_process import PortalProcess
 from tests.support.case_service import run_case_service
+from tests.support.clamd import ClamdMissing, ClamdProcess, run_clamd
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PHONE = {"width": 360, "height": 740}
@@ -27,11 +28,26 @@ def case_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 
 @pytest.fixture(scope="session")
-def portal(case_service: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalProcess]:
+def clamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClamdProcess]:
+    try:
+        daemon = run_clamd(tmp_path_factory.mktemp("clamd"))
+    except ClamdMissing as exc:
+        pytest.fail(str(exc))
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
+
+
+@pytest.fixture(scope="session")
+def portal(
+    case_service: object, clamd: ClamdProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PortalProcess]:
     process = PortalProcess(
         data_dir=Path(tmp_path_factory.mktemp("portal-e2e")),
         case_service_url=case_service.url,  # type: ignore[attr-defined]
         case_service_key=case_service.portal_key,  # type: ignore[attr-defined]
+        extra_env={"PORTAL_CLAMD_ADDRESS": clamd.unix_address, "PORTAL_CLAMD_TIMEOUT_SECONDS": "5"},
     )
     process.start()
     try:

@@ -124,16 +124,26 @@ def test_reply_end_to_end(portal: PortalProcess, case_service: Any, page: Page, 
     items = {i["code"]: i for i in reply["items"]}
     assert items["payslips"]["status"] == "not_available"
     assert "Monatsende" in items["payslips"]["reason"]
-    for code, sent in (("health_insurance", pdf), ("employment_contract", jpg)):
+    bodies = {}
+    for code in ("health_insurance", "employment_contract"):
         (file,) = items[code]["files"]
-        assert file["sha512"] == hashlib.sha512(sent).hexdigest()
         assert "IMG_0789" not in file["name"] and "ABH-P-2026-000101" in file["name"]
         body = messages.authority_get(case_service, f"/api/v1/replies/{reply['id']}/files/{file['id']}").content
-        assert body == sent
+        # The SHA-512 is over the bytes handed over, and the authority gets exactly those bytes.
+        assert file["sha512"] == hashlib.sha512(body).hexdigest()
+        bodies[code] = body
+    # A clean PDF is handed over byte for byte; a photo is re-encoded without its metadata (#3).
+    assert bodies["health_insurance"] == pdf
+    assert bodies["employment_contract"].startswith(b"\xff\xd8") and bodies["employment_contract"] != jpg
+    assert Image.open(io.BytesIO(bodies["employment_contract"])).size == (800, 600)
     (extra,) = reply["extra_documents"]
     assert extra["code"] == "registration_certificate"
     assert extra["description"] == "Meldebescheinigung vom Bürgeramt"
-    assert extra["files"][0]["sha512"] == hashlib.sha512(png).hexdigest()
+    extra_body = messages.authority_get(
+        case_service, f"/api/v1/replies/{reply['id']}/files/{extra['files'][0]['id']}"
+    ).content
+    assert extra["files"][0]["sha512"] == hashlib.sha512(extra_body).hexdigest()
+    assert Image.open(io.BytesIO(extra_body)).size == Image.open(io.BytesIO(png)).size
 
     # Files are deleted from the portal once the case service confirmed the reply.
     deadline = time.monotonic() + 10

@@ -30,9 +30,10 @@ def test_a_renamed_web_page_is_refused_with_advice(
     files_dir = portal.data_dir / "files"
     before = set(files_dir.rglob("*"))
     page.locator("#documents input[type=file]").set_input_files([str(fake), str(empty)])
-    live = page.locator("#announcement")
-    expect(live).to_contain_text("Webseite")
-    expect(live).to_contain_text("leer")
+    refused = page.locator("#upload-errors")
+    expect(refused).to_contain_text("Webseite")
+    expect(refused).to_contain_text("leer")
+    expect(refused).to_be_focused()
     expect(page.locator(".file-row")).to_have_count(0)
     assert set(files_dir.rglob("*")) == before, "refused files must not stay on disk"
 

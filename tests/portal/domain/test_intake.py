@@ -13,7 +13,7 @@ import pytest
 from portal.domain import intake
 from portal.domain.errors import IntakeError
 from portal.domain.intake import Inspection, Limits, StoredUpload
-from tests.fixtures.corpus import EXPECTED, HOSTILE_NAMES, SIZE_LIMIT, build_corpus
+from tests.fixtures.corpus import ACCEPTED, EXPECTED, HOSTILE_NAMES, SIZE_LIMIT, build_corpus
 
 LIMITS = Limits(max_file_bytes=SIZE_LIMIT)
 
@@ -59,35 +59,72 @@ async def test_refused_samples_leave_nothing_behind(name: str, corpus: dict[str,
     assert leftovers(files_dir) == []
 
 
-@pytest.mark.parametrize(
-    ("name", "media_type", "extension", "pages"),
-    [
-        ("blank.pdf", "application/pdf", "pdf", 1),
-        ("three_pages.pdf", "application/pdf", "pdf", 3),
-        ("owner_password_only.pdf", "application/pdf", "pdf", 1),
-        ("photo.jpg", "image/jpeg", "jpg", 1),
-        ("photo.png", "image/png", "png", 1),
-    ],
-)
-async def test_accepted_samples(
-    name: str, media_type: str, extension: str, pages: int, corpus: dict[str, Path], files_dir: Path
-) -> None:
-    assert EXPECTED[name] is None
+def test_every_accepted_sample_has_an_outcome() -> None:
+    assert set(ACCEPTED) == {name for name, code in EXPECTED.items() if code is None}
+
+
+@pytest.mark.parametrize("name", sorted(ACCEPTED))
+async def test_accepted_samples(name: str, corpus: dict[str, Path], files_dir: Path) -> None:
     stored = await accept_file(corpus[name], files_dir)
-    data = corpus[name].read_bytes()
-    assert (stored.media_type, stored.extension, stored.pages) == (media_type, extension, pages)
+    assert (stored.media_type, stored.extension, stored.pages, stored.notes) == ACCEPTED[name]
+    # Size and hash describe the bytes that will be handed over (after normalising).
+    data = stored.path.read_bytes()
     assert stored.size == len(data)
     assert stored.sha512 == hashlib.sha512(data).hexdigest()
-    assert stored.path.read_bytes() == data
     assert stored.path.parent == files_dir
+    assert leftovers(files_dir) == [stored.path]  # no temporary file of a step stays behind
     # A random name with no extension, readable by the portal alone.
     assert stored.id == stored.path.name and len(stored.id) == 32 and int(stored.id, 16) >= 0
     assert stat.S_IMODE(stored.path.stat().st_mode) == 0o600
     assert stored.original_name == name
+    assert stored.thumbnail is not None and stored.thumbnail.startswith(b"\xff\xd8")
+
+
+@pytest.mark.parametrize("name", ["blank.pdf", "three_pages.pdf", "owner_password_only.pdf"])
+async def test_clean_pdfs_are_handed_over_byte_for_byte(name: str, corpus: dict[str, Path], files_dir: Path) -> None:
+    stored = await accept_file(corpus[name], files_dir)
+    assert stored.path.read_bytes() == corpus[name].read_bytes()
+    assert stored.notes == () and stored.quality == ()
+
+
+async def test_images_are_always_re_encoded(corpus: dict[str, Path], files_dir: Path) -> None:
+    stored = await accept_file(corpus["photo.jpg"], files_dir)
+    assert stored.path.read_bytes() != corpus["photo.jpg"].read_bytes()
+    assert stored.quality == ("photo_small",)  # 640x480 is too small for an A4 page
+
+
+async def test_steps_can_be_switched_off(corpus: dict[str, Path], files_dir: Path) -> None:
+    stored = await accept_file(corpus["photo.jpg"], files_dir, steps=())
+    assert stored.path.read_bytes() == corpus["photo.jpg"].read_bytes()
+    assert stored.size == corpus["photo.jpg"].stat().st_size
+
+
+# ---------------------------------------------------------------- the malware scan hook
+
+
+async def test_the_scan_runs_on_the_stored_bytes_before_any_parser(corpus: dict[str, Path], files_dir: Path) -> None:
+    seen: list[bytes] = []
+
+    def infected(path: Path) -> None:
+        seen.append(path.read_bytes())
+        raise IntakeError("file_infected")
+
+    # An HTML page would be refused as file_type_html by the sniffer: the scan came first.
+    with pytest.raises(IntakeError) as refused:
+        await accept_file(corpus["page.pdf"], files_dir, scan=infected)
+    assert refused.value.code == "file_infected"
+    assert seen == [corpus["page.pdf"].read_bytes()]
+    assert leftovers(files_dir) == []
+
+
+async def test_a_clean_scan_lets_the_file_through(corpus: dict[str, Path], files_dir: Path) -> None:
+    scanned: list[Path] = []
+    stored = await accept_file(corpus["blank.pdf"], files_dir, scan=scanned.append)
+    assert scanned == [stored.path]
 
 
 async def test_type_is_decided_by_content_not_name(corpus: dict[str, Path], files_dir: Path) -> None:
-    stored = await intake.accept(chunks_of(corpus["photo.png"]), "Reisepass.pdf", files_dir, LIMITS)
+    stored = await intake.accept(chunks_of(corpus["alpha.png"]), "Reisepass.pdf", files_dir, LIMITS)
     assert (stored.media_type, stored.extension, stored.original_name) == ("image/png", "png", "Reisepass.pdf")
 
 
@@ -98,6 +135,9 @@ def test_limits_are_configurable(corpus: dict[str, Path]) -> None:
     loose = Limits(max_pdf_pages=300, max_image_pixels=80_000_000)
     assert intake.inspect(corpus["too_many_pages.pdf"], loose).pages == 201
     assert intake.inspect(corpus["large_dimensions.png"], loose) == Inspection("image/png", "png", 1)
+    with pytest.raises(IntakeError) as refused:
+        intake.inspect(corpus["scan.tif"], Limits(max_pdf_pages=2))
+    assert refused.value.code == "image_too_many_pages"
     with pytest.raises(IntakeError) as refused:
         intake.inspect(corpus["three_pages.pdf"], Limits(max_pdf_pages=2))
     assert refused.value.code == "pdf_too_many_pages"
@@ -302,3 +342,28 @@ def test_caseworker_name_is_bounded() -> None:
     name = intake.caseworker_name("employment_declaration", "R" * 500, 12, "pdf")
     assert len(name) <= 200
     assert name.startswith("Erklaerung-Beschaeftigungsverhaeltnis_RRR") and name.endswith("_12.pdf")
+
+
+# ---------------------------------------------------------------- merging photos into one PDF
+
+
+async def test_merge_uploads_gives_one_checked_pdf_upload(corpus: dict[str, Path], files_dir: Path) -> None:
+    photos = [await accept_file(corpus[n], files_dir) for n in ("gps_rotated.jpg", "photo.webp", "alpha.png")]
+    merged = intake.merge_uploads(photos, files_dir, LIMITS)
+    assert (merged.media_type, merged.extension, merged.pages) == ("application/pdf", "pdf", 3)
+    assert merged.original_name == "gps_rotated.pdf"
+    data = merged.path.read_bytes()
+    assert merged.size == len(data) and merged.sha512 == hashlib.sha512(data).hexdigest()
+    assert merged.quality == ("photo_small",)  # the photos' hints stay visible on the document
+    assert merged.thumbnail is not None
+    assert intake.inspect(merged.path, LIMITS).pages == 3
+    # The originals are the caller's to remove.
+    assert all(p.path.exists() for p in photos)
+
+
+async def test_merge_uploads_refuses_a_pdf(corpus: dict[str, Path], files_dir: Path) -> None:
+    uploads = [await accept_file(corpus[n], files_dir) for n in ("photo.jpg", "blank.pdf")]
+    with pytest.raises(IntakeError) as refused:
+        intake.merge_uploads(uploads, files_dir, LIMITS)
+    assert refused.value.code == "merge_images_only"
+    assert len(leftovers(files_dir)) == 2

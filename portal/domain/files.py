@@ -1,0 +1,28 @@
+"""Private upload files: created new (never following or reusing a path), readable by the portal only."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+__all__ = ["open_private", "rewrite"]
+
+# O_EXCL: never reuse or follow an existing path; 0o600: only the portal reads uploads.
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+
+
+def open_private(path: Path) -> BinaryIO:
+    return os.fdopen(os.open(path, _FLAGS, 0o600), "wb")
+
+
+def rewrite(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Replace ``path`` by what ``write`` writes, atomically: a reader sees the old or the new file."""
+    tmp = path.with_name(path.name + ".new")
+    try:
+        with open_private(tmp) as fh:
+            write(fh)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

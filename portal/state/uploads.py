@@ -1,0 +1,149 @@
+"""The applicant's files: upload (judged by content), order, combine into one PDF, remove.
+
+A mixin of :class:`portal.state.reply.ReplyState`, kept apart so each module stays readable; it
+uses the reply state's draft, uploads and rendering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import reflex as rx
+
+from portal import runtime
+from portal.domain import errors, intake, reply
+
+
+class UploadMixin(rx.State, mixin=True):
+    """Handlers for the current step's files."""
+
+    if TYPE_CHECKING:
+        _draft: reply.Draft | None
+        _message: Any
+        _uploads: dict[str, intake.StoredUpload]
+        _problem_list: list[reply.Problem]
+        step: str
+        extra_code: str
+        extra_description: str
+        announcement: str
+        upload_errors: list[str]
+
+        def _current_item(self) -> reply.ItemDraft | None: ...
+        def _render(self) -> None: ...
+        def tr(self, key: str, **params: object) -> str: ...
+        def tr_count(self, key: str, count: int, **params: object) -> str: ...
+
+    @rx.event
+    async def upload(self, files: list[rx.UploadFile]):  # noqa: ANN201
+        """Files picked for the current item (or as a further document). Judged by content only."""
+        if self._draft is None or self._message is None or self.step not in ("item", "extras"):
+            return None
+        item = self._current_item()
+        target_files = item.files if item is not None else []
+        limits = runtime.limits()
+        added: list[str] = []
+        refused: list[str] = []
+        for upload in files:
+            name = intake.clean_original_name(upload.filename or "")
+            in_reply = sum(1 for _ in self._uploads)
+            bytes_in_reply = sum(u.size for u in self._uploads.values())
+            code = intake.check_counts(len(target_files), in_reply, bytes_in_reply, 1, limits)
+            if code is None:
+                try:
+                    stored = await intake.accept(
+                        intake.read_chunks(upload),
+                        name,
+                        runtime.files_dir(),
+                        limits,
+                        bytes_in_reply=bytes_in_reply,
+                        scan=runtime.scanner(),
+                    )
+                except errors.IntakeError as exc:
+                    code = exc.code
+            if code is not None:
+                refused.append(self.tr(f"error.{code}", name=name))
+                continue
+            self._uploads[stored.id] = stored
+            target_files.append(stored.id)
+            added.append(name)
+        if self.step == "extras" and added:
+            new_ids = list(self._uploads)[-len(added) :]
+            self._draft.extras.append(
+                reply.ExtraDraft(code=self.extra_code, description=self.extra_description, files=new_ids)
+            )
+            self.extra_description = ""
+        self._problem_list = []
+        self.upload_errors = refused
+        self._render()
+        self.announcement = self.tr_count("upload.added", len(added)) if added else ""
+        # Clearing the input lets the applicant pick the same file again (after "try again later").
+        clear = "const i=document.querySelector('#documents input[type=file]');if(i){i.value='';}"
+        focus = "const e=document.getElementById('upload-errors');if(e){e.focus();}" if refused else ""
+        return rx.call_script(f"{clear}setTimeout(()=>{{{focus}}},50)")
+
+    def _files_of_current(self) -> list[str] | None:
+        item = self._current_item()
+        return item.files if item is not None else None
+
+    @rx.event
+    def move_file(self, file_id: str, delta: int):  # noqa: ANN201
+        """Put the pages of one document in order before they are combined or sent."""
+        files = self._files_of_current()
+        if files is None or file_id not in files:
+            return
+        here = files.index(file_id)
+        there = max(0, min(len(files) - 1, here + int(delta)))
+        files.insert(there, files.pop(here))
+        name = self._uploads[file_id].original_name
+        self.announcement = self.tr("upload.moved", name=name, position=there + 1, count=len(files))
+        self._render()
+
+    @rx.event
+    async def merge_photos(self):  # noqa: ANN201
+        """Several photos of one document become one PDF, pages in the order shown."""
+        files = self._files_of_current()
+        if files is None or self._message is None:
+            return
+        photos = [f for f in files if self._uploads[f].media_type.startswith("image/")]
+        if len(photos) < 2:
+            return
+        try:
+            merged = await asyncio.to_thread(
+                intake.merge_uploads, [self._uploads[f] for f in photos], runtime.files_dir(), runtime.limits()
+            )
+        except errors.IntakeError as exc:
+            self.upload_errors = [self.tr(f"error.{exc.code}", name=self._uploads[photos[0]].original_name)]
+            self._render()
+            return
+        position = files.index(photos[0])
+        for f in photos:
+            files.remove(f)
+            stored = self._uploads.pop(f)
+            await asyncio.to_thread(stored.path.unlink, True)
+        files.insert(position, merged.id)
+        self._uploads[merged.id] = merged
+        self.upload_errors = []
+        self.announcement = self.tr_count("upload.merged", len(photos))
+        self._render()
+
+    @rx.event
+    async def remove_file(self, file_id: str):  # noqa: ANN201
+        if self._draft is None or file_id not in self._uploads:
+            return
+        stored = self._uploads.pop(file_id)
+        await asyncio.to_thread(stored.path.unlink, True)
+        for item in self._draft.items:
+            if file_id in item.files:
+                item.files.remove(file_id)
+        for extra in list(self._draft.extras):
+            if file_id in extra.files:
+                extra.files.remove(file_id)
+                if not extra.files:
+                    self._draft.extras.remove(extra)
+        self.announcement = self.tr("upload.removed", name=stored.original_name)
+        self._render()
+
+    @rx.event
+    def upload_refused_by_browser(self, rejected: list[dict]):  # noqa: ANN201
+        self.announcement = self.tr("error.upload_failed")
