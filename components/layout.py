@@ -37,6 +37,16 @@ def page_shell(t: Var, languages: Var, lang: Var, on_change_language, *children:
         rx.el.main(*children, id="main", tab_index=-1, class_name="site-main"),
         rx.el.footer(
             rx.el.p(t["app.footer"]),
+            rx.el.nav(
+                rx.el.ul(
+                    *[
+                        rx.el.li(rx.el.a(t[f"nav_pages.{name}"], href=f"/{name}"))
+                        for name in ("help", "accessibility", "privacy", "imprint")
+                    ],
+                    class_name="footer-links",
+                ),
+                aria_label=t["app.footer_links"],
+            ),
             class_name="site-footer",
         ),
         class_name="page",

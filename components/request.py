@@ -51,6 +51,7 @@ def request_summary(t: Var, msg: Var) -> rx.Component:
             rx.el.p(t["request.original_words"], class_name="hint"),
             rx.el.blockquote(msg.body, lang="de", class_name="prewrap original"),
             rx.el.p(t["request.sent"], " ", rx.el.bdi(msg.sent), class_name="hint"),
+            glossary(t, msg.glossary),
             class_name="card",
         ),
         rx.cond(
@@ -128,4 +129,30 @@ def contact_card(t: Var, msg: Var) -> rx.Component:
             class_name="facts prewrap",
         ),
         class_name="card",
+    )
+
+
+def glossary(t: Var, terms: Var) -> rx.Component:
+    """The official words of the German original, explained in the reader's language."""
+    return rx.cond(
+        terms.length() > 0,
+        rx.el.details(
+            rx.el.summary(t["glossary_ui.heading"]),
+            rx.el.p(t["glossary_ui.intro"], class_name="hint"),
+            rx.el.dl(
+                rx.foreach(
+                    terms,
+                    lambda g: rx.fragment(
+                        rx.el.dt(
+                            rx.el.span(g.german, lang="de"),
+                            rx.cond(g.term != "", rx.el.span(" — ", rx.el.bdi(g.term))),
+                        ),
+                        rx.el.dd(g.explanation),
+                    ),
+                ),
+                class_name="glossary",
+            ),
+            class_name="guidance",
+            id="glossary",
+        ),
     )

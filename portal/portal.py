@@ -7,6 +7,7 @@ import reflex as rx
 from portal import runtime
 from portal.delivery_task import delivery_lifespan
 from portal.pages.home import home_page
+from portal.pages.info import INFO_PAGES, info_page
 from portal.pages.reply import link_page, reply_page
 from portal.server.guard import PortalGuard
 from portal.state.language import LanguageState
@@ -30,3 +31,5 @@ app.register_lifespan_task(delivery_lifespan)
 app.add_page(home_page, route="/", title="Rückkanal", on_load=LanguageState.start)
 app.add_page(link_page, route="/r/[reply_token]", title="Rückkanal", on_load=ReplyState.open_link)
 app.add_page(reply_page, route="/reply", title="Rückkanal", on_load=ReplyState.on_reply_page)
+for _name in INFO_PAGES:
+    app.add_page(info_page(_name), route=f"/{_name}", title="Rückkanal", on_load=LanguageState.start)

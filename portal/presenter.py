@@ -11,7 +11,8 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
-from portal.domain import catalogue, formatting
+from portal.domain import catalogue, formatting, i18n
+from portal.domain.glossary import terms_in
 from portal.domain.i18n import translate, translate_count
 from portal.domain.intake import StoredUpload
 from portal.domain.message import MessageView
@@ -62,6 +63,13 @@ class HistoryDisplay:
 
 
 @dataclasses.dataclass
+class GlossaryDisplay:
+    german: str = ""
+    term: str = ""
+    explanation: str = ""
+
+
+@dataclasses.dataclass
 class MessageDisplay:
     kind: str = ""
     kind_label: str = ""
@@ -88,6 +96,7 @@ class MessageDisplay:
     responsible_name: str = ""
     responsible_contact: str = ""
     answerable: bool = False
+    glossary: list[GlossaryDisplay] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -156,6 +165,7 @@ def message_display(msg: MessageView, lang: str, today: date) -> MessageDisplay:
             for h in msg.history
         ],
         answerable=msg.answerable,
+        glossary=glossary_display(msg, lang),
     )
     if msg.appointment is not None:
         ap = msg.appointment
@@ -258,3 +268,19 @@ def problems_display(problems: Sequence[Problem], lang: str) -> list[ProblemDisp
 
 def extra_code_options(lang: str) -> list[dict[str, str]]:
     return [{"code": code, "name": translate(lang, f"catalogue.{code}.title")} for code in catalogue.EXTRA_CODES]
+
+
+def glossary_display(msg: MessageView, lang: str) -> list[GlossaryDisplay]:
+    """The administrative terms in the authority's German words, explained in ``lang``."""
+    words = [msg.subject, msg.body, *(i.note for i in msg.requested_items)]
+    german, local = i18n.glossary(i18n.REFERENCE_LANGUAGE), i18n.glossary(lang)
+    return [
+        GlossaryDisplay(
+            german=german[term]["term"],
+            # In German the term is its own translation: show it once.
+            term="" if local[term]["term"] == german[term]["term"] else local[term]["term"],
+            explanation=local[term]["explanation"],
+        )
+        for term in terms_in(words)
+        if term in local
+    ]

@@ -56,7 +56,30 @@ class PortalSettings(BaseSettings):
 
     default_language: str = "de"
     # NoDecode: the env value is usually "de,en" rather than JSON (both are accepted).
-    languages: Annotated[tuple[str, ...], NoDecode] = ("de", "en")
+    languages: Annotated[tuple[str, ...], NoDecode] = (
+        "de",
+        "de-simple",
+        "en",
+        "ar",
+        "fa",
+        "tr",
+        "uk",
+        "ru",
+        "fr",
+        "es",
+        "vi",
+        "zh",
+        "sq",
+    )
+
+    # Who runs the portal: filled into the help, privacy, accessibility and imprint pages.
+    operator_name: str = "Landesamt für Digitalisierung (Betrieb des Online-Dienstes Aufenthaltstitel)"
+    operator_address: str = "Musterstraße 1, 14467 Potsdam"
+    operator_email: str = "support@example.org"
+    operator_phone: str = "+49 331 000000"
+    accessibility_email: str = "barrierefreiheit@example.org"
+    dpo_contact: str = "datenschutz@example.org"
+    arbitration_body: str = "Schlichtungsstelle nach dem Behindertengleichstellungsgesetz, Mauerstraße 53, 10117 Berlin"
 
     @field_validator("languages", mode="before")
     @classmethod

@@ -10,13 +10,15 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale
 from babel.dates import format_date, format_timedelta
 from babel.dates import format_time as babel_format_time
 from babel.numbers import format_decimal
+from babel.units import format_unit
+
+from portal.domain.i18n import cldr_locale
 
 BERLIN = "Europe/Berlin"
-FALLBACK_LOCALE = "de"
 
 # No-break space: "1,2 MB" must not wrap between number and unit on a narrow phone screen.
 _NBSP = "\u00a0"
@@ -24,10 +26,8 @@ _NBSP = "\u00a0"
 
 @lru_cache(maxsize=64)
 def _locale(code: str) -> Locale:
-    try:
-        return Locale.parse(code.replace("-", "_"))
-    except (UnknownLocaleError, ValueError, TypeError):
-        return Locale.parse(FALLBACK_LOCALE)
+    # Our language codes (plain German, simplified Chinese) map to CLDR locales in one place.
+    return cldr_locale(code)
 
 
 def _in_zone(dt: datetime, tz: str) -> datetime:
@@ -63,11 +63,12 @@ def format_datetime(dt: datetime, locale: str, tz: str = BERLIN) -> str:
     )
 
 
-_UNITS = (("MB", 1_000_000), ("kB", 1_000))
+_UNITS = (("digital-megabyte", 1_000_000), ("digital-kilobyte", 1_000))
 
 
 def format_file_size(n: int, locale: str) -> str:
-    """Decimal units, one optional fraction digit: ``830 B``, ``12,5 kB``, ``1,2 MB``.
+    """Decimal units in the locale's words and digits, one optional fraction digit:
+    ``830 Byte``, ``12,5 kB``, ``1,2 MB``, ``1,2 МБ``.
 
     Decimal (not 1024) so that the limit "10 MB" in the text and a file's size agree.
     """
@@ -75,8 +76,13 @@ def format_file_size(n: int, locale: str) -> str:
     for unit, factor in _UNITS:
         # Compare after rounding, so 999 950 bytes reads "1 MB" and not "1.000 kB".
         if round(n / factor, 1) >= 1:
-            return f"{format_decimal(n / factor, '#,##0.#', locale=loc)}{_NBSP}{unit}"
-    return f"{format_decimal(n, '#,##0', locale=loc)}{_NBSP}B"
+            return _keep_together(format_unit(round(n / factor, 1), unit, length="short", format="#,##0.#", locale=loc))
+    return _keep_together(format_unit(n, "digital-byte", length="short", format="#,##0", locale=loc))
+
+
+def _keep_together(text: str) -> str:
+    # A size never breaks between number and unit on a narrow screen.
+    return text.replace(" ", _NBSP)
 
 
 def days_left(deadline: date, today: date) -> int:
@@ -94,3 +100,8 @@ def format_days_left(deadline: date, today: date, locale: str) -> str:
     # A threshold above any real day count keeps Babel from switching to weeks or months.
     delta = timedelta(days=days_left(deadline, today))
     return format_timedelta(delta, granularity="day", threshold=100_000, add_direction=True, locale=_locale(locale))
+
+
+def format_number(n: int, locale: str) -> str:
+    """A whole number in the locale's digits and grouping (Arabic-Indic digits in ``ar``, ...)."""
+    return format_decimal(n, "#,##0", locale=_locale(locale))

@@ -12,12 +12,29 @@ from functools import cache
 from pathlib import Path
 from string import Formatter
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 
 LOCALES_DIR = Path(__file__).resolve().parents[2] / "locales"
 REFERENCE_LANGUAGE = "de"
 # Languages whose script runs right to left; the page's dir attribute follows this.
 RTL_LANGUAGES = frozenset({"ar", "fa"})
+# Our codes that are not plain BCP 47 / CLDR codes: plain German is German to the browser, to
+# screen readers and to Babel; Chinese is the simplified script.
+HTML_LANG = {"de-simple": "de", "zh": "zh-Hans"}
+CLDR_LOCALE = {"de-simple": "de", "zh": "zh_Hans"}
+
+
+def html_lang(lang: str) -> str:
+    """The value for ``<html lang>``."""
+    return HTML_LANG.get(lang, lang)
+
+
+def cldr_locale(lang: str) -> Locale:
+    """The Babel locale for dates, numbers and plurals of one of our languages (German if unknown)."""
+    try:
+        return Locale.parse(CLDR_LOCALE.get(lang, lang).replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        return Locale.parse(REFERENCE_LANGUAGE)
 
 
 def _flatten(tree: Mapping[str, object], prefix: str = "") -> dict[str, str]:
@@ -43,6 +60,18 @@ def catalogue(lang: str) -> dict[str, str]:
     if not isinstance(data, dict):
         raise ValueError(f"{path} does not hold an object")
     return _flatten(data)
+
+
+@cache
+def glossary(lang: str) -> dict[str, dict[str, str]]:
+    """Administrative terms: German term id → {term, explanation} in ``lang`` (``locales/glossary``)."""
+    path = LOCALES_DIR / "glossary" / f"{lang}.json"
+    if not path.is_file():
+        path = LOCALES_DIR / "glossary" / f"{REFERENCE_LANGUAGE}.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} does not hold an object")
+    return {str(k): {"term": str(v["term"]), "explanation": str(v["explanation"])} for k, v in data.items()}
 
 
 def available_languages() -> list[str]:
@@ -80,7 +109,7 @@ def fill(text: str, params: Mapping[str, object]) -> str:
 
 def translate_count(lang: str, key: str, count: int, **params: object) -> str:
     """A text that depends on a number: ``key.one``, ``key.few``, ... chosen by CLDR's plural rules."""
-    form = Locale.parse(lang).plural_form(count)
+    form = cldr_locale(lang).plural_form(count)
     texts = catalogue(lang)
     chosen = f"{key}.{form}" if f"{key}.{form}" in texts else f"{key}.other"
     return translate(lang, chosen, count=count, **params)

@@ -44,6 +44,14 @@ class LanguageState(rx.State):
             "max_size": formatting.format_file_size(s.max_file_bytes, self.lang),
             "max_files": s.max_files_per_item,
             "max_text": s.max_text_chars,
+            "retention_hours": formatting.format_number(int(s.upload_retention_hours), self.lang),
+            "operator_name": s.operator_name,
+            "operator_address": s.operator_address,
+            "operator_email": s.operator_email,
+            "operator_phone": s.operator_phone,
+            "accessibility_email": s.accessibility_email,
+            "dpo_contact": s.dpo_contact,
+            "arbitration_body": s.arbitration_body,
         }
 
     def tr(self, key: str, **params: object) -> str:
@@ -56,7 +64,7 @@ class LanguageState(rx.State):
     def document_attributes(self) -> rx.event.EventSpec:
         # The document root cannot be stateful in Reflex, so lang/dir follow the choice by script.
         return rx.call_script(
-            f"document.documentElement.lang={json.dumps(self.lang)};"
+            f"document.documentElement.lang={json.dumps(i18n.html_lang(self.lang))};"
             f"document.documentElement.dir={json.dumps(self.dir)};"
             f"document.title={json.dumps(self.t.get('app.title', ''))};"
         )

@@ -35,11 +35,13 @@ def test_naive_datetime_is_taken_as_utc() -> None:
 @pytest.mark.parametrize(
     ("n", "locale", "expected"),
     [
-        (830, "de", "830 B"),
+        (830, "de", "830 Byte"),
         (12_500, "de", "12,5 kB"),
         (1_234_567, "de", "1,2 MB"),
         (1_234_567, "en", "1.2 MB"),
-        (1_234_567, "ar", "1.2 MB"),
+        (1_234_567, "ar", "1.2 م.ب"),
+        (1_234_567, "ru", "1,2 МБ"),
+        (1_234_567, "zh", "1.2 MB"),
         (10_000_000, "de", "10 MB"),
         (999_950, "de", "1 MB"),  # rounds up into the next unit rather than "1.000 kB"
         (1_234_567_890, "de", "1.234,6 MB"),
@@ -71,3 +73,33 @@ def test_locale_codes_are_parsed_loosely_and_fall_back_to_german() -> None:
     assert f.format_date_long(d, "de-DE") == "12. März 2026"
     assert f.format_date_long(d, "pt-BR") == "12 de março de 2026"
     assert f.format_date_long(d, "xx-nonsense") == "12. März 2026"
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("de", "in 5 Tagen"),
+        ("de-simple", "in 5 Tagen"),
+        ("en", "in 5 days"),
+        ("ar", "خلال 5 أيام"),
+        ("fa", "5 روز دیگر"),
+        ("tr", "5 gün sonra"),
+        ("uk", "через 5 днів"),
+        ("ru", "через 5 дней"),
+        ("fr", "dans 5 jours"),
+        ("es", "dentro de 5 días"),
+        ("vi", "sau 5 ngày nữa"),
+        ("zh", "5天后"),
+        ("sq", "pas 5 ditësh"),
+    ],
+)
+def test_deadline_in_every_language(locale: str, expected: str) -> None:
+    today = date(2026, 12, 6)
+    assert f.format_days_left(date(2026, 12, 11), today, locale) == expected
+
+
+def test_plural_forms_of_a_deadline() -> None:
+    today = date(2026, 12, 6)
+    assert f.format_days_left(date(2026, 12, 7), today, "ru") == "через 1 день"
+    assert f.format_days_left(date(2026, 12, 8), today, "ru") == "через 2 дня"
+    assert f.format_days_left(date(2026, 12, 7), today, "de") == "in 1 Tag"

@@ -7,16 +7,32 @@ import pytest
 from portal.domain import i18n
 
 LANGS = [lang for lang in i18n.available_languages() if lang != i18n.REFERENCE_LANGUAGE]
-# Texts that are rightly the same in English and another language (names, abbreviations).
-SAME_AS_ENGLISH_OK = {"filetype.pdf", "language.label"}
+# Texts that may rightly stay as in English (a short, explicit list: abbreviations and names).
+SAME_AS_ENGLISH_OK = {"filetype.pdf", "deadline.left"}
+PLURAL_FORMS = {"zero", "one", "two", "few", "many", "other"}
+
+
+def _normalised(keys: set[str]) -> set[str]:
+    """Plural objects differ by language (CLDR categories): compare them by their parent key."""
+    return {k.rsplit(".", 1)[0] + ".<plural>" if k.rsplit(".", 1)[-1] in PLURAL_FORMS else k for k in keys}
+
+
+def _reference_key(key: str, reference: dict[str, str]) -> str:
+    if key in reference:
+        return key
+    parent = key.rsplit(".", 1)[0]
+    return f"{parent}.other"
 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_locale_has_exactly_the_german_keys(lang: str) -> None:
     reference = i18n.catalogue(i18n.REFERENCE_LANGUAGE)
     texts = i18n.catalogue(lang)
-    assert set(texts) - set(reference) == set(), "keys German does not have"
-    assert set(reference) - set(texts) == set(), "keys missing against German"
+    assert _normalised(set(texts)) - _normalised(set(reference)) == set(), "keys German does not have"
+    assert _normalised(set(reference)) - _normalised(set(texts)) == set(), "keys missing against German"
+    plural_parents = {k.rsplit(".", 1)[0] for k in texts if k.rsplit(".", 1)[-1] in PLURAL_FORMS}
+    for parent in plural_parents:
+        assert f"{parent}.other" in texts, f"{lang}: {parent} has no 'other' form"
 
 
 @pytest.mark.parametrize("lang", [i18n.REFERENCE_LANGUAGE, *LANGS])
@@ -24,7 +40,23 @@ def test_no_empty_text_and_same_placeholders(lang: str) -> None:
     reference = i18n.catalogue(i18n.REFERENCE_LANGUAGE)
     for key, text in i18n.catalogue(lang).items():
         assert text.strip(), f"{lang}: {key} is empty"
-        assert i18n.placeholders(text) == i18n.placeholders(reference[key]), f"{lang}: {key} placeholders differ"
+        expected = i18n.placeholders(reference[_reference_key(key, reference)])
+        assert i18n.placeholders(text) == expected, f"{lang}: {key} placeholders differ"
+
+
+@pytest.mark.parametrize("lang", [lang for lang in LANGS if lang != "en"])
+def test_nothing_left_in_english(lang: str) -> None:
+    english = i18n.catalogue("en")
+    same = {k for k, v in i18n.catalogue(lang).items() if english.get(k) == v and len(v) > 3}
+    assert same - SAME_AS_ENGLISH_OK == set()
+
+
+@pytest.mark.parametrize("lang", i18n.available_languages())
+def test_glossary_matches_the_german_terms(lang: str) -> None:
+    german = i18n.glossary(i18n.REFERENCE_LANGUAGE)
+    terms = i18n.glossary(lang)
+    assert set(terms) == set(german)
+    assert all(entry["term"].strip() and entry["explanation"].strip() for entry in terms.values())
 
 
 def test_pick_language_order() -> None:

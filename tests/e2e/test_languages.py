@@ -1,0 +1,119 @@
+"""Issue #4 in the browser: every page in every language, the first-visit choice, right to left."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from portal.domain import i18n
+from tests.e2e.portal_process import PortalProcess
+from tests.e2e.test_reply_flow import _link_for
+from tests.support import messages
+
+pytestmark = pytest.mark.e2e
+LANGUAGES = i18n.available_languages()
+RAW_KEY = re.compile(r"\b[a-z_]+(?:\.[a-z_]+){1,3}\b")
+PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "rtl"
+
+
+def _no_raw_text(page: Page, where: str) -> None:
+    text = page.locator("body").inner_text()
+    keys = {k for k in RAW_KEY.findall(text) if k in i18n.catalogue("de") or k.split(".")[0] in i18n.catalogue("de")}
+    assert not keys, f"{where}: raw keys {keys}"
+    assert not PLACEHOLDER.findall(text), f"{where}: unfilled placeholders {PLACEHOLDER.findall(text)}"
+
+
+def _choose(page: Page, lang: str) -> None:
+    page.locator("#language-select").select_option(lang)
+    expect(page.locator("html")).to_have_attribute("lang", i18n.html_lang(lang))
+    expect(page.locator("html")).to_have_attribute("dir", i18n.text_direction(lang))
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_page_in_every_language(portal: PortalProcess, case_service: Any, page: Page, lang: str) -> None:
+    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000500"))
+    page.goto(_link_for(portal, created))
+    expect(page.locator("#start-button")).to_be_visible()
+    _choose(page, lang)
+    expect(page.locator("#start-button")).to_have_text(i18n.translate(lang, "overview.start"))
+    _no_raw_text(page, f"{lang} overview")
+    page.locator("#start-button").click()
+    page.locator("#next-button").click()  # nothing given: the error summary shows
+    expect(page.locator("#error-summary")).to_be_visible()
+    _no_raw_text(page, f"{lang} item with error")
+    for _ in range(6):
+        if page.locator("#submit-button").count():
+            break
+        if page.locator("#not-available").count():
+            page.locator("#not-available").check()
+            page.locator("#reason").fill("—")
+            page.wait_for_timeout(350)
+        page.locator("#next-button").click()
+        page.wait_for_timeout(150)
+        _no_raw_text(page, f"{lang} step")
+    page.locator("#submit-button").click()  # declaration missing
+    expect(page.locator("#error-summary")).to_be_visible()
+    _no_raw_text(page, f"{lang} review with error")
+    for name in ("help", "accessibility", "privacy", "imprint"):
+        page.locator(f"footer a[href='/{name}']").click()
+        expect(page.locator("h1")).to_have_text(i18n.translate(lang, f"pages.{name}.title"))
+        _no_raw_text(page, f"{lang} {name}")
+    page.goto(f"{portal.url}/r/{'B' * 43}")
+    expect(page.locator("h1")).to_have_text(i18n.translate(lang, "link.link_unknown_title"))
+    _no_raw_text(page, f"{lang} unknown link")
+
+
+def test_first_visit_language_order(portal: PortalProcess, case_service: Any, browser: Browser) -> None:
+    def heading_lang(preferred: str, accept: str) -> str:
+        case = dict(messages.question(reference="ABH-P-2026-000501")["case"], preferred_language=preferred)
+        created = messages.create(case_service, messages.question(reference="ABH-P-2026-000501", case=case))
+        ctx = browser.new_context(locale=accept.split(",")[0], extra_http_headers={"Accept-Language": accept})
+        try:
+            pg = ctx.new_page()
+            pg.goto(_link_for(portal, created))
+            expect(pg.locator("#start-button")).to_be_visible()
+            return pg.locator("html").get_attribute("lang") or ""
+        finally:
+            ctx.close()
+
+    assert heading_lang("ar", "en-US,en;q=0.9") == "ar"  # the case's preferred language first
+    assert heading_lang("ti", "tr-TR,tr;q=0.9") == "tr"  # then the browser's
+    assert heading_lang("ti", "ja-JP") == "de"  # then German
+
+
+@pytest.mark.parametrize("lang", ["ar", "fa"])
+def test_right_to_left_is_mirrored(portal: PortalProcess, case_service: Any, page: Page, lang: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000502"))
+    page.goto(_link_for(portal, created))
+    expect(page.locator("#start-button")).to_be_visible()
+    _choose(page, lang)
+    width = page.viewport_size["width"] if page.viewport_size else 360
+    heading = page.locator("h1").bounding_box()
+    start = page.locator("#start-button").bounding_box()
+    assert heading and start
+    # Mirrored: blocks hug the right edge, the start button sits at the right.
+    assert width - (start["x"] + start["width"]) < 40 < start["x"]
+    # No horizontal scrolling at 360 px.
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=str(SHOTS / f"request-{lang}.png"), full_page=True)
+    # The case reference (Latin digits and hyphens) stays in order inside right-to-left text.
+    expect(page.locator("bdi", has_text="ABH-P-2026-000502")).to_be_visible()
+    page.locator("#start-button").click()
+    for _ in range(3):
+        page.locator("#not-available").check()
+        page.locator("#reason").fill("لاحقاً")
+        page.wait_for_timeout(350)
+        page.locator("#next-button").click()
+    page.locator("#next-button").click()
+    page.locator("#next-button").click()
+    expect(page.locator("#submit-button")).to_be_visible()
+    submit = page.locator("#submit-button").bounding_box()
+    assert submit and width - (submit["x"] + submit["width"]) < 40
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=str(SHOTS / f"review-{lang}.png"), full_page=True)
