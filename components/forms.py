@@ -178,6 +178,8 @@ def text_area(label: Var, hint: Var, value: Var, on_change, field_id: str, max_c
             id=field_id,
             max_length=max_chars,
             rows=6,
+            # The applicant may write in their own script; the field follows what is typed.
+            dir="auto",
             aria_describedby=f"{field_id}-hint",
             class_name="input",
         ),

@@ -16,7 +16,7 @@ def _fact(label: Var, value: Var) -> rx.Component:
 def request_summary(t: Var, msg: Var) -> rx.Component:
     return rx.el.div(
         rx.el.p(msg.kind_label, class_name="kind-label"),
-        rx.el.h1(msg.subject, id="step-heading", tab_index=-1, lang="de"),
+        rx.el.h1(msg.subject, id="step-heading", tab_index=-1, lang="de", dir="auto"),
         rx.el.p(
             t["request.from"],
             " ",
@@ -49,7 +49,7 @@ def request_summary(t: Var, msg: Var) -> rx.Component:
         rx.el.section(
             rx.el.h2(t["request.message"]),
             rx.el.p(t["request.original_words"], class_name="hint"),
-            rx.el.blockquote(msg.body, lang="de", class_name="prewrap original"),
+            rx.el.blockquote(msg.body, lang="de", dir="auto", class_name="prewrap original"),
             rx.el.p(t["request.sent"], " ", rx.el.bdi(msg.sent), class_name="hint"),
             glossary(t, msg.glossary),
             class_name="card",
@@ -88,7 +88,7 @@ def request_background(t: Var, msg: Var) -> rx.Component:
             msg.submitted_documents.length() > 0,
             rx.el.section(
                 rx.el.h2(t["request.submitted_documents"]),
-                rx.el.ul(rx.foreach(msg.submitted_documents, lambda d: rx.el.li(rx.el.bdi(d), lang="de"))),
+                rx.el.ul(rx.foreach(msg.submitted_documents, lambda d: rx.el.li(rx.el.bdi(d), lang="de", dir="auto"))),
                 class_name="card",
             ),
         ),
@@ -102,7 +102,7 @@ def request_background(t: Var, msg: Var) -> rx.Component:
                         lambda h: rx.el.li(
                             rx.el.bdi(h.sent),
                             ": ",
-                            rx.el.span(h.subject, lang="de"),
+                            rx.el.bdi(h.subject, lang="de"),
                             rx.cond(
                                 h.answered != "",
                                 rx.el.span(" — ", t["request.history_answered"], " ", rx.el.bdi(h.answered)),

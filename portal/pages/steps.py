@@ -37,7 +37,7 @@ def _item_view(item) -> rx.Component:  # noqa: ANN001
             item.note != "",
             rx.el.div(
                 rx.el.p(t["item.note_label"], class_name="hint"),
-                rx.el.blockquote(item.note, lang="de", class_name="original prewrap"),
+                rx.el.blockquote(item.note, lang="de", dir="auto", class_name="original prewrap"),
             ),
         ),
         rx.el.details(
