@@ -132,7 +132,7 @@ def upload_errors(t: Var, errors: Var) -> rx.Component:
 
 
 def upload_zone(t: Var, on_drop, on_rejected, label: Var) -> rx.Component:  # noqa: ANN001
-    return rx.upload.root(
+    zone = rx.upload.root(
         rx.el.div(
             rx.el.button(label, type="button", class_name="button-primary upload-button", id="upload-button"),
             rx.el.p(t["upload.hint"], class_name="hint"),
@@ -146,6 +146,11 @@ def upload_zone(t: Var, on_drop, on_rejected, label: Var) -> rx.Component:  # no
         on_drop_rejected=on_rejected,
         class_name="upload-zone",
     )
+    # The dropzone's file input (react-dropzone, visually hidden but in the accessibility tree)
+    # gets no props from Reflex; name it after the visible button that opens it (axe "label").
+    file_input = zone.children[0].children[0]
+    file_input.custom_attrs["aria-labelledby"] = "upload-button"
+    return zone
 
 
 def live_region(message: Var) -> rx.Component:

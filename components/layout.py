@@ -25,8 +25,9 @@ def language_switcher(t: Var, languages: Var, lang: Var, on_change) -> rx.Compon
 
 def page_shell(t: Var, languages: Var, lang: Var, on_change_language, *children: rx.Component) -> rx.Component:  # noqa: ANN001
     return rx.el.div(
-        rx.el.a(t["app.skip"], href="#main", class_name="skip-link"),
         rx.el.header(
+            # Inside the banner landmark, so no content stands outside a landmark (axe "region").
+            rx.el.a(t["app.skip"], href="#main", class_name="skip-link"),
             rx.el.div(
                 rx.el.p(t["app.title"], class_name="brand"),
                 language_switcher(t, languages, lang, on_change_language),

@@ -8,13 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.e2e.portal_process import PortalProcess
 from tests.support.case_service import run_case_service
 from tests.support.clamd import ClamdMissing, ClamdProcess, run_clamd
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# A busy 2-core CI machine builds, serves and renders at once: give assertions room, not sleeps.
+expect.set_options(timeout=15_000)
 PHONE = {"width": 360, "height": 740}
 
 

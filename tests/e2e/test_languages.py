@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from portal.domain import i18n
+from tests.e2e.a11y import next_step
 from tests.e2e.portal_process import PortalProcess
 from tests.e2e.test_reply_flow import _link_for
 from tests.support import messages
@@ -42,7 +43,7 @@ def test_every_page_in_every_language(portal: PortalProcess, case_service: Any, 
     _choose(page, lang)
     expect(page.locator("#start-button")).to_have_text(i18n.translate(lang, "overview.start"))
     _no_raw_text(page, f"{lang} overview")
-    page.locator("#start-button").click()
+    next_step(page, "#start-button")
     page.locator("#next-button").click()  # nothing given: the error summary shows
     expect(page.locator("#error-summary")).to_be_visible()
     _no_raw_text(page, f"{lang} item with error")
@@ -53,14 +54,14 @@ def test_every_page_in_every_language(portal: PortalProcess, case_service: Any, 
             page.locator("#not-available").check()
             page.locator("#reason").fill("—")
             page.wait_for_timeout(350)
-        page.locator("#next-button").click()
-        page.wait_for_timeout(150)
+        next_step(page)
         _no_raw_text(page, f"{lang} step")
     page.locator("#submit-button").click()  # declaration missing
     expect(page.locator("#error-summary")).to_be_visible()
     _no_raw_text(page, f"{lang} review with error")
     for name in ("help", "accessibility", "privacy", "imprint"):
         page.locator(f"footer a[href='/{name}']").click()
+        expect(page).to_have_url(re.compile(f"/{name}$"))
         expect(page.locator("h1")).to_have_text(i18n.translate(lang, f"pages.{name}.title"))
         _no_raw_text(page, f"{lang} {name}")
     page.goto(f"{portal.url}/r/{'B' * 43}")
@@ -104,14 +105,14 @@ def test_right_to_left_is_mirrored(portal: PortalProcess, case_service: Any, pag
     page.screenshot(path=str(SHOTS / f"request-{lang}.png"), full_page=True)
     # The case reference (Latin digits and hyphens) stays in order inside right-to-left text.
     expect(page.locator("bdi", has_text="ABH-P-2026-000502")).to_be_visible()
-    page.locator("#start-button").click()
+    next_step(page, "#start-button")
     for _ in range(3):
         page.locator("#not-available").check()
         page.locator("#reason").fill("لاحقاً")
         page.wait_for_timeout(350)
-        page.locator("#next-button").click()
-    page.locator("#next-button").click()
-    page.locator("#next-button").click()
+        next_step(page)
+    next_step(page)
+    next_step(page)
     expect(page.locator("#submit-button")).to_be_visible()
     submit = page.locator("#submit-button").bounding_box()
     assert submit and width - (submit["x"] + submit["width"]) < 40

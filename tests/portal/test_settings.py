@@ -17,7 +17,8 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert settings.case_service_key.get_secret_value() == ""
     assert settings.max_file_bytes == 10_000_000 and settings.max_reply_bytes == 60_000_000
     assert (settings.max_files_per_item, settings.max_files_per_reply, settings.max_text_chars) == (10, 30, 5000)
-    assert settings.languages == ("de", "en") and settings.default_language == "de"
+    assert settings.languages[:3] == ("de", "de-simple", "en") and len(settings.languages) == 13
+    assert settings.default_language == "de"
     assert settings.clamd_address == "" and settings.clamd_timeout_seconds == 30.0
     assert settings.effective_database_url == "sqlite:///data/portal/portal.sqlite3"
     assert settings.files_dir == Path("data/portal/files") and (tmp_path / "data/portal/files").is_dir()

@@ -74,3 +74,13 @@ def expire_in_store(case_service: Any, message_id: str) -> None:
         db.commit()
     finally:
         db.close()
+
+
+def revoke(case_service: Any, message_id: str, authority: str = "abh-potsdam") -> None:
+    response = httpx.post(
+        f"{case_service.url}/api/v1/messages/{message_id}/revoke",
+        json={"reason": "Neue Nachricht folgt"},
+        headers={"Authorization": f"Bearer {case_service.authority_keys[authority]}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text

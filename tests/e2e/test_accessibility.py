@@ -1,0 +1,185 @@
+"""Issue #5: no axe-core violation on any page or state, in German, English and Arabic; keyboard only."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from playwright.sync_api import Page, expect
+
+from tests.e2e.a11y import assert_accessible, next_step
+from tests.e2e.portal_process import PortalProcess
+from tests.e2e.test_kinds_and_language import _appointment
+from tests.e2e.test_reply_flow import _link_for
+from tests.support import messages
+
+pytestmark = pytest.mark.e2e
+LANGS = ["de", "en", "ar"]
+
+
+def _open(page: Page, portal: PortalProcess, case_service: Any, message: dict[str, Any], lang: str) -> None:
+    created = messages.create(case_service, message)
+    page.goto(_link_for(portal, created))
+    expect(page.locator("#step-heading, h1").first).to_be_visible()
+    page.locator("#language-select").select_option(lang)
+    expect(page.locator("html")).to_have_attribute("dir", "rtl" if lang == "ar" else "ltr")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_step_of_a_reply(portal: PortalProcess, case_service: Any, page: Page, tmp_path: Path, lang: str) -> None:
+    _open(page, portal, case_service, messages.question(reference="ABH-P-2026-000601"), lang)
+    page.locator("#glossary summary").click()
+    assert_accessible(page, f"{lang} request")
+    next_step(page, "#start-button")
+    assert_accessible(page, f"{lang} item")
+    page.locator("#next-button").click()
+    expect(page.locator("#error-summary")).to_be_focused()
+    assert_accessible(page, f"{lang} item with errors")
+    photo = tmp_path / "foto.jpg"
+    buf = io.BytesIO()
+    Image.new("RGB", (1200, 900), (20, 20, 20)).save(buf, "JPEG")
+    photo.write_bytes(buf.getvalue())
+    bad = tmp_path / "brief.pdf"
+    bad.write_text("<html></html>")
+    page.locator("#documents input[type=file]").set_input_files([str(photo), str(photo), str(bad)])
+    expect(page.locator(".file-row")).to_have_count(2)
+    expect(page.locator("#upload-errors")).to_be_visible()
+    assert_accessible(page, f"{lang} item with files, hints and a refusal")
+    next_step(page)
+    page.locator("#not-available").check()
+    expect(page.locator("#reason")).to_be_visible()
+    assert_accessible(page, f"{lang} item not available")
+    page.locator("#reason").fill("x")
+    page.wait_for_timeout(350)
+    next_step(page)
+    page.locator("#not-available").check()
+    page.locator("#reason").fill("x")
+    page.wait_for_timeout(350)
+    next_step(page)
+    assert_accessible(page, f"{lang} text")
+    next_step(page)
+    assert_accessible(page, f"{lang} further documents")
+    next_step(page)
+    page.locator("#submit-button").click()
+    expect(page.locator("#error-summary")).to_be_focused()
+    assert_accessible(page, f"{lang} review with errors")
+    page.locator("#declaration").check()
+    page.locator("#submit-button").click()
+    expect(page.locator("#done-reference")).to_be_visible()
+    assert_accessible(page, f"{lang} confirmation")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_kind_and_the_appointment_answer(portal: PortalProcess, case_service: Any, page: Page, lang: str) -> None:
+    _open(page, portal, case_service, _appointment(), lang)
+    assert_accessible(page, f"{lang} appointment request")
+    next_step(page, "#start-button")
+    page.locator("#next-button").click()
+    expect(page.locator("#error-summary")).to_be_visible()
+    page.locator("#answer-reschedule").check()
+    expect(page.locator("#appointment-reason")).to_be_visible()
+    assert_accessible(page, f"{lang} appointment answer with errors")
+    for kind, extra in (
+        ("intent_to_refuse", {}),
+        ("status", {"deadline": None, "requested_items": []}),
+        ("not_responsible", {"deadline": None, "requested_items": [], "responsible_authority": {"name": "LK PM"}}),
+    ):
+        message = messages.question(reference="ABH-P-2026-000602", kind=kind, **extra)
+        _open(page, portal, case_service, message, lang)
+        assert_accessible(page, f"{lang} {kind}")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_error_and_information_pages(portal: PortalProcess, case_service: Any, page: Page, lang: str) -> None:
+    page.goto(f"{portal.url}/")
+    page.locator("#language-select").select_option(lang)
+    assert_accessible(page, f"{lang} start page")
+    for name in ("help", "accessibility", "privacy", "imprint"):
+        page.locator(f"footer a[href='/{name}']").click()
+        expect(page.locator("h1")).to_be_visible()
+        assert_accessible(page, f"{lang} {name}")
+    revoked = messages.create(case_service, messages.question(reference="ABH-P-2026-000603"))
+    messages.revoke(case_service, revoked["id"])
+    expired = messages.create(case_service, messages.question(reference="ABH-P-2026-000604"))
+    messages.expire_in_store(case_service, expired["id"])
+    for where, url in (
+        ("revoked", _link_for(portal, revoked)),
+        ("expired", _link_for(portal, expired)),
+        ("unknown", f"{portal.url}/r/{'C' * 43}"),
+        ("malformed", f"{portal.url}/r/x"),
+        ("no session", f"{portal.url}/reply"),
+    ):
+        page.goto(url)
+        expect(page.locator("h1")).to_be_visible()
+        assert_accessible(page, f"{lang} {where}")
+
+
+def test_case_service_down_page(portal: PortalProcess, case_service: Any, page: Page) -> None:
+    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000605"))
+    case_service.stop()
+    try:
+        page.goto(_link_for(portal, created))
+        expect(page.get_by_role("button", name="Noch einmal versuchen")).to_be_visible()
+        assert_accessible(page, "case service down")
+    finally:
+        case_service.start()
+
+
+def test_the_whole_reply_with_the_keyboard_alone(
+    portal: PortalProcess, case_service: Any, page: Page, tmp_path: Path
+) -> None:
+    """Tab, Shift+Tab, Space and Enter only; files go in through the file input, as a keyboard user's picker does."""
+    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000606"))
+    page.goto(_link_for(portal, created))
+    expect(page.locator("#start-button")).to_be_visible()
+
+    def tab_to(selector: str, limit: int = 80) -> None:
+        for _ in range(limit):
+            if page.evaluate(f"document.activeElement && document.activeElement.matches({selector!r})"):
+                return
+            page.keyboard.press("Tab")
+        raise AssertionError(f"{selector} is not reachable with Tab")
+
+    def enter_to_next_step(selector: str = "#next-button") -> None:
+        heading = page.locator("#step-heading").text_content()
+        tab_to(selector)
+        page.keyboard.press("Enter")
+        expect(page.locator("#step-heading")).not_to_have_text(heading or "")
+        expect(page.locator("#step-heading")).to_be_focused()
+
+    tab_to("#start-button")
+    heading = page.locator("h1").first.text_content()
+    page.keyboard.press("Enter")
+    expect(page.locator("#step-heading")).not_to_have_text(heading or "")
+    expect(page.locator("#step-heading")).to_be_focused()
+    pdf = tmp_path / "nachweis.pdf"
+    buf = io.BytesIO()
+    Image.new("RGB", (600, 800), "white").save(buf, "PDF")
+    pdf.write_bytes(buf.getvalue())
+    tab_to("#upload-button")
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Enter")
+    chooser.value.set_files(str(pdf))
+    expect(page.locator(".file-row")).to_have_count(1)
+    enter_to_next_step()
+    for _ in range(2):
+        tab_to("#not-available")
+        page.keyboard.press("Space")
+        tab_to("#reason")
+        page.keyboard.type("Kommt nächste Woche.")
+        page.wait_for_timeout(350)
+        enter_to_next_step()
+    tab_to("#text")
+    page.keyboard.type("Mit freundlichen Grüßen")
+    page.wait_for_timeout(350)
+    enter_to_next_step()
+    enter_to_next_step()
+    expect(page.locator("#submit-button")).to_be_visible()
+    tab_to("#declaration")
+    page.keyboard.press("Space")
+    expect(page.locator("#declaration")).to_be_checked()
+    enter_to_next_step("#submit-button")
+    expect(page.locator("#done-reference")).to_be_visible()
