@@ -21,4 +21,6 @@ config = rx.Config(
     backend_port=_settings.port,
     # The websocket handshake from any other origin is refused (reflex-notes "Security knobs").
     cors_allowed_origins=[_settings.public_url.rstrip("/")],
+    # Idle expiry of a session's state, also for the disk and memory managers (reflex-notes).
+    redis_token_expiration=_settings.session_timeout_seconds,
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 from reflex.vars import Var
+from reflex_components_core.core.banner import has_too_many_connection_errors
 
 
 def language_switcher(t: Var, languages: Var, lang: Var, on_change) -> rx.Component:  # noqa: ANN001
@@ -23,7 +24,50 @@ def language_switcher(t: Var, languages: Var, lang: Var, on_change) -> rx.Compon
     )
 
 
-def page_shell(t: Var, languages: Var, lang: Var, on_change_language, *children: rx.Component) -> rx.Component:  # noqa: ANN001
+def connection_notice(t: Var) -> rx.Component:
+    """Our own notice when the connection to the server drops (phones lose signal).
+
+    Replaces Reflex's default toaster and pulser (their contrast fails axe, and the toaster costs
+    bundle bytes, issue #5); says that nothing entered is lost and that it reconnects by itself.
+    """
+    return rx.cond(
+        has_too_many_connection_errors,
+        rx.el.div(
+            rx.el.strong(t["connection.lost_title"]),
+            " ",
+            t["connection.lost_body"],
+            role="alert",
+            class_name="connection-notice",
+        ),
+    )
+
+
+def session_warning(t: Var, on_extend) -> rx.Component:  # noqa: ANN001
+    """Hidden until shortly before the session would end (shown by the session timer script)."""
+    return rx.el.div(
+        rx.el.h2(t["session.warning_title"], id="session-warning-title"),
+        rx.el.p(t["session.warning_body"], id="session-warning-body"),
+        rx.el.button(
+            t["session.extend"], type="button", class_name="button-primary", id="session-extend", on_click=on_extend
+        ),
+        id="session-warning",
+        role="alertdialog",
+        aria_labelledby="session-warning-title",
+        aria_describedby="session-warning-body",
+        aria_live="assertive",
+        hidden=True,
+        class_name="session-warning",
+    )
+
+
+def page_shell(
+    t: Var,
+    languages: Var,
+    lang: Var,
+    on_change_language,
+    *children: rx.Component,
+    on_extend=None,  # noqa: ANN001
+) -> rx.Component:
     return rx.el.div(
         rx.el.header(
             # Inside the banner landmark, so no content stands outside a landmark (axe "region").
@@ -35,7 +79,14 @@ def page_shell(t: Var, languages: Var, lang: Var, on_change_language, *children:
             ),
             class_name="site-header",
         ),
-        rx.el.main(*children, id="main", tab_index=-1, class_name="site-main"),
+        rx.el.main(
+            connection_notice(t),
+            session_warning(t, on_extend) if on_extend is not None else rx.fragment(),
+            *children,
+            id="main",
+            tab_index=-1,
+            class_name="site-main",
+        ),
         rx.el.footer(
             rx.el.p(t["app.footer"]),
             rx.el.nav(

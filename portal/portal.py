@@ -21,11 +21,15 @@ _max_upload_request = (
 
 app = rx.App(
     theme=None,
+    # No toaster: the page shell has its own accessible connection notice.
+    toaster=None,
     stylesheets=["/portal.css"],
     html_lang="de",
     head_components=[rx.el.meta(name="referrer", content="no-referrer")],
     api_transformer=lambda asgi: PortalGuard(asgi, max_upload_request_bytes=_max_upload_request),
 )
+# Reflex's default connection overlay (pulser and toast) fails colour contrast; ours replaces it.
+app.app_wraps.pop((5, "Overlay"), None)
 app.register_lifespan_task(delivery_lifespan)
 
 app.add_page(home_page, route="/", title="Rückkanal", on_load=LanguageState.start)

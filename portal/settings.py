@@ -47,6 +47,10 @@ class PortalSettings(BaseSettings):
     # Uploads of drafts never submitted are deleted after this long (a session lives at most an
     # hour idle, so a day leaves ample room for an applicant who fetches a document meanwhile).
     upload_retention_hours: float = Field(default=24.0, gt=0)
+    # An applicant's session (and draft) ends after this much idle time; the page warns this
+    # long before, so the applicant can extend it (WCAG 2.2.1 Timing Adjustable).
+    session_timeout_seconds: int = Field(default=3600, ge=120)
+    session_warning_seconds: int = Field(default=300, ge=30)
 
     # Malware scanning through ClamAV's daemon: "unix:/run/clamav/clamd.ctl" or "tcp:host:port".
     # Empty (the default) scans nothing. When set, an upload clamd cannot vouch for is refused.

@@ -13,7 +13,7 @@ t = S.t
 
 
 def _shell(*children: rx.Component) -> rx.Component:
-    return page_shell(t, S.languages, S.lang, S.switch_language, *children)
+    return page_shell(t, S.languages, S.lang, S.switch_language, *children, on_extend=S.keep_alive)
 
 
 def link_page() -> rx.Component:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import reflex as rx
 
@@ -19,6 +20,24 @@ def _language_options() -> list[dict[str, str]]:
     ]
 
 
+def _session_timer_script() -> str:
+    """Shows the session warning before the idle expiry; any interaction starts the count anew.
+
+    Installed once per page load. Interactions that reach the server renew the session there
+    too; the warning's button sends an event for the applicant who only reads.
+    """
+    s = settings()
+    warn_after_ms = max(0, s.session_timeout_seconds - s.session_warning_seconds) * 1000
+    return (
+        "(function(){if(window.__rkSessionReset){window.__rkSessionReset();return;}let t;"
+        "const show=()=>{const w=document.getElementById('session-warning');"
+        "if(w&&w.hidden){w.hidden=false;const b=document.getElementById('session-extend');if(b){b.focus();}}};"
+        f"const reset=()=>{{clearTimeout(t);t=setTimeout(show,{warn_after_ms});}};"
+        "['click','keydown','input','change'].forEach(e=>document.addEventListener(e,reset,true));"
+        "window.__rkSessionReset=reset;reset();})();"
+    )
+
+
 class LanguageState(rx.State):
     """Base state of every page. Texts of the current language travel as one dict."""
 
@@ -28,6 +47,8 @@ class LanguageState(rx.State):
     languages: list[dict[str, str]] = _language_options()
     # True once the applicant (or staff) picked a language; the case's preference no longer wins.
     _chosen: bool = False
+    # Written by keep_alive so the state is saved, which renews its idle expiry.
+    alive_at: int = 0
 
     def _apply_language(self, lang: str) -> list[rx.event.EventSpec]:
         supported = [o["code"] for o in self.languages]
@@ -44,6 +65,7 @@ class LanguageState(rx.State):
             "max_size": formatting.format_file_size(s.max_file_bytes, self.lang),
             "max_files": s.max_files_per_item,
             "max_text": s.max_text_chars,
+            "minutes": formatting.format_number(s.session_warning_seconds // 60, self.lang),
             "retention_hours": formatting.format_number(int(s.upload_retention_hours), self.lang),
             "operator_name": s.operator_name,
             "operator_address": s.operator_address,
@@ -66,7 +88,16 @@ class LanguageState(rx.State):
         return rx.call_script(
             f"document.documentElement.lang={json.dumps(i18n.html_lang(self.lang))};"
             f"document.documentElement.dir={json.dumps(self.dir)};"
-            f"document.title={json.dumps(self.t.get('app.title', ''))};"
+            f"document.title={json.dumps(self.t.get('app.title', ''))};" + _session_timer_script()
+        )
+
+    @rx.event
+    def keep_alive(self) -> rx.event.EventSpec:
+        """The applicant chose to stay: any event renews the session's idle expiry."""
+        self.alive_at = int(time.time())
+        return rx.call_script(
+            "const w=document.getElementById('session-warning');if(w){w.hidden=true;}"
+            "if(window.__rkSessionReset){window.__rkSessionReset();}"
         )
 
     def pick_initial(self, preferred: str | None) -> list[rx.event.EventSpec]:

@@ -183,3 +183,28 @@ def test_the_whole_reply_with_the_keyboard_alone(
     expect(page.locator("#declaration")).to_be_checked()
     enter_to_next_step("#submit-button")
     expect(page.locator("#done-reference")).to_be_visible()
+
+
+def test_session_warning_before_expiry_can_extend(portal: PortalProcess, case_service: Any, page: Page) -> None:
+    """WCAG 2.2.1: five minutes before the idle expiry the page warns and lets the applicant stay."""
+    page.clock.install()
+    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000607"))
+    page.goto(_link_for(portal, created))
+    expect(page.locator("#start-button")).to_be_visible()
+    warning = page.locator("#session-warning")
+    expect(warning).to_be_hidden()
+    page.clock.run_for("54:00")
+    expect(warning).to_be_hidden()
+    page.clock.run_for("01:30")
+    expect(warning).to_be_visible()
+    expect(warning).to_have_attribute("role", "alertdialog")
+    expect(page.locator("#session-extend")).to_be_focused()
+    assert_accessible(page, "session warning")
+    page.keyboard.press("Enter")
+    expect(warning).to_be_hidden()
+    # The count starts anew: no warning until the next 55 quiet minutes have passed.
+    page.clock.run_for("50:00")
+    expect(warning).to_be_hidden()
+    page.clock.run_for("06:00")
+    expect(warning).to_be_visible()
+
