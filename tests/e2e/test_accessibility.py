@@ -208,3 +208,73 @@ def test_session_warning_before_expiry_can_extend(portal: PortalProcess, case_se
     page.clock.run_for("06:00")
     expect(warning).to_be_visible()
 
+
+def _no_horizontal_scroll(page: Page, where: str) -> None:
+    width = page.evaluate("document.documentElement.clientWidth")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{where}: scrolls sideways"
+
+
+def _small_targets(page: Page) -> list[str]:
+    return list(
+        page.evaluate(
+            """() => [...document.querySelectorAll('button, a[href], select, summary, input[type=date], textarea')]
+              .filter(e => e.offsetParent !== null)
+              .map(e => [e, e.getBoundingClientRect()])
+              .filter(([e, r]) => r.height < 44 || r.width < 44)
+              .map(([e, r]) => `${e.tagName}#${e.id}.${e.className} ${Math.round(r.width)}x${Math.round(r.height)}`)"""
+        )
+    )
+
+
+@pytest.mark.parametrize("lang", ["de", "ar"])
+def test_reflow_zoom_and_touch_targets(
+    portal: PortalProcess, case_service: Any, browser: Any, tmp_path: Path, lang: str
+) -> None:
+    """1.4.10 reflow at 320 CSS px, 1.4.4 text at 200 %, touch targets of at least 44 px."""
+    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000609"))
+    ctx = browser.new_context(viewport={"width": 320, "height": 640})
+    try:
+        page = ctx.new_page()
+        page.goto(_link_for(portal, created))
+        expect(page.locator("#start-button")).to_be_visible()
+        page.locator("#language-select").select_option(lang)
+
+        def measure(where: str) -> None:
+            _no_horizontal_scroll(page, f"{lang} {where} at 320 px")
+            assert not _small_targets(page), f"{lang} {where}: {_small_targets(page)}"
+            # 1.4.4: text at 200 % on a small tablet (640 px, what 200 % zoom of 320 px would be).
+            page.set_viewport_size({"width": 640, "height": 800})
+            page.evaluate("document.documentElement.style.fontSize = '200%'")
+            _no_horizontal_scroll(page, f"{lang} {where} with text at 200 %")
+            page.evaluate("document.documentElement.style.fontSize = ''")
+            page.set_viewport_size({"width": 320, "height": 640})
+
+        measure("request")
+        next_step(page, "#start-button")
+        page.locator("#documents input[type=file]").set_input_files(str(_long_named_pdf(tmp_path)))
+        expect(page.locator(".file-row")).to_have_count(1)
+        measure("item with a long file name")
+        next_step(page)
+        page.locator("#next-button").click()
+        expect(page.locator("#error-summary")).to_be_visible()
+        measure("item with errors")
+        for _ in range(2):
+            page.locator("#not-available").check()
+            page.locator("#reason").fill("x")
+            page.wait_for_timeout(350)
+            next_step(page)
+        measure("text")
+        next_step(page)
+        measure("further documents")
+        next_step(page)
+        measure("review")
+    finally:
+        ctx.close()
+
+
+def _long_named_pdf(tmp_path: Path) -> Path:
+    path = tmp_path / ("Mitgliedsbescheinigung_der_Krankenversicherung_" * 3 + ".pdf")
+    buf = io.BytesIO()
+    Image.new("RGB", (600, 800), "white").save(buf, "PDF")
+    path.write_bytes(buf.getvalue())
+    return path
