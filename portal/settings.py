@@ -12,13 +12,35 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from portal.domain.scanner import parse_address
 
+# The operator's file (issue #5: statement pages set in configuration files). Relative to the
+# project root, so the portal finds it whatever the working directory.
+CONFIG_FILE = Path(__file__).resolve().parents[1] / "config" / "portal.toml"
+
 
 class PortalSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PORTAL_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="PORTAL_", extra="ignore", frozen=True, toml_file=CONFIG_FILE)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence: arguments, environment, then the operator's TOML file, then the defaults.
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
     # The case service: the embedded reference implementation by default.
     case_service_url: str = "http://127.0.0.1:8100"

@@ -28,6 +28,8 @@ class PortalProcess:
     case_service_key: str
     port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Where `reflex run` runs: the portal, or another app (bench/lighthouse.py's blank app).
+    cwd: Path = ROOT
     _proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -70,7 +72,7 @@ class PortalProcess:
                 "--backend-port",
                 str(self.port),
             ],
-            cwd=ROOT,
+            cwd=self.cwd,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

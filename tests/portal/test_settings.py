@@ -51,3 +51,28 @@ def test_get_settings_is_read_once() -> None:
         assert get_settings() is get_settings()
     finally:
         get_settings.cache_clear()
+
+
+def test_operator_file_is_read_and_the_environment_wins(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    from pydantic_settings import SettingsConfigDict
+
+    from portal.settings import PortalSettings
+
+    config = tmp_path / "portal.toml"
+    config.write_text('operator_name = "Stadt Cottbus"\noperator_email = "portal@cottbus.example"\n')
+
+    class FromFile(PortalSettings):
+        model_config = SettingsConfigDict(**{**PortalSettings.model_config, "toml_file": config})
+
+    monkeypatch.delenv("PORTAL_OPERATOR_NAME", raising=False)
+    monkeypatch.setenv("PORTAL_OPERATOR_EMAIL", "ops@cottbus.example")
+    settings = FromFile()
+    assert settings.operator_name == "Stadt Cottbus"
+    assert settings.operator_email == "ops@cottbus.example"
+
+
+def test_the_shipped_operator_file_parses() -> None:
+    from portal.settings import CONFIG_FILE, PortalSettings
+
+    assert CONFIG_FILE.is_file()
+    assert PortalSettings().operator_name
