@@ -19,6 +19,8 @@ from types import TracebackType
 
 import httpx
 
+from tests.support.processes import terminate
+
 ROOT = Path(__file__).resolve().parents[2]
 AUTHORITIES = ("abh-potsdam", "abh-cottbus")
 
@@ -99,14 +101,7 @@ class CaseServiceProcess:
 
     def stop(self, timeout: float = 10.0) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout)
+        terminate(process, timeout)
 
     def __enter__(self) -> CaseServiceProcess:
         return self

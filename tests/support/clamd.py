@@ -23,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 
 from tests.support.case_service import free_port
+from tests.support.processes import terminate
 
 CLAMD = Path("/usr/sbin/clamd")
 MISSING = f"clamd not found at {CLAMD}: install clamav-daemon (scripts/setup --test does)"
@@ -150,14 +151,7 @@ class ClamdProcess:
 
     def stop(self, timeout: float = 10.0) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout)
+        terminate(process, timeout)
 
     def __enter__(self) -> ClamdProcess:
         return self
