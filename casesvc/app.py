@@ -1,7 +1,8 @@
 """The FastAPI application: authentication, error bodies and the OpenAPI document.
 
-The endpoints live in ``casesvc.routes``; the logic behind them in ``casesvc.service`` and
-``casesvc.replies`` so the CLI can use it without HTTP.
+The endpoints live in ``casesvc.routes`` and ``casesvc.staff`` (staff preview, audit log); the logic
+behind them in ``casesvc.service``, ``casesvc.replies`` and ``casesvc.audit`` so the CLI can use it
+without HTTP.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from casesvc.errors import ServiceError, summarize_errors
 from casesvc.routes import build_router
 from casesvc.schemas import Problem, ReplyIn
 from casesvc.settings import CaseServiceSettings
+from casesvc.staff import build_staff_router
 
 TITLE = "Rückkanal case service"
 VERSION = "1.0.0"
@@ -98,4 +100,5 @@ def create_app(settings: CaseServiceSettings, *, clock: Callable[[], datetime] |
         return {"status": "ok"}
 
     app.include_router(build_router(ctx))
+    app.include_router(build_staff_router(ctx))
     return app

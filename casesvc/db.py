@@ -105,6 +105,25 @@ class ReplyFileRow(Base):
     storage_path: Mapped[str] = mapped_column(String(300))
 
 
+class AuditRow(Base):
+    """Who did what to which message, from where. Never reply content, tokens or links."""
+
+    __tablename__ = "audit"
+    # AUTOINCREMENT: retention deletes old entries, and a reader's ?after= cursor must never see an
+    # id handed out again.
+    __table_args__ = (Index("ix_audit_authority", "authority_id", "id"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    authority_id: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(32))
+    # No foreign key: an entry outlives nothing it points to, and a failed lookup is worth logging too.
+    message_id: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[str] = mapped_column(String(200))
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         # Requests run in a thread pool: share connections across threads, and wait for the write

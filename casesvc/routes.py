@@ -3,8 +3,8 @@
 # No ``from __future__ import annotations``: FastAPI reads these signatures at runtime.
 
 import re
-from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Any, BinaryIO
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from typing import Any, BinaryIO, NamedTuple
 from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
@@ -134,9 +134,15 @@ async def read_reply_form(request: Request, limit: int) -> tuple[ReplyIn, dict[s
     return reply, parts, form
 
 
-def build_router(ctx: AppContext) -> APIRouter:
-    router = APIRouter(prefix="/api/v1")
+class Guards(NamedTuple):
+    """The credential checks, as FastAPI dependencies: any known key, an authority key, the portal key."""
 
+    any_caller: Callable[..., Caller]
+    authority: Callable[..., str]
+    portal: Callable[..., Caller]
+
+
+def make_guards(ctx: AppContext) -> Guards:
     def any_caller(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:
         caller = ctx.keys.identify(credentials.credentials) if credentials is not None else None
         if caller is None:
@@ -152,6 +158,13 @@ def build_router(ctx: AppContext) -> APIRouter:
         if not caller.is_portal:
             raise ServiceError(403, "forbidden", "this endpoint is for the portal")
         return caller
+
+    return Guards(any_caller, authority, portal)
+
+
+def build_router(ctx: AppContext) -> APIRouter:
+    router = APIRouter(prefix="/api/v1")
+    any_caller, authority, portal = make_guards(ctx)
 
     message_id_path = Path(min_length=1, max_length=64)
 
@@ -182,7 +195,9 @@ def build_router(ctx: AppContext) -> APIRouter:
     ) -> Revoked:
         """Make the reply link unusable. An answered message cannot be revoked (409)."""
         reason = body.reason if body is not None else ""
-        return service.revoke(ctx.db, message_id, Caller(authority_id), reason, ctx.now())
+        return service.revoke(
+            ctx.db, message_id, Caller(authority_id), reason, ctx.now(), ctx.settings.audit_retention_days
+        )
 
     @router.get("/replies", tags=["authority"], responses=problems())
     def list_replies(

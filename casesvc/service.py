@@ -10,11 +10,14 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from casesvc import audit
 from casesvc.catalogue import title_de
 from casesvc.db import Database, MessageRow, ReplyRow
 from casesvc.errors import ServiceError, not_found, unprocessable
 from casesvc.schemas import (
     ANSWERABLE_KINDS,
+    AuditAction,
+    AuditIn,
     HistoryEntry,
     LinkState,
     Message,
@@ -42,6 +45,8 @@ class Caller:
 
 
 PORTAL = Caller(authority_id=None)
+# The audit actor of revocations through the authority face: the case system, not a named person.
+AUTHORITY_API_ACTOR = "authority-api"
 
 
 def new_id() -> str:
@@ -194,15 +199,32 @@ def resolve(db: Database, token: str, now: datetime) -> Resolved:
         return Resolved(message_id=row.id, state=state, answered_at=row.answered_at, expires_at=row.expires_at)
 
 
-def revoke(db: Database, message_id: str, caller: Caller, reason: str, now: datetime) -> Revoked:
+def revoke_in(session: Session, message_id: str, caller: Caller, reason: str, now: datetime) -> tuple[Revoked, bool]:
+    """Revoke inside the caller's transaction; the flag says whether this call did it (not an earlier one)."""
+    row = load_message(session, message_id, caller)
+    if row.answered_at is not None:
+        raise ServiceError(409, "already_answered", "the message has been answered; its link cannot be revoked")
+    first = row.revoked_at is None
+    if first:  # revoking twice keeps the first time and reason
+        row.revoked_at = now
+        row.revoke_reason = reason
+    return Revoked(id=row.id, link_state=LinkState.revoked), first
+
+
+def revoke(db: Database, message_id: str, caller: Caller, reason: str, now: datetime, retention_days: int) -> Revoked:
+    """The authority face's revocation (by the case system, not a staff member); audited all the same."""
+    assert caller.authority_id is not None
     with db.session() as session, session.begin():
-        row = load_message(session, message_id, caller)
-        if row.answered_at is not None:
-            raise ServiceError(409, "already_answered", "the message has been answered; its link cannot be revoked")
-        if row.revoked_at is None:  # revoking twice keeps the first time and reason
-            row.revoked_at = now
-            row.revoke_reason = reason
-        return Revoked(id=row.id, link_state=LinkState.revoked)
+        revoked, first = revoke_in(session, message_id, caller, reason, now)
+        entry = AuditIn(
+            actor=AUTHORITY_API_ACTOR,
+            action=AuditAction.revoke,
+            message_id=revoked.id,
+            source="",
+            detail="revoked" if first else "already_revoked",
+        )
+        audit.append(session, caller.authority_id, entry, now, retention_days)
+        return revoked
 
 
 def answerable(row: MessageRow) -> bool:

@@ -72,6 +72,8 @@ class CaseServiceSettings(BaseSettings):
     timezone: str = "Europe/Berlin"
     max_reply_bytes: int = Field(default=150 * MiB, ge=1)
     max_file_bytes: int = Field(default=25 * MiB, ge=1)
+    # Audit entries older than this are deleted whenever a new one is written.
+    audit_retention_days: int = Field(default=365, ge=1, le=3650)
 
     @field_validator("authority_keys", mode="before")
     @classmethod

@@ -6,10 +6,12 @@ Nothing else in the portal reads ``os.environ``: code receives a ``PortalSetting
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -25,6 +27,18 @@ from portal.domain.scanner import parse_address
 # The operator's file (issue #5: statement pages set in configuration files). Relative to the
 # project root, so the portal finds it whatever the working directory.
 CONFIG_FILE = Path(__file__).resolve().parents[1] / "config" / "portal.toml"
+# An HTTP header name (RFC 9110 token).
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _split_list(value: object) -> object:
+    """Environment lists are usually "a,b" rather than JSON; both are accepted."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return tuple(json.loads(text))
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+    return value
 
 
 class PortalSettings(BaseSettings):
@@ -107,14 +121,35 @@ class PortalSettings(BaseSettings):
     dpo_contact: str = "datenschutz@example.org"
     arbitration_body: str = "Schlichtungsstelle nach dem Behindertengleichstellungsgesetz, Mauerstraße 53, 10117 Berlin"
 
-    @field_validator("languages", mode="before")
+    # The staff area (issue #6). "local": staff accounts in the portal's database (the embedded
+    # default); "headers": an authenticating reverse proxy (single sign-on) names the staff member
+    # in trusted headers, believed only from the proxy addresses listed here (IPs or CIDR networks).
+    staff_auth: Literal["local", "headers"] = "local"
+    staff_trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+    staff_user_header: str = "X-Remote-User"
+    staff_authority_header: str = "X-Remote-Authority"
+    # Idle time after which a staff session ends (sliding: every request extends it).
+    staff_session_minutes: int = Field(default=30, ge=1)
+    staff_max_failed_attempts: int = Field(default=5, ge=1)
+    staff_lockout_minutes: int = Field(default=15, ge=1)
+
+    @field_validator("languages", "staff_trusted_proxies", mode="before")
     @classmethod
-    def _split_languages(cls, value: object) -> object:
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return tuple(json.loads(text))
-            return tuple(part.strip() for part in text.split(",") if part.strip())
+    def _split_lists(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("staff_trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # strict: "10.0.0.1/24" is refused rather than silently widened to 10.0.0.0/24.
+        return tuple(str(ipaddress.ip_network(part.strip(), strict=True)) for part in value)
+
+    @field_validator("staff_user_header", "staff_authority_header")
+    @classmethod
+    def _header_name(cls, value: str) -> str:
+        value = value.strip()
+        if not HEADER_NAME.fullmatch(value):
+            raise ValueError("not an HTTP header name")
         return value
 
     @field_validator("clamd_address")
@@ -129,6 +164,15 @@ class PortalSettings(BaseSettings):
     def _default_language_is_offered(self) -> PortalSettings:
         if self.default_language not in self.languages:
             raise ValueError("default_language must be one of languages")
+        return self
+
+    @model_validator(mode="after")
+    def _header_mode_names_its_proxies(self) -> PortalSettings:
+        # Without proxies every request would be refused; better to refuse to start.
+        if self.staff_auth == "headers" and not self.staff_trusted_proxies:
+            raise ValueError("staff_auth 'headers' needs staff_trusted_proxies")
+        if self.staff_user_header.lower() == self.staff_authority_header.lower():
+            raise ValueError("staff_user_header and staff_authority_header must differ")
         return self
 
     @property

@@ -14,7 +14,14 @@ locale key ``error.<code>`` (see ``locales/``), so no English ever leaves this p
     │   └── ReplyRejected           reply_rejected (4xx other than the link errors: never retried;
     │                                               carries server_code, the case service's own code)
     ├── IntakeError                 an uploaded file is refused; code names the rule (file_too_large, ...)
-    └── DraftError                  the reply cannot be submitted yet; code names the rule
+    ├── DraftError                  the reply cannot be submitted yet; code names the rule
+    └── StaffAuthError              staff sign-in and staff accounts (portal.domain.staff)
+                                    sign-in:  sign_in_failed (unknown user or wrong password, deliberately
+                                                              one code), sign_in_locked (carries locked_until),
+                                              untrusted_proxy, session_expired
+                                    accounts: staff_user_exists, password_too_short, password_too_long,
+                                              password_mismatch (the command's repeated entry),
+                                              username_invalid, authority_invalid, display_name_invalid
 """
 
 from __future__ import annotations
@@ -106,3 +113,7 @@ class IntakeError(PortalError):
 
 class DraftError(PortalError):
     code = "draft_incomplete"
+
+
+class StaffAuthError(PortalError):
+    code = "sign_in_failed"

@@ -153,18 +153,24 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: ConnectionPoolEntr
         cursor.close()
 
 
+def make_engine(database_url: str) -> Engine:
+    """The engine every table of the portal's database is used through (outbox, staff accounts),
+    so all of them get the same durability pragmas and timeouts."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        # A generous busy timeout: several processes share the file and writes are short.
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
 class PortalStore:
     def __init__(self, database_url: str) -> None:
-        url = make_url(database_url)
-        self.is_sqlite = url.get_backend_name() == "sqlite"
-        if self.is_sqlite:
-            if url.database and url.database != ":memory:":
-                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-            # A generous busy timeout: several processes share the file and writes are short.
-            self.engine: Engine = create_engine(url, connect_args={"timeout": 30})
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        else:
-            self.engine = create_engine(url, pool_pre_ping=True)
+        self.engine: Engine = make_engine(database_url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
 
     def create_all(self) -> None:
         metadata.create_all(self.engine)

@@ -53,7 +53,7 @@ def test_get_settings_is_read_once() -> None:
         get_settings.cache_clear()
 
 
-def test_operator_file_is_read_and_the_environment_wins(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_operator_file_is_read_and_the_environment_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from pydantic_settings import SettingsConfigDict
 
     from portal.settings import PortalSettings
@@ -76,3 +76,47 @@ def test_the_shipped_operator_file_parses() -> None:
 
     assert CONFIG_FILE.is_file()
     assert PortalSettings().operator_name
+
+
+def test_staff_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = PortalSettings()
+    assert settings.staff_auth == "local" and settings.staff_trusted_proxies == ()
+    assert (settings.staff_user_header, settings.staff_authority_header) == ("X-Remote-User", "X-Remote-Authority")
+    assert (settings.staff_session_minutes, settings.staff_max_failed_attempts, settings.staff_lockout_minutes) == (
+        30,
+        5,
+        15,
+    )
+
+
+def test_staff_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORTAL_STAFF_AUTH", "headers")
+    monkeypatch.setenv("PORTAL_STAFF_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1,::1")
+    monkeypatch.setenv("PORTAL_STAFF_USER_HEADER", "Remote-User")
+    monkeypatch.setenv("PORTAL_STAFF_SESSION_MINUTES", "10")
+    settings = PortalSettings()
+    assert settings.staff_auth == "headers" and settings.staff_user_header == "Remote-User"
+    assert settings.staff_trusted_proxies == ("10.0.0.0/8", "127.0.0.1/32", "::1/128")
+    assert settings.staff_session_minutes == 10
+    monkeypatch.setenv("PORTAL_STAFF_TRUSTED_PROXIES", '["192.168.0.0/16"]')
+    assert PortalSettings().staff_trusted_proxies == ("192.168.0.0/16",)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"staff_auth": "headers"},  # no proxy would ever be believed
+        {"staff_auth": "kerberos"},
+        {"staff_trusted_proxies": ("10.0.0.1/8",)},  # host bits set: a typo, not a network
+        {"staff_trusted_proxies": ("proxy.example",)},
+        {"staff_user_header": "X Remote User"},
+        {"staff_user_header": "x-remote-authority"},  # both headers the same
+        {"staff_session_minutes": 0},
+        {"staff_max_failed_attempts": 0},
+        {"staff_lockout_minutes": 0},
+    ],
+)
+def test_staff_misconfiguration_is_refused(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        PortalSettings(**kwargs)  # type: ignore[arg-type]
