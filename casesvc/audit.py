@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from casesvc.db import AuditRow, Database
-from casesvc.schemas import AuditAction, AuditEntry, AuditIn, AuditPage
+from casesvc.staff_schemas import AuditAction, AuditEntry, AuditIn, AuditPage
 
 
 def append(session: Session, authority_id: str, entry: AuditIn, now: datetime, retention_days: int) -> AuditEntry:

@@ -16,8 +16,6 @@ from casesvc.db import Database, MessageRow, ReplyRow
 from casesvc.errors import ServiceError, not_found, unprocessable
 from casesvc.schemas import (
     ANSWERABLE_KINDS,
-    AuditAction,
-    AuditIn,
     HistoryEntry,
     LinkState,
     Message,
@@ -30,6 +28,7 @@ from casesvc.schemas import (
     Revoked,
 )
 from casesvc.settings import CaseServiceSettings
+from casesvc.staff_schemas import AuditAction, AuditIn
 from casesvc.tokens import deadline_expiry, hash_token, info_expiry, mint_token, reply_link, same_hash
 
 

@@ -19,18 +19,10 @@ from casesvc.context import AppContext
 from casesvc.db import Database, MessageRow
 from casesvc.errors import not_found
 from casesvc.routes import make_guards, problems
-from casesvc.schemas import (
-    AuditAction,
-    AuditEntry,
-    AuditIn,
-    AuditPage,
-    Message,
-    MessageSummary,
-    Revoked,
-    StaffRevokeIn,
-)
+from casesvc.schemas import Message, Revoked
 from casesvc.service import Caller
 from casesvc.settings import CaseServiceSettings
+from casesvc.staff_schemas import AuditAction, AuditEntry, AuditIn, AuditPage, MessageSummary, StaffRevokeIn
 
 STAFF_LIMIT_DEFAULT = 50
 STAFF_LIMIT_MAX = 200
