@@ -5,7 +5,6 @@ from __future__ import annotations
 import statistics
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +19,6 @@ from portal.settings import PortalSettings
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 PASSWORD = "korrekt Pferd Batterie"
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 # Lockout tests do many sign-ins; argon2's real cost is exercised by the tests that need it.
 FAST = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
 
@@ -254,26 +252,6 @@ def test_session_expires_and_touch_slides() -> None:
 
 
 # ---------------------------------------------------------------------- PostgreSQL
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    sqlalchemy = pytest.importorskip("sqlalchemy")
-    pytest.importorskip("psycopg")
-    admin = sqlalchemy.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"portal_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    except sqlalchemy.exc.OperationalError:
-        admin.dispose()
-        pytest.skip("PostgreSQL on 127.0.0.1:5432 is not reachable")
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
 
 
 def test_postgresql(pg_url: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +16,6 @@ from portal.domain.store import OutboxState, OutgoingFile, PortalStore, new_idem
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 PAYLOAD: dict[str, object] = {"submitted_at": NOW.isoformat(), "language": "de", "text": "Anbei", "declaration": True}
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 def _files(tmp_path: Path) -> list[OutgoingFile]:
@@ -198,26 +196,6 @@ def test_marks(store: PortalStore) -> None:
     store.mark_retry(e3.id, "late", NOW)
     assert store.get(e1.reference).state is OutboxState.delivered  # type: ignore[union-attr]
     assert store.get(e3.reference).last_error_code == "link_revoked"  # type: ignore[union-attr]
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    sqlalchemy = pytest.importorskip("sqlalchemy")
-    pytest.importorskip("psycopg")
-    admin = sqlalchemy.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"portal_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    except sqlalchemy.exc.OperationalError:
-        admin.dispose()
-        pytest.skip("PostgreSQL on 127.0.0.1:5432 is not reachable")
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
 
 
 def test_postgresql(pg_url: str, tmp_path: Path) -> None:
