@@ -19,7 +19,7 @@ from typing import IO, Any, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, RootModel, ValidationError
 
 from portal.domain.errors import (
     CaseServiceUnavailable,
@@ -29,7 +29,7 @@ from portal.domain.errors import (
     LinkUnknown,
     ReplyRejected,
 )
-from portal.domain.message import MessageView, ResolvedLink
+from portal.domain.message import MessageSummaryView, MessageView, ResolvedLink
 from portal.domain.store import OutgoingFile
 
 __all__ = ["CaseServiceClient", "Delivery", "OutgoingFile"]
@@ -138,6 +138,48 @@ class CaseServiceClient:
         created = _parse(_Created, response, "deliver_reply")
         return Delivery(reply_id=created.reply_id, received_at=created.received_at)
 
+    # ------------------------------------------------------------------ staff (issue #6)
+    # The portal acts for an authority whose staff member it has signed in; the case service
+    # never returns another authority's messages, nor any token or link.
+
+    async def staff_messages(
+        self, authority_id: str, *, case_reference: str = "", message_id: str = "", limit: int = 50
+    ) -> list[MessageSummaryView]:
+        params: dict[str, str | int] = {"limit": limit}
+        if case_reference:
+            params["case_reference"] = case_reference
+        if message_id:
+            params["message_id"] = message_id
+        response = await self._small_request("GET", f"{_staff(authority_id)}/messages", params=params)
+        _raise_for_status(response, "staff_messages")
+        return _parse(_Summaries, response, "staff_messages").root
+
+    async def staff_message(self, authority_id: str, message_id: str) -> MessageView:
+        url = f"{_staff(authority_id)}/messages/{quote(message_id, safe='')}"
+        response = await self._small_request("GET", url)
+        _raise_for_status(response, "staff_message")
+        return _parse(MessageView, response, "staff_message")
+
+    async def staff_revoke(self, authority_id: str, message_id: str, *, reason: str, actor: str, source: str) -> None:
+        url = f"{_staff(authority_id)}/messages/{quote(message_id, safe='')}/revoke"
+        body = {"reason": reason, "actor": actor, "source": source}
+        response = await self._small_request("POST", url, json=body)
+        _raise_for_status(response, "staff_revoke")
+
+    async def staff_audit(
+        self,
+        authority_id: str,
+        *,
+        actor: str,
+        action: str,
+        source: str,
+        message_id: str | None = None,
+        detail: str = "",
+    ) -> None:
+        body = {"actor": actor, "action": action, "source": source, "message_id": message_id, "detail": detail}
+        response = await self._small_request("POST", f"{_staff(authority_id)}/audit", json=body)
+        _raise_for_status(response, "staff_audit")
+
     # ------------------------------------------------------------------ plumbing
 
     async def _small_request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
@@ -149,6 +191,14 @@ class CaseServiceClient:
             # Only the exception's type, and ``from None``: request details stay out of logs.
             log.info("case service unreachable: %s %s", method, type(exc).__name__)
             raise CaseServiceUnavailable() from None
+
+
+def _staff(authority_id: str) -> str:
+    return f"{API}/staff/{quote(authority_id, safe='')}"
+
+
+class _Summaries(RootModel[list[MessageSummaryView]]):
+    pass
 
 
 def _raise_for_status(response: httpx.Response, operation: str) -> None:

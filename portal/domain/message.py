@@ -132,3 +132,22 @@ class ResolvedLink(View):
     state: LinkState
     answered_at: datetime | None = None
     expires_at: datetime
+
+
+class MessageSummaryView(View):
+    """One row of the staff list (issue #6): what a message is and where its link stands."""
+
+    id: str
+    kind: MessageKind
+    subject: str
+    case_reference: str
+    applicant_name: str
+    preferred_language: str
+    sent_at: datetime
+    deadline: date | None = None
+    days_left: int | None = None
+    expires_at: datetime
+    link_state: LinkState
+    answered_at: datetime | None = None
+    revoked_at: datetime | None = None
+    last_opened_at: datetime | None = None

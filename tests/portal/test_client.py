@@ -249,3 +249,34 @@ async def test_misbehaving_server(mode: str, call: str, tmp_path: Path) -> None:
         elapsed = await _timed_unavailable(url, call, tmp_path)
     # Bounded by the timeout (plus scheduling slack), however the server behaves.
     assert elapsed < TIMEOUT + 1.0
+
+
+async def test_staff_find_read_revoke_and_audit_for_one_authority(
+    client: CaseServiceClient, create_message: CreateMessage, case_service: Any
+) -> None:
+    message_id, token = await create_message()
+    await client.resolve(token)  # the applicant opened it
+    found = await client.staff_messages("abh-potsdam", case_reference="ABH-2026-0042")
+    assert message_id in [m.id for m in found]
+    mine = next(m for m in found if m.id == message_id)
+    assert mine.link_state is LinkState.open and mine.last_opened_at is not None
+    assert token not in mine.model_dump_json()
+    # Staff of another authority find nothing and cannot read or revoke it.
+    assert message_id not in [m.id for m in await client.staff_messages("abh-cottbus", message_id=message_id)]
+    with pytest.raises(LinkUnknown):
+        await client.staff_message("abh-cottbus", message_id)
+    with pytest.raises(LinkUnknown):
+        await client.staff_revoke("abh-cottbus", message_id, reason="x", actor="b.mueller", source="127.0.0.1")
+
+    assert (await client.staff_message("abh-potsdam", message_id)).id == message_id
+    await client.staff_audit(
+        "abh-potsdam", actor="a.schulz", action="preview", source="127.0.0.1", message_id=message_id
+    )
+    await client.staff_revoke(
+        "abh-potsdam", message_id, reason="Neue Nachricht folgt", actor="a.schulz", source="127.0.0.1"
+    )
+    assert (await client.resolve(token)).state is LinkState.revoked
+    async with authority_client(case_service) as http:
+        entries = (await http.get("/api/v1/audit", params={"limit": 500})).json()["entries"]
+    actions = [(e["actor"], e["action"]) for e in entries if e["message_id"] == message_id]
+    assert ("a.schulz", "preview") in actions and ("a.schulz", "revoke") in actions
