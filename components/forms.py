@@ -51,28 +51,19 @@ def file_list(t: Var, files: Var, on_remove, on_move=None) -> rx.Component:  # n
     """The files of one item: preview, name, type and size, hints, and order/remove buttons."""
 
     def row(f: Var) -> rx.Component:
+        def move_button(arrow: str, label_key: str, delta: int) -> rx.Component:
+            return rx.el.button(
+                arrow,
+                rx.el.span(" ", t[label_key], " ", f.name, class_name="visually-hidden"),
+                type="button",
+                class_name="button-secondary small",
+                on_click=on_move(f.id, delta),
+            )
+
         move = (
             rx.fragment(
-                rx.cond(
-                    ~f.first,
-                    rx.el.button(
-                        "↑",
-                        rx.el.span(" ", t["upload.move_up"], " ", f.name, class_name="visually-hidden"),
-                        type="button",
-                        class_name="button-secondary small",
-                        on_click=on_move(f.id, -1),
-                    ),
-                ),
-                rx.cond(
-                    ~f.last,
-                    rx.el.button(
-                        "↓",
-                        rx.el.span(" ", t["upload.move_down"], " ", f.name, class_name="visually-hidden"),
-                        type="button",
-                        class_name="button-secondary small",
-                        on_click=on_move(f.id, 1),
-                    ),
-                ),
+                rx.cond(~f.first, move_button("↑", "upload.move_up", -1)),
+                rx.cond(~f.last, move_button("↓", "upload.move_down", 1)),
             )
             if on_move is not None
             else rx.fragment()

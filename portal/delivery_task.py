@@ -8,7 +8,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from portal import runtime
-from portal.domain.delivery import run_delivery_loop
+from portal.domain.delivery import kick, run_delivery_loop
 from portal.domain.retention import purge_orphans
 
 log = logging.getLogger(__name__)
@@ -18,17 +18,13 @@ PURGE_INTERVAL_SECONDS = 600
 @contextlib.asynccontextmanager
 async def delivery_lifespan():  # noqa: ANN201 - Reflex lifespan task
     stop = asyncio.Event()
-    wake = asyncio.Event()
-    runtime.set_wake_event(wake)
-    task = asyncio.create_task(
-        run_delivery_loop(runtime.store(), runtime.case_service, runtime.settings(), stop, wake=wake)
-    )
+    task = asyncio.create_task(run_delivery_loop(runtime.store(), runtime.case_service, runtime.settings(), stop))
     purge = asyncio.create_task(_purge_loop(stop))
     try:
         yield
     finally:
         stop.set()
-        wake.set()
+        kick()  # the loop sees stop at once instead of after its poll interval
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await asyncio.wait_for(asyncio.gather(task, purge), timeout=10)
 

@@ -186,7 +186,7 @@ def message_display(msg: MessageView, lang: str, today: date) -> MessageDisplay:
 
 
 def file_display(upload: StoredUpload, lang: str, position: int = 0, count: int = 1) -> FileDisplay:
-    thumb = getattr(upload, "thumbnail", None)
+    thumb = upload.thumbnail
     return FileDisplay(
         id=upload.id,
         name=upload.original_name,
@@ -195,8 +195,8 @@ def file_display(upload: StoredUpload, lang: str, position: int = 0, count: int 
         pages=translate_count(lang, "upload.pages", upload.pages) if upload.pages and upload.pages > 1 else "",
         # A data URI: previews never travel through a served path (files stay outside them).
         thumbnail=f"data:image/jpeg;base64,{base64.b64encode(thumb).decode()}" if thumb else "",
-        hints=[translate(lang, f"hint.{code}") for code in getattr(upload, "quality", ())],
-        notes=[translate(lang, f"notice.{code}") for code in getattr(upload, "notes", ())],
+        hints=[translate(lang, f"hint.{code}") for code in upload.quality],
+        notes=[translate(lang, f"notice.{code}") for code in upload.notes],
         is_image=upload.media_type.startswith("image/"),
         first=position == 0,
         last=position == count - 1,

@@ -6,7 +6,6 @@ connections.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -16,9 +15,6 @@ from portal.domain.intake import Limits
 from portal.domain.scanner import make_scanner
 from portal.domain.store import PortalStore
 from portal.settings import PortalSettings, get_settings
-
-# Set by the delivery loop; a fresh submission sets it so delivery starts at once.
-_wake: asyncio.Event | None = None
 
 
 def settings() -> PortalSettings:
@@ -57,16 +53,4 @@ def limits() -> Limits:
 
 
 def files_dir() -> Path:
-    path = settings().files_dir
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def set_wake_event(event: asyncio.Event) -> None:
-    global _wake
-    _wake = event
-
-
-def wake_delivery() -> None:
-    if _wake is not None:
-        _wake.set()
+    return settings().files_dir

@@ -33,7 +33,6 @@ def _error_view() -> rx.Component:
             ),
             tone="error",
         ),
-        rx.cond(S.msg.authority_name != "", rx.fragment()),
     )
 
 

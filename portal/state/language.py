@@ -108,10 +108,6 @@ class LanguageState(rx.State):
         return self._apply_language(i18n.pick_language(preferred, accept, supported))
 
     @rx.event
-    def restore_document(self) -> rx.event.EventSpec:
-        return self.document_attributes()
-
-    @rx.event
     def change_language(self, lang: str) -> list[rx.event.EventSpec]:
         self._chosen = True
         return self._apply_language(lang)

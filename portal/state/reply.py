@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import reflex as rx
 
 from portal import presenter, runtime
-from portal.domain import errors, intake, reply
+from portal.domain import delivery, errors, intake, reply
 from portal.domain.message import MessageView
 from portal.state.language import LanguageState
 from portal.state.uploads import UploadMixin
@@ -53,7 +53,7 @@ class ReplyState(UploadMixin, LanguageState):
     upload_errors: list[str] = []
     done_reference: str = ""
     done_received: str = ""
-    max_text_chars: int = 5000
+    max_text_chars: int = runtime.settings().max_text_chars
 
     # What stays on the server.
     _token: str = ""
@@ -114,8 +114,12 @@ class ReplyState(UploadMixin, LanguageState):
         except errors.LinkAnswered as exc:
             self._fail(exc)
             return exc.answered_at
-        except errors.PortalError as exc:
+        except (errors.LinkError, errors.CaseServiceUnavailable) as exc:
             self._fail(exc)
+            return None
+        except errors.PortalError:
+            # E.g. the case service refused our own request (ReplyRejected): no page of its own.
+            self._fail(errors.PortalError())
             return None
         if self._message is None or self._message.id != message.id:
             self._start_draft(message)
@@ -150,7 +154,6 @@ class ReplyState(UploadMixin, LanguageState):
     # ------------------------------------------------------------------ rendering
 
     def _render(self) -> None:
-        self.max_text_chars = runtime.settings().max_text_chars
         self.error_when = presenter.format_when(self._answered_at, self.lang)
         self.done_received = presenter.format_when(self._received, self.lang)
         if self._message is None or self._draft is None:
@@ -331,9 +334,14 @@ class ReplyState(UploadMixin, LanguageState):
             return self._focus_summary()
         if not self._idempotency_key:
             self._idempotency_key = secrets.token_urlsafe(24)
-        payload, outgoing = reply.build_reply(
-            self._draft, self._message.kind, self._message.case.reference, self.lang, self._uploads, now
-        )
+        try:
+            payload, outgoing = reply.build_reply(
+                self._draft, self._message.kind, self._message.case.reference, self.lang, self._uploads, now
+            )
+        except errors.DraftError as exc:
+            self._problem_list = [reply.Problem(field="review", code=exc.code)]
+            self._render()
+            return self._focus_summary()
         try:
             entry = await asyncio.to_thread(
                 runtime.store().enqueue, self._message.id, payload, outgoing, self._idempotency_key, now
@@ -341,7 +349,7 @@ class ReplyState(UploadMixin, LanguageState):
         except errors.LinkError as exc:
             self._fail(exc)
             return None
-        runtime.wake_delivery()
+        delivery.kick()  # deliver now rather than at the loop's next poll
         self.done_reference = entry.reference
         self._received = entry.created_at
         self.step = "done"

@@ -40,13 +40,14 @@ class UploadMixin(rx.State, mixin=True):
         if self._draft is None or self._message is None or self.step not in ("item", "extras"):
             return None
         item = self._current_item()
+        # An item's own list, or (further documents) the files of the one document being added now.
         target_files = item.files if item is not None else []
         limits = runtime.limits()
         added: list[str] = []
         refused: list[str] = []
         for upload in files:
             name = intake.clean_original_name(upload.filename or "")
-            in_reply = sum(1 for _ in self._uploads)
+            in_reply = len(self._uploads)
             bytes_in_reply = sum(u.size for u in self._uploads.values())
             code = intake.check_counts(len(target_files), in_reply, bytes_in_reply, 1, limits)
             if code is None:
@@ -67,10 +68,9 @@ class UploadMixin(rx.State, mixin=True):
             self._uploads[stored.id] = stored
             target_files.append(stored.id)
             added.append(name)
-        if self.step == "extras" and added:
-            new_ids = list(self._uploads)[-len(added) :]
+        if item is None and target_files:
             self._draft.extras.append(
-                reply.ExtraDraft(code=self.extra_code, description=self.extra_description, files=new_ids)
+                reply.ExtraDraft(code=self.extra_code, description=self.extra_description, files=target_files)
             )
             self.extra_description = ""
         self._problem_list = []
