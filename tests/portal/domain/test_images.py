@@ -13,14 +13,9 @@ from portal.domain import formats, images
 from portal.domain.errors import IntakeError
 from portal.domain.inspection import Inspection
 from portal.domain.limits import Limits
-from tests.fixtures.corpus import CAMERA_SIZE, build_corpus, camera_exif, camera_image
+from tests.fixtures.corpus import CAMERA_SIZE, camera_exif, camera_image
 
 LIMITS = Limits()
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return build_corpus(tmp_path_factory.mktemp("corpus"))
 
 
 def normalised(source: Path, tmp_path: Path, limits: Limits = LIMITS) -> tuple[Path, Inspection]:

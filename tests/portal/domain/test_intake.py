@@ -13,21 +13,9 @@ import pytest
 from portal.domain import intake
 from portal.domain.errors import IntakeError
 from portal.domain.intake import Inspection, Limits, StoredUpload
-from tests.fixtures.corpus import ACCEPTED, EXPECTED, HOSTILE_NAMES, SIZE_LIMIT, build_corpus
+from tests.fixtures.corpus import ACCEPTED, EXPECTED, HOSTILE_NAMES, SIZE_LIMIT
 
 LIMITS = Limits(max_file_bytes=SIZE_LIMIT)
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return build_corpus(tmp_path_factory.mktemp("corpus"))
-
-
-@pytest.fixture
-def files_dir(tmp_path: Path) -> Path:
-    d = tmp_path / "files"
-    d.mkdir()
-    return d
 
 
 def leftovers(files_dir: Path) -> list[Path]:

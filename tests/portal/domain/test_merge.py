@@ -12,21 +12,9 @@ from pypdf import PdfReader
 from portal.domain import formats, images, merge
 from portal.domain.errors import IntakeError
 from portal.domain.limits import Limits
-from tests.fixtures.corpus import build_corpus, camera_image
+from tests.fixtures.corpus import camera_image
 
 LIMITS = Limits()
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return build_corpus(tmp_path_factory.mktemp("corpus"))
-
-
-@pytest.fixture
-def files_dir(tmp_path: Path) -> Path:
-    d = tmp_path / "files"
-    d.mkdir()
-    return d
 
 
 def numbered_photos(directory: Path, count: int) -> list[Path]:

@@ -13,16 +13,10 @@ from portal.domain import pdfs
 from portal.domain.errors import IntakeError
 from portal.domain.inspection import Inspection
 from portal.domain.limits import Limits
-from tests.fixtures.corpus import build_corpus
 
 LIMITS = Limits()
 PDF = Inspection("application/pdf", "pdf", 1)
 ACTIVE = (b"/JavaScript", b"/JS", b"/OpenAction", b"/AA", b"/EmbeddedFiles", b"/Launch", b"/XFA", b"app.alert")
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return build_corpus(tmp_path_factory.mktemp("corpus"))
 
 
 def sanitised(source: Path, tmp_path: Path) -> tuple[Path, Inspection]:

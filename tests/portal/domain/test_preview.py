@@ -7,12 +7,7 @@ import pytest
 from PIL import Image
 
 from portal.domain import preview
-from tests.fixtures.corpus import build_corpus, camera_image
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return build_corpus(tmp_path_factory.mktemp("corpus"))
+from tests.fixtures.corpus import camera_image
 
 
 def opened(data: bytes | None) -> Image.Image:
