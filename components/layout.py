@@ -66,8 +66,11 @@ def page_shell(
     lang: Var,
     on_change_language,
     *children: rx.Component,
+    direction: Var | str = "ltr",
     on_extend=None,  # noqa: ANN001
 ) -> rx.Component:
+    """The page frame. `direction` is also set here (not only on <html>, by script) so a change of
+    language lays the page out anew in one step rather than two (layout shift, #5)."""
     return rx.el.div(
         rx.el.header(
             # Inside the banner landmark, so no content stands outside a landmark (axe "region").
@@ -78,6 +81,9 @@ def page_shell(
                 class_name="header-inner",
             ),
             class_name="site-header",
+            # New nodes when the language (and maybe the direction) changes, instead of the same
+            # nodes moving to the other side: no layout shift when the case's language arrives (#5).
+            key=lang,
         ),
         rx.el.main(
             connection_notice(t),
@@ -102,6 +108,7 @@ def page_shell(
             class_name="site-footer",
         ),
         class_name="page",
+        dir=direction,
     )
 
 

@@ -8,8 +8,9 @@ from portal import runtime
 from portal.delivery_task import delivery_lifespan
 from portal.pages.home import home_page
 from portal.pages.info import INFO_PAGES, info_page
-from portal.pages.reply import link_page, reply_page
+from portal.pages.reply import reply_page
 from portal.server.guard import PortalGuard
+from portal.state import link_handoff
 from portal.state.language import LanguageState
 from portal.state.reply import ReplyState
 
@@ -25,7 +26,10 @@ app = rx.App(
     toaster=None,
     stylesheets=["/portal.css"],
     html_lang="de",
-    head_components=[rx.el.meta(name="referrer", content="no-referrer")],
+    head_components=[
+        rx.el.meta(name="referrer", content="no-referrer"),
+        rx.el.script(custom_attrs={"dangerouslySetInnerHTML": {"__html": link_handoff.HANDOFF}}),
+    ],
     api_transformer=lambda asgi: PortalGuard(asgi, max_upload_request_bytes=_max_upload_request),
 )
 # Reflex's default connection overlay (pulser and toast) fails colour contrast; ours replaces it.
@@ -33,7 +37,6 @@ app.app_wraps.pop((5, "Overlay"), None)
 app.register_lifespan_task(delivery_lifespan)
 
 app.add_page(home_page, route="/", title="Rückkanal", on_load=LanguageState.start)
-app.add_page(link_page, route="/r/[reply_token]", title="Rückkanal", on_load=ReplyState.open_link)
 app.add_page(reply_page, route="/reply", title="Rückkanal", on_load=ReplyState.on_reply_page)
 for _name in INFO_PAGES:
     app.add_page(info_page(_name), route=f"/{_name}", title="Rückkanal", on_load=LanguageState.start)

@@ -15,4 +15,5 @@ def home_page() -> rx.Component:
         L.lang,
         L.change_language,
         notice(L.t["home.title"], L.t["home.body"]),
+        direction=L.dir,
     )

@@ -26,6 +26,7 @@ def info_page(name: str):  # noqa: ANN201 - a page factory
                 ),
                 class_name="info-page",
             ),
+            direction=S.dir,
             on_extend=S.keep_alive,
         )
 

@@ -1,4 +1,4 @@
-"""/r/<token> verifies a reply link; /reply shows the request and takes the reply."""
+"""/reply shows the request behind a reply link and takes the reply (links arrive via state.link_handoff)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,7 @@ t = S.t
 
 
 def _shell(*children: rx.Component) -> rx.Component:
-    return page_shell(t, S.languages, S.lang, S.switch_language, *children, on_extend=S.keep_alive)
-
-
-def link_page() -> rx.Component:
-    return _shell(notice(t["link.checking_title"], t["link.checking_body"]))
+    return page_shell(t, S.languages, S.lang, S.switch_language, *children, direction=S.dir, on_extend=S.keep_alive)
 
 
 def _error_view() -> rx.Component:

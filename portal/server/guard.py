@@ -64,6 +64,12 @@ class PortalGuard:
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
+        if scope["method"] in ("GET", "HEAD") and _is_link_path(path):
+            # A reply link /r/<token> gets the prerendered /reply page, which paints at once; the
+            # link script in its head moves the token into the tab's sessionStorage and the address
+            # bar to /reply before the app starts (issue #5: first paint without waiting for the
+            # JavaScript; a dynamic route has no prerendered HTML).
+            scope = {**scope, "path": "/reply/", "raw_path": b"/reply/", "query_string": b""}
         if path.startswith("/_upload"):
             if scope["method"] != "POST":
                 # Reflex would serve its upload folder publicly; nothing of ours is there, and nothing may be.
@@ -85,6 +91,11 @@ class PortalGuard:
         start, body = _problem(status, code)
         await send(start)
         await send({"type": "http.response.body", "body": body})
+
+
+def _is_link_path(path: str) -> bool:
+    parts = path.strip("/").split("/")
+    return len(parts) == 2 and parts[0] == "r" and parts[1] != ""
 
 
 def _content_length(scope: Scope) -> int | None:

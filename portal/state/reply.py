@@ -17,6 +17,7 @@ import reflex as rx
 from portal import presenter, runtime
 from portal.domain import delivery, errors, intake, reply
 from portal.domain.message import MessageView
+from portal.state import link_handoff
 from portal.state.language import LanguageState
 from portal.state.uploads import UploadMixin
 
@@ -32,7 +33,8 @@ class ReplyState(UploadMixin, LanguageState):
     """One applicant session behind one reply link."""
 
     # What the page shows.
-    phase: str = "none"  # none | checking | error | ready
+    # "checking" in the prerendered page, which a reply link is served before its token is verified.
+    phase: str = "checking"  # none | checking | error | ready
     error_code: str = ""
     error_when: str = ""
     msg: presenter.MessageDisplay = presenter.MessageDisplay()
@@ -68,14 +70,24 @@ class ReplyState(UploadMixin, LanguageState):
     # ------------------------------------------------------------------ opening the link
 
     @rx.event
-    async def open_link(self):  # noqa: ANN201 - Reflex event handler
-        """On load of /r/<token>: verify the token, then take it out of the address bar."""
-        token = self.router.page.params.get("reply_token", "")
-        if isinstance(token, list):
-            token = token[0] if token else ""
+    def on_reply_page(self):  # noqa: ANN201 - Reflex event handler
+        """On load of /reply: take over the token a reply link handed to the page, if any.
+
+        The link /r/<token> is served this page's HTML; the head script (components.layout.
+        LINK_HANDOFF_SCRIPT) keeps the token in the page and puts /reply in the address bar.
+        """
+        return [self.document_attributes(), rx.call_script(link_handoff.TAKE, callback=ReplyState.open_link)]
+
+    @rx.event
+    async def open_link(self, token: object):  # noqa: ANN201
+        """Verify a handed-over token; without one, keep what this tab already shows."""
+        if not isinstance(token, str) or token == "":
+            # /reply opened directly (a new tab, a bookmark, a reload after the request was shown).
+            if self.phase not in ("ready", "error"):
+                self.phase = "none"
+            return None
         self._token = token
-        specs = await self._verify_and_show()
-        return [*specs, rx.redirect("/reply", replace=True)]
+        return await self._verify_and_show()
 
     @rx.event
     async def retry(self):  # noqa: ANN201
@@ -87,13 +99,6 @@ class ReplyState(UploadMixin, LanguageState):
         specs = self.pick_initial(self._message.case.preferred_language if self._message else None)
         self._render()
         return specs
-
-    @rx.event
-    def on_reply_page(self):  # noqa: ANN201
-        """/reply opened directly (a new tab, a bookmark): without a verified link there is nothing to show."""
-        if self.phase not in ("ready", "error"):
-            self.phase = "none"
-        return self.document_attributes()
 
     async def _verify(self) -> datetime | None:
         """Resolve the token and load the request; returns when a link was answered, if it was."""

@@ -224,3 +224,36 @@ def test_case_service_unreachable_shows_retry(portal: PortalProcess, case_servic
         case_service.start()
     page.get_by_role("button", name="Noch einmal versuchen").click()
     expect(page.locator("h1")).to_contain_text("Rückfrage zu Ihrem Antrag")
+
+
+def test_a_link_paints_before_the_app_starts_and_never_shows_its_token(
+    portal: PortalProcess, case_service: Any, browser: Any
+) -> None:
+    """Issue #5: the link is served prerendered HTML; the token leaves the address bar at once."""
+    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000109"))
+    link = _link_for(portal, created)
+    token = link.rsplit("/r/", 1)[1]
+    html = httpx.get(link).text
+    assert 'id="step-heading"' in html and "Ihr Link wird geprüft" in html
+    assert token not in html
+
+    # Without JavaScript the served page already says what is happening.
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(link)
+        expect(page.locator("h1")).to_contain_text("Ihr Link wird geprüft")
+    finally:
+        context.close()
+
+    # With JavaScript the token is never readable by the app's code or in the address bar.
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(link)
+        expect(page.locator("blockquote.original")).to_be_visible()
+        assert page.url == f"{portal.url}/reply"
+        assert page.evaluate("window.__rkLink") == ""
+        assert token not in page.evaluate("document.documentElement.outerHTML")
+    finally:
+        context.close()

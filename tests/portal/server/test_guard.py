@@ -18,9 +18,11 @@ class Downstream:
     def __init__(self) -> None:
         self.calls = 0
         self.body_bytes = 0
+        self.paths: list[tuple[str, bytes]] = []
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         self.calls += 1
+        self.paths.append((scope.get("path", ""), scope.get("raw_path", b"")))
         if scope["type"] == "http":
             while True:
                 message = await receive()
@@ -81,3 +83,25 @@ async def test_security_headers_on_every_response(client: httpx.AsyncClient) -> 
     assert response.headers["x-frame-options"] == "DENY"
     csp = response.headers["content-security-policy"]
     assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+
+
+@pytest.mark.parametrize("path", ["/r/" + "A" * 43, "/r/abc/", "/r/x?utm=1"])
+async def test_a_reply_link_is_served_the_prerendered_reply_page(
+    client: httpx.AsyncClient, downstream: Downstream, path: str
+) -> None:
+    # Issue #5: /reply has prerendered HTML that paints before the scripts; the token stays in
+    # the browser (the page's head script takes it), the app below never sees it in a path.
+    response = await client.get(path)
+    assert response.status_code == 200
+    assert downstream.paths == [("/reply/", b"/reply/")]
+
+
+@pytest.mark.parametrize("path", ["/r/", "/r", "/r/a/b", "/reply", "/rx/abc"])
+async def test_other_paths_are_passed_unchanged(client: httpx.AsyncClient, downstream: Downstream, path: str) -> None:
+    await client.get(path)
+    assert downstream.paths[0][0] == path
+
+
+async def test_a_link_path_is_rewritten_only_for_reading(client: httpx.AsyncClient, downstream: Downstream) -> None:
+    await client.post("/r/" + "A" * 43, content=b"")
+    assert downstream.paths[0][0] == "/r/" + "A" * 43
