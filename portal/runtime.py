@@ -11,14 +11,28 @@ from functools import lru_cache
 from pathlib import Path
 
 from portal.client import CaseServiceClient
+from portal.domain.drafts import DraftMarks
 from portal.domain.intake import Limits
 from portal.domain.scanner import make_scanner
+from portal.domain.staff import StaffAccounts
 from portal.domain.store import PortalStore
 from portal.settings import PortalSettings, get_settings
 
 
 def settings() -> PortalSettings:
     return get_settings()
+
+
+@lru_cache(maxsize=1)
+def staff_accounts() -> StaffAccounts:
+    accounts = StaffAccounts.from_settings(settings())
+    accounts.create_all()
+    return accounts
+
+
+@lru_cache(maxsize=1)
+def drafts() -> DraftMarks:
+    return DraftMarks(store().engine)
 
 
 @lru_cache(maxsize=1)

@@ -7,6 +7,8 @@ calls the domain for every rule, and lets :mod:`portal.presenter` build what the
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import re
 import secrets
 from datetime import UTC, date, datetime
@@ -21,6 +23,7 @@ from portal.state import link_handoff
 from portal.state.language import LanguageState
 from portal.state.uploads import UploadMixin
 
+log = logging.getLogger(__name__)
 TOKEN_FORMAT = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -215,9 +218,19 @@ class ReplyState(UploadMixin, LanguageState):
         if self._problem_list:
             self._render()
             return self._focus_summary()
+        if self.step == "overview":
+            self._mark_draft_started(self._message.id)
         self._move(+1)
         self._render()
         return self._focus_heading()
+
+    @staticmethod
+    def _mark_draft_started(message_id: str) -> None:
+        # For the staff list's "draft started" (#6); a failure here must not stop the applicant.
+        try:
+            runtime.drafts().mark(message_id, datetime.now(UTC))
+        except Exception:  # noqa: BLE001
+            log.warning("could not record a started draft")
 
     @rx.event
     def previous_step(self):  # noqa: ANN201
@@ -355,6 +368,8 @@ class ReplyState(UploadMixin, LanguageState):
             self._fail(exc)
             return None
         delivery.kick()  # deliver now rather than at the loop's next poll
+        with contextlib.suppress(Exception):  # the outbox entry now says more than the mark
+            await asyncio.to_thread(runtime.drafts().forget, self._message.id)
         self.done_reference = entry.reference
         self._received = entry.created_at
         self.step = "done"

@@ -1,0 +1,50 @@
+"""Where a message stands, as the staff list says it (issue #6).
+
+The case service knows the link (open, answered, expired, revoked); the portal knows what has
+not reached the case service yet: a draft started, or a reply received and still in the outbox.
+The codes map to ``staff.state.<code>`` in the locale files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from portal.domain.message import MessageSummaryView
+from portal.domain.store import OutboxEntry, OutboxState
+
+
+class StaffStatus(StrEnum):
+    OPEN = "open"
+    DRAFT_STARTED = "draft_started"
+    ANSWERED = "answered"  # received by the portal, not yet in the case system
+    DELIVERED = "delivered"  # in the case system
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusLine:
+    status: StaffStatus
+    # When it got there, if known (answered, delivered, revoked, draft started).
+    since: datetime | None
+
+
+def status_of(
+    summary: MessageSummaryView, outbox_entry: OutboxEntry | None, draft_started: datetime | None
+) -> StatusLine:
+    """The case service's word wins for a settled link; the portal's only adds what is in between."""
+    state = summary.link_state.value
+    if state == "answered":
+        return StatusLine(StaffStatus.DELIVERED, summary.answered_at)
+    if outbox_entry is not None and outbox_entry.state is not OutboxState.rejected:
+        # Submitted before the link expired or was revoked: the reply still arrives.
+        return StatusLine(StaffStatus.ANSWERED, outbox_entry.created_at)
+    if state == "revoked":
+        return StatusLine(StaffStatus.REVOKED, summary.revoked_at)
+    if state == "expired":
+        return StatusLine(StaffStatus.EXPIRED, summary.expires_at)
+    if draft_started is not None:
+        return StatusLine(StaffStatus.DRAFT_STARTED, draft_started)
+    return StatusLine(StaffStatus.OPEN, None)

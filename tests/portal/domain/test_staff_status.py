@@ -1,0 +1,80 @@
+"""Where a message stands for staff (issue #6): the case service's state plus what only the portal knows."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from portal.domain.message import MessageSummaryView
+from portal.domain.staff_status import StaffStatus, status_of
+from portal.domain.store import OutboxEntry, OutboxState
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def summary(**overrides: Any) -> MessageSummaryView:
+    data: dict[str, Any] = {
+        "id": "m1",
+        "kind": "question",
+        "subject": "Rückfrage",
+        "case_reference": "ABH-P-2026-000001",
+        "applicant_name": "A. Person",
+        "preferred_language": "ar",
+        "sent_at": T0,
+        "deadline": date(2026, 12, 20),
+        "days_left": 14,
+        "expires_at": T0 + timedelta(days=30),
+        "link_state": "open",
+    }
+    data.update(overrides)
+    return MessageSummaryView.model_validate(data)
+
+
+def entry(state: OutboxState) -> OutboxEntry:
+    return OutboxEntry(
+        id=1,
+        reference="R-1",
+        message_id="m1",
+        idempotency_key="k",
+        payload={},
+        files=(),
+        state=state,
+        attempts=0,
+        next_attempt_at=T0,
+        lease_until=None,
+        last_error_code=None,
+        reply_id=None,
+        delivered_at=None,
+        created_at=T0 + timedelta(hours=1),
+    )
+
+
+def test_open_and_draft_started() -> None:
+    assert status_of(summary(), None, None).status is StaffStatus.OPEN
+    line = status_of(summary(), None, T0)
+    assert (line.status, line.since) == (StaffStatus.DRAFT_STARTED, T0)
+
+
+def test_received_by_the_portal_but_not_yet_delivered() -> None:
+    line = status_of(summary(), entry(OutboxState.pending), T0)
+    assert (line.status, line.since) == (StaffStatus.ANSWERED, T0 + timedelta(hours=1))
+
+
+def test_delivered_is_the_case_services_answered() -> None:
+    line = status_of(summary(link_state="answered", answered_at=T0), entry(OutboxState.delivered), T0)
+    assert (line.status, line.since) == (StaffStatus.DELIVERED, T0)
+
+
+@pytest.mark.parametrize(("state", "expected"), [("expired", StaffStatus.EXPIRED), ("revoked", StaffStatus.REVOKED)])
+def test_settled_links(state: str, expected: StaffStatus) -> None:
+    assert status_of(summary(link_state=state, revoked_at=T0), None, T0).status is expected
+
+
+def test_a_reply_submitted_before_revocation_still_counts_as_answered() -> None:
+    assert status_of(summary(link_state="revoked"), entry(OutboxState.pending), None).status is StaffStatus.ANSWERED
+
+
+def test_a_rejected_reply_does_not_count() -> None:
+    assert status_of(summary(), entry(OutboxState.rejected), None).status is StaffStatus.OPEN
