@@ -13,10 +13,16 @@ def _fact(label: Var, value: Var) -> rx.Component:
     )
 
 
-def request_summary(t: Var, msg: Var) -> rx.Component:
+def request_summary(t: Var, msg: Var, heading_id: str | None = "step-heading") -> rx.Component:
+    """`heading_id` is None where the page shows more than one request (the staff preview)."""
+    heading = (
+        rx.el.h1(msg.subject, id=heading_id, tab_index=-1, lang="de", dir="auto")
+        if heading_id
+        else rx.el.h1(msg.subject, lang="de", dir="auto")
+    )
     return rx.el.div(
         rx.el.p(msg.kind_label, class_name="kind-label"),
-        rx.el.h1(msg.subject, id="step-heading", tab_index=-1, lang="de", dir="auto"),
+        heading,
         rx.el.p(
             t["request.from"],
             " ",
@@ -77,6 +83,43 @@ def request_summary(t: Var, msg: Var) -> rx.Component:
                 class_name="card",
             ),
         ),
+    )
+
+
+def request_overview(t: Var, msg: Var, items: Var, on_start, heading_id: str | None = "step-heading") -> rx.Component:  # noqa: ANN001
+    """The first screen behind a link; the staff preview shows the same with `on_start` None (disabled)."""
+    return rx.el.div(
+        request_summary(t, msg, heading_id),
+        rx.cond(
+            msg.answerable,
+            rx.el.div(
+                rx.cond(
+                    items.length() > 0,
+                    rx.el.section(
+                        rx.el.h2(t["overview.items_heading"]),
+                        rx.el.ul(
+                            rx.foreach(
+                                items,
+                                lambda i: rx.el.li(rx.el.strong(i.title), " (", i.badge, ") — ", i.status),
+                            ),
+                            class_name="checklist",
+                        ),
+                        class_name="card",
+                    ),
+                ),
+                rx.el.button(
+                    t["overview.start"],
+                    type="button",
+                    class_name="button-primary",
+                    id="start-button" if on_start is not None else None,
+                    on_click=on_start,
+                    disabled=on_start is None,
+                ),
+                class_name="start",
+            ),
+            rx.el.p(t["overview.nothing_to_answer"], class_name="card"),
+        ),
+        request_background(t, msg),
     )
 
 

@@ -9,10 +9,13 @@ from portal.delivery_task import delivery_lifespan
 from portal.pages.home import home_page
 from portal.pages.info import INFO_PAGES, info_page
 from portal.pages.reply import reply_page
+from portal.pages.staff import list_page, preview_page, sign_in_page
 from portal.server.guard import PortalGuard
 from portal.state import link_handoff
 from portal.state.language import LanguageState
+from portal.state.preview import PreviewState
 from portal.state.reply import ReplyState
+from portal.state.staff import StaffState
 
 _settings = runtime.settings()
 # One upload request carries at most one item's files; a little room for the multipart framing.
@@ -40,3 +43,9 @@ app.add_page(home_page, route="/", title="Rückkanal", on_load=LanguageState.sta
 app.add_page(reply_page, route="/reply", title="Rückkanal", on_load=ReplyState.on_reply_page)
 for _name in INFO_PAGES:
     app.add_page(info_page(_name), route=f"/{_name}", title="Rückkanal", on_load=LanguageState.start)
+# The staff area (issue #6): each page checks the staff session on load.
+app.add_page(sign_in_page, route="/staff/sign-in", title="Rückkanal – Mitarbeitende", on_load=StaffState.open_sign_in)
+app.add_page(list_page, route="/staff", title="Rückkanal – Mitarbeitende", on_load=StaffState.open_list)
+app.add_page(
+    preview_page, route="/staff/message/[message_id]", title="Rückkanal – Vorschau", on_load=PreviewState.open_preview
+)

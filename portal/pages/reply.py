@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from components.layout import notice, page_shell
-from components.request import request_background, request_summary
+from components.request import request_overview
 from portal.pages import steps
 from portal.state.reply import ReplyState as S
 
@@ -33,38 +33,7 @@ def _error_view() -> rx.Component:
 
 
 def _overview() -> rx.Component:
-    return rx.el.div(
-        request_summary(t, S.msg),
-        rx.cond(
-            S.msg.answerable,
-            rx.el.div(
-                rx.cond(
-                    S.items.length() > 0,
-                    rx.el.section(
-                        rx.el.h2(t["overview.items_heading"]),
-                        rx.el.ul(
-                            rx.foreach(
-                                S.items,
-                                lambda i: rx.el.li(rx.el.strong(i.title), " (", i.badge, ") — ", i.status),
-                            ),
-                            class_name="checklist",
-                        ),
-                        class_name="card",
-                    ),
-                ),
-                rx.el.button(
-                    t["overview.start"],
-                    type="button",
-                    class_name="button-primary",
-                    id="start-button",
-                    on_click=S.next_step,
-                ),
-                class_name="start",
-            ),
-            rx.el.p(t["overview.nothing_to_answer"], class_name="card"),
-        ),
-        request_background(t, S.msg),
-    )
+    return request_overview(t, S.msg, S.items, S.next_step)
 
 
 def _flow() -> rx.Component:

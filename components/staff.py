@@ -1,0 +1,192 @@
+"""The staff area's pieces (issue #6): sign-in, the message list, the preview frame."""
+
+from __future__ import annotations
+
+import reflex as rx
+from reflex.vars import Var
+
+from components.request import request_overview
+
+
+def _error(t: Var, key: Var, element_id: str) -> rx.Component:
+    return rx.cond(
+        key != "",
+        rx.el.div(
+            rx.el.p(t[key]),
+            id=element_id,
+            role="alert",
+            tab_index=-1,
+            class_name="error-summary",
+        ),
+    )
+
+
+def sign_in_form(t: Var, error_key: Var, on_submit, header_mode: Var) -> rx.Component:  # noqa: ANN001
+    return rx.el.section(
+        rx.el.h1(t["staff.sign_in_title"], id="step-heading", tab_index=-1),
+        _error(t, error_key, "sign-in-error"),
+        rx.cond(
+            header_mode,
+            rx.el.p(t["staff.sign_in_sso"]),
+            rx.el.form(
+                rx.el.div(
+                    rx.el.label(t["staff.username"], html_for="username"),
+                    rx.el.input(
+                        id="username",
+                        name="username",
+                        type="text",
+                        auto_complete="username",
+                        max_length=120,
+                        required=True,
+                    ),
+                    class_name="field",
+                ),
+                rx.el.div(
+                    rx.el.label(t["staff.password"], html_for="password"),
+                    rx.el.input(
+                        id="password",
+                        name="password",
+                        type="password",
+                        auto_complete="current-password",
+                        max_length=1024,
+                        required=True,
+                    ),
+                    class_name="field",
+                ),
+                rx.el.button(t["staff.sign_in"], type="submit", class_name="button-primary", id="sign-in-button"),
+                on_submit=on_submit,
+                reset_on_submit=True,
+                class_name="staff-form",
+            ),
+        ),
+        class_name="card",
+    )
+
+
+def staff_bar(t: Var, name: Var, on_sign_out) -> rx.Component:  # noqa: ANN001
+    return rx.el.div(
+        rx.el.p(t["staff.signed_in_as"], " ", rx.el.strong(rx.el.bdi(name))),
+        rx.el.nav(
+            rx.el.a(t["staff.list_link"], href="/staff"),
+            rx.el.button(
+                t["staff.sign_out"], type="button", class_name="button-secondary", id="sign-out", on_click=on_sign_out
+            ),
+            aria_label=t["staff.nav_label"],
+            class_name="staff-nav",
+        ),
+        class_name="staff-bar",
+    )
+
+
+def _fact(label: Var, value: Var) -> rx.Component:
+    return rx.cond(value != "", rx.fragment(rx.el.dt(label), rx.el.dd(rx.el.bdi(value))))
+
+
+def message_list(t: Var, rows: Var) -> rx.Component:
+    return rx.el.ul(
+        rx.foreach(
+            rows,
+            lambda r: rx.el.li(
+                rx.el.h2(rx.el.a(rx.el.bdi(r.subject), href="/staff/message/" + r.id, lang="de")),
+                rx.el.p(rx.el.span(r.status_text, class_name="status-" + r.status), class_name="status"),
+                rx.el.dl(
+                    _fact(t["staff.reference"], r.reference),
+                    _fact(t["staff.message_id"], r.id),
+                    _fact(t["staff.applicant"], r.applicant),
+                    _fact(t["staff.language"], r.language),
+                    _fact(t["staff.kind"], r.kind),
+                    _fact(t["staff.sent"], r.sent),
+                    _fact(t["staff.deadline"], r.deadline + rx.cond(r.days_left != "", " — " + r.days_left, "")),
+                    _fact(t["staff.last_opened"], r.last_opened),
+                    class_name="facts",
+                ),
+                class_name="card message-row",
+            ),
+        ),
+        class_name="message-list",
+        aria_label=t["staff.list_label"],
+    )
+
+
+def search_form(t: Var, query: Var, on_submit, on_clear, searched: Var) -> rx.Component:  # noqa: ANN001
+    return rx.el.form(
+        rx.el.label(t["staff.search_label"], html_for="query"),
+        rx.el.p(t["staff.search_hint"], id="query-hint", class_name="hint"),
+        rx.el.div(
+            rx.el.input(
+                id="query",
+                name="query",
+                type="search",
+                default_value=query,
+                max_length=100,
+                aria_describedby="query-hint",
+                key=query,
+            ),
+            rx.el.button(t["staff.search"], type="submit", class_name="button-primary", id="search-button"),
+            rx.cond(
+                searched,
+                rx.el.button(t["staff.show_all"], type="button", class_name="button-secondary", on_click=on_clear),
+            ),
+            class_name="search-row",
+        ),
+        on_submit=on_submit,
+        role="search",
+        class_name="staff-form",
+    )
+
+
+def preview_banner(t: Var) -> rx.Component:
+    return rx.el.div(
+        rx.el.p(rx.el.strong(t["staff.preview_banner_title"])),
+        rx.el.p(t["staff.preview_banner_body"]),
+        class_name="preview-banner",
+        role="note",
+        id="preview-banner",
+    )
+
+
+def item_preview(t: Var, item: Var) -> rx.Component:
+    """A requested item's screen as the applicant sees it, every control disabled."""
+    return rx.el.section(
+        rx.el.h2(item.title),
+        rx.el.p(
+            rx.el.span(item.badge, class_name="badge"),
+            " ",
+            t["item.authority_title"],
+            " ",
+            rx.el.q(rx.el.bdi(item.title_de), lang="de"),
+        ),
+        rx.cond(
+            item.note != "",
+            rx.el.div(
+                rx.el.p(t["item.note_label"], class_name="hint"),
+                rx.el.blockquote(item.note, lang="de", dir="auto", class_name="original prewrap"),
+            ),
+        ),
+        rx.el.p(item.guidance, class_name="prewrap"),
+        rx.cond(
+            item.uploadable,
+            rx.el.button(t["upload.add"], type="button", class_name="button-secondary", disabled=True),
+        ),
+        rx.el.label(
+            rx.el.input(type="checkbox", disabled=True),
+            " ",
+            t["item.not_available"],
+            class_name="check",
+        ),
+        class_name="card item-preview",
+    )
+
+
+def applicant_column(t: Var, msg: Var, items: Var, lang: Var, direction: Var, label: Var) -> rx.Component:
+    # The label is the staff member's words; the column below is the applicant's page.
+    return rx.el.section(
+        rx.el.h2(label, class_name="column-label"),
+        rx.el.div(
+            request_overview(t, msg, items, None, heading_id=None),
+            rx.foreach(items, lambda item: item_preview(t, item)),
+            lang=lang,
+            dir=direction,
+        ),
+        class_name="preview-column",
+    )

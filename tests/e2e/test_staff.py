@@ -1,0 +1,335 @@
+"""Support staff's preview (issue #6), in Chromium against the real portal and case service.
+
+Staff of authority A sign in, find a message by case reference, preview it in Arabic and German
+side by side, cannot reply (neither through the page nor by sending requests themselves) and
+revoke the link; the applicant then sees the revoked page. Staff of authority B find nothing of
+A's, and no staff page or action works without a session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from portal.state.preview import PreviewState
+from portal.state.reply import ReplyState
+from portal.state.staff import StaffState
+from tests.e2e.a11y import assert_accessible
+from tests.e2e.portal_process import ROOT, PortalProcess
+from tests.support import messages
+
+pytestmark = pytest.mark.e2e
+
+WIDE = {"width": 1280, "height": 900}
+PASSWORD = "ein-langes-Test-Passwort-2026"
+# Records the app's websocket, so a test can send frames of its own on the same connection.
+CAPTURE_SOCKET = (
+    "(()=>{const send=WebSocket.prototype.send;"
+    "WebSocket.prototype.send=function(d){window.__rkSocket=this;return send.call(this,d);};})();"
+)
+
+
+def _create_user(portal: PortalProcess, username: str, authority: str) -> None:
+    """Through the real command, with the password on stdin as an operator would give it."""
+    env = {
+        **os.environ,
+        "PORTAL_DATA_DIR": str(portal.data_dir),
+        "PORTAL_CASE_SERVICE_URL": portal.case_service_url,
+        "PORTAL_CASE_SERVICE_KEY": portal.case_service_key,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "portal.staff", "create-user", "--username", username, "--authority", authority],
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert done.returncode == 0 or "staff_user_exists" in done.stderr, done.stderr
+
+
+@pytest.fixture(scope="module")
+def staff_users(portal: PortalProcess) -> None:
+    _create_user(portal, "staff-a", "abh-potsdam")
+    _create_user(portal, "staff-b", "abh-cottbus")
+
+
+@pytest.fixture()
+def wide(browser: Browser) -> Any:
+    contexts: list[BrowserContext] = []
+
+    def new_page() -> Page:
+        ctx = browser.new_context(viewport=WIDE, locale="de-DE")
+        ctx.add_init_script(CAPTURE_SOCKET)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.set_default_timeout(20_000)
+        return page
+
+    yield new_page
+    for ctx in contexts:
+        ctx.close()
+
+
+def _sign_in(page: Page, portal: PortalProcess, username: str) -> None:
+    page.goto(f"{portal.url}/staff/sign-in")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("#sign-in-button").click()
+    page.wait_for_url(f"{portal.url}/staff")
+    expect(page.locator("#step-heading")).to_be_visible()
+
+
+def _send_event(page: Page, handler: str, payload: dict[str, Any]) -> None:
+    """A frame as the Reflex client sends it, for any handler: what a hand-made request can do."""
+    frame = ["event", {"name": handler, "payload": payload, "router_data": {"pathname": "/reply", "asPath": "/reply"}}]
+    page.evaluate("f => window.__rkSocket.send('42/_event,' + f)", json.dumps(frame))
+    page.wait_for_timeout(1500)
+
+
+def _message(case_service: Any, message_id: str) -> dict[str, Any]:
+    response = messages.authority_get(case_service, f"/api/v1/messages/{message_id}")
+    assert response.status_code == 200
+    found: dict[str, Any] = response.json()
+    return found
+
+
+def _replies_for(case_service: Any, message_id: str) -> list[dict[str, Any]]:
+    replies = messages.authority_get(case_service, "/api/v1/replies?after=0&limit=100").json()["replies"]
+    return [r for r in replies if r["message_id"] == message_id]
+
+
+def _link(portal: PortalProcess, created: dict[str, Any]) -> str:
+    return f"{portal.url}/r/{created['reply_link'].rsplit('/r/', 1)[1]}"
+
+
+def test_staff_preview_side_by_side_no_reply_and_revoke(
+    portal: PortalProcess, case_service: Any, staff_users: None, wide: Any, page: Page
+) -> None:
+    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000301"))
+    message_id = created["id"]
+    # The applicant opened the link and started answering: staff see both.
+    page.goto(_link(portal, created))
+    expect(page.locator("blockquote.original")).to_be_visible()
+    page.locator("#start-button").click()
+    expect(page.locator("#step-heading")).not_to_contain_text("Rückfrage")
+
+    staff = wide()
+    staff.goto(f"{portal.url}/staff/sign-in")
+    expect(staff.locator("#username")).to_be_visible()
+    assert_accessible(staff, "staff sign-in")
+    _sign_in(staff, portal, "staff-a")
+    expect(staff.locator(".message-row").first).to_be_visible()
+    assert_accessible(staff, "staff list")
+    staff.locator("#query").fill("ABH-P-2026-000301")
+    staff.locator("#search-button").click()
+    rows = staff.locator(".message-row")
+    expect(rows).to_have_count(1)
+    expect(rows.first.locator(".status")).to_contain_text("Antwort begonnen am")
+    expect(rows.first).not_to_contain_text("Noch nie geöffnet")
+    rows.first.locator("h2 a").click()
+    staff.wait_for_url(f"{portal.url}/staff/message/{message_id}")
+    expect(staff.locator("#preview-banner")).to_be_visible()
+    expect(staff.locator("#last-opened")).not_to_contain_text("Noch nie")
+
+    # Arabic and German side by side, each column in its own language and direction.
+    staff.locator("#preview-language").select_option("ar")
+    columns = staff.locator(".preview-column > div")
+    expect(columns).to_have_count(2)
+    expect(columns.nth(0)).to_have_attribute("lang", "ar")
+    expect(columns.nth(0)).to_have_attribute("dir", "rtl")
+    expect(columns.nth(1)).to_have_attribute("lang", "de")
+    expect(columns.nth(0)).to_contain_text("طلبكم")
+    expect(columns.nth(1)).to_contain_text("Ihr Antrag")
+    assert_accessible(staff, "staff preview, Arabic beside German")
+    left, right = (columns.nth(i).bounding_box() for i in (0, 1))
+    assert left and right and abs(left["y"] - right["y"]) < 2 and right["x"] > left["x"] + left["width"] - 1
+
+    # No way to reply in the page: every control of the applicant's page is disabled.
+    controls = staff.locator("#preview :is(input, button, textarea, select)")
+    assert controls.count() > 0
+    assert staff.evaluate(
+        "[...document.querySelectorAll('#preview :is(input,button,textarea,select)')].every(e => e.disabled)"
+    )
+    expect(staff.locator("#submit-button")).to_have_count(0)
+
+    # Nor by hand: uploads and a submit sent straight from the staff tab are refused by the server.
+    files_dir = portal.data_dir / "files"
+    before = set(files_dir.rglob("*")) if files_dir.exists() else set()
+    token = staff.evaluate("sessionStorage.getItem('token')")
+    for handler in (f"{ReplyState.get_full_name()}.upload", f"{PreviewState.get_full_name()}.upload"):
+        response = httpx.post(
+            f"{portal.url}/_upload",
+            headers={"Reflex-Client-Token": token, "Reflex-Event-Handler": handler},
+            files={"files": ("Pass.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")},
+            timeout=30,
+        )
+        # The preview has no upload handler (400); the reply state's refuses without a verified
+        # link and answers with nothing. Either way no byte is kept (checked below).
+        assert (response.status_code, response.text) in ((200, ""), (400, response.text)), response.text
+        assert response.status_code == 200 or "Unknown upload event handler" in response.text
+    for name in ("next_step", "set_declaration", "submit"):
+        payload = {"checked": True} if name == "set_declaration" else {}
+        _send_event(staff, f"{ReplyState.get_full_name()}.{name}", payload)
+        _send_event(staff, f"{PreviewState.get_full_name()}.{name}", payload)
+    assert (set(files_dir.rglob("*")) if files_dir.exists() else set()) == before
+    assert _replies_for(case_service, message_id) == []
+    expect(staff.locator("#preview-banner")).to_be_visible()  # the page is still the preview
+
+    # Revoke, with a confirmation and a reason.
+    staff.locator("#revoke-button").click()
+    expect(staff.locator("#revoke-reason")).to_be_focused()
+    assert_accessible(staff, "staff revoke confirmation")
+    staff.locator("#revoke-confirm").click()
+    assert _message(case_service, message_id)["link_state"] == "open"  # nothing without a reason
+    staff.locator("#revoke-reason").fill("Bescheid ist ergangen, Anhörung erledigt")
+    staff.locator("#revoke-confirm").click()
+    expect(staff.locator("#preview-status")).to_contain_text("zurückgezogen")
+    assert _message(case_service, message_id)["link_state"] == "revoked"
+    assert token not in staff.content() and created["reply_link"].rsplit("/r/", 1)[1] not in staff.content()
+
+    # The applicant's link now shows the revoked page.
+    applicant = wide()
+    applicant.goto(_link(portal, created))
+    expect(applicant.locator("h1")).to_contain_text("gilt nicht mehr")
+
+    # Recorded: sign-in, preview and revocation, by whom and from where; no reason or token in it.
+    entries = messages.authority_get(case_service, "/api/v1/audit").json()["entries"]
+    mine = [e for e in entries if e["actor"] == "staff-a"]
+    assert {"sign_in", "preview", "revoke"} <= {e["action"] for e in mine}
+    assert all(e["message_id"] == message_id for e in mine if e["action"] in ("preview", "revoke"))
+    assert all(e["source"] for e in mine)
+    assert "Anhörung erledigt" not in json.dumps(entries)
+
+
+def test_other_authority_sees_nothing(portal: PortalProcess, case_service: Any, staff_users: None, wide: Any) -> None:
+    body = messages.question(reference="ABH-P-2026-000302")
+    created = messages.create(case_service, body)
+    staff = wide()
+    _sign_in(staff, portal, "staff-b")
+    expect(staff.locator(".message-row", has_text="ABH-P-2026-000302")).to_have_count(0)
+    for query in ("ABH-P-2026-000302", created["id"]):
+        staff.locator("#query").fill(query)
+        staff.locator("#search-button").click()
+        expect(staff.get_by_text("keine Nachricht", exact=False)).to_be_visible()
+        expect(staff.locator(".message-row")).to_have_count(0)
+    staff.goto(f"{portal.url}/staff/message/{created['id']}")
+    expect(staff.locator("[role=alert]")).to_contain_text("gibt es in Ihrer Behörde nicht")
+    expect(staff.locator("#preview-banner")).to_have_count(0)
+    assert body["subject"] not in staff.content()
+    assert not [
+        e
+        for e in messages.authority_get(case_service, "/api/v1/audit").json()["entries"]
+        if e["actor"] == "staff-b" and e["action"] == "preview" and e["message_id"] == created["id"]
+    ]
+
+
+def test_no_staff_route_or_action_without_a_session(
+    portal: PortalProcess, case_service: Any, staff_users: None, wide: Any
+) -> None:
+    body = messages.question(reference="ABH-P-2026-000303")
+    created = messages.create(case_service, body)
+    message_id = created["id"]
+    page = wide()
+    for route in ("/staff", "/staff/", f"/staff/message/{message_id}", "/staff/message/unknown"):
+        page.goto(f"{portal.url}{route}")
+        page.wait_for_url(f"{portal.url}/staff/sign-in")
+        expect(page.locator("#username")).to_be_visible()
+        assert body["subject"] not in page.content()
+
+    # Signed in and out again: the same tab can do nothing any more, whatever it sends.
+    _sign_in(page, portal, "staff-a")
+    page.locator("#sign-out").click()
+    page.wait_for_url(f"{portal.url}/staff/sign-in")
+    staff_state, preview_state = StaffState.get_full_name(), PreviewState.get_full_name()
+    _send_event(page, f"{staff_state}.search", {"form": {"query": "ABH-P-2026-000303"}})
+    _send_event(page, f"{preview_state}.ask_revoke", {})
+    _send_event(page, f"{preview_state}.show_language", {"lang": "ar"})
+    _send_event(page, f"{preview_state}.revoke", {"form": {"reason": "ohne Sitzung"}})
+    assert _message(case_service, message_id)["link_state"] == "open"
+    page.goto(f"{portal.url}/staff")
+    page.wait_for_url(f"{portal.url}/staff/sign-in")
+    assert "ABH-P-2026-000303" not in page.content()
+
+
+def test_staff_sign_in_refuses_wrong_passwords_and_locks(
+    portal: PortalProcess, case_service: Any, staff_users: None, wide: Any, tmp_path: Path
+) -> None:
+    _create_user(portal, "staff-lock", "abh-potsdam")
+    page = wide()
+    page.goto(f"{portal.url}/staff/sign-in")
+    for _ in range(5):
+        page.locator("#username").fill("staff-lock")
+        page.locator("#password").fill("falsches-Passwort-123")
+        page.locator("#sign-in-button").click()
+        expect(page.locator("#sign-in-error")).to_be_visible()
+    expect(page.locator("#sign-in-error")).to_contain_text("gesperrt")
+    # Locked: even the right password is refused for now.
+    page.locator("#username").fill("staff-lock")
+    page.locator("#password").fill(PASSWORD)
+    page.locator("#sign-in-button").click()
+    expect(page.locator("#sign-in-error")).to_contain_text("gesperrt")
+    assert page.url.rstrip("/") == f"{portal.url}/staff/sign-in"
+
+
+@pytest.fixture()
+def sso_portal(portal: PortalProcess) -> Any:
+    """The same portal restarted for single sign-on behind a proxy on this machine, then restored.
+
+    Not a second process beside it: both would build into the one .web folder, whose frontend
+    names its server's port.
+    """
+    portal.stop()
+    saved = dict(portal.extra_env)
+    portal.extra_env.update({"PORTAL_STAFF_AUTH": "headers", "PORTAL_STAFF_TRUSTED_PROXIES": "127.0.0.1/32,::1/128"})
+    try:
+        portal.start()
+        yield portal
+    finally:
+        portal.stop()
+        portal.extra_env.clear()
+        portal.extra_env.update(saved)
+        portal.start()
+
+
+def test_single_sign_on_through_trusted_proxy_headers(
+    sso_portal: PortalProcess, case_service: Any, browser: Browser
+) -> None:
+    messages.create(case_service, messages.question(reference="ABH-P-2026-000304"))
+    # What the authenticating proxy adds to every request it passes on (the websocket's too).
+    ctx = browser.new_context(
+        viewport=WIDE,
+        locale="de-DE",
+        extra_http_headers={"X-Remote-User": "sso.mueller", "X-Remote-Authority": "abh-potsdam"},
+    )
+    try:
+        page = ctx.new_page()
+        page.goto(f"{sso_portal.url}/staff")
+        page.wait_for_url(f"{sso_portal.url}/staff")
+        expect(page.locator(".message-row", has_text="ABH-P-2026-000304")).to_have_count(1)
+        expect(page.locator(".staff-bar")).to_contain_text("sso.mueller")
+    finally:
+        ctx.close()
+
+    # Without the proxy's headers there is no way in, and no password form to try.
+    ctx = browser.new_context(viewport=WIDE, locale="de-DE")
+    try:
+        page = ctx.new_page()
+        page.goto(f"{sso_portal.url}/staff")
+        page.wait_for_url(f"{sso_portal.url}/staff/sign-in")
+        expect(page.locator("[role=alert]")).to_be_visible()
+        expect(page.locator("#password")).to_have_count(0)
+        assert "ABH-P-2026-000304" not in page.content()
+    finally:
+        ctx.close()
+    entries = messages.authority_get(case_service, "/api/v1/audit").json()["entries"]
+    assert any(e["actor"] == "sso.mueller" and e["action"] == "sign_in" for e in entries)
