@@ -38,12 +38,33 @@ def _session_timer_script() -> str:
     )
 
 
+def _text_params(lang: str) -> dict[str, object]:
+    """The portal-wide values the texts name (limits, the operator's details), formatted for `lang`."""
+    s = settings()
+    return {
+        "max_size": formatting.format_file_size(s.max_file_bytes, lang),
+        "max_files": s.max_files_per_item,
+        "max_text": s.max_text_chars,
+        "minutes": formatting.format_number(s.session_warning_seconds // 60, lang),
+        "retention_hours": formatting.format_number(int(s.upload_retention_hours), lang),
+        "operator_name": s.operator_name,
+        "operator_address": s.operator_address,
+        "operator_email": s.operator_email,
+        "operator_phone": s.operator_phone,
+        "accessibility_email": s.accessibility_email,
+        "dpo_contact": s.dpo_contact,
+        "arbitration_body": s.arbitration_body,
+    }
+
+
 class LanguageState(rx.State):
     """Base state of every page. Texts of the current language travel as one dict."""
 
     lang: str = i18n.REFERENCE_LANGUAGE
     dir: str = "ltr"
-    t: dict[str, str] = i18n.catalogue(i18n.REFERENCE_LANGUAGE)
+    # Filled as page_texts fills them, so the prerendered pages show no placeholders and a German
+    # session does not get the same texts sent again (issue #5: less work before the first paint).
+    t: dict[str, str] = i18n.page_texts(i18n.REFERENCE_LANGUAGE, _text_params(i18n.REFERENCE_LANGUAGE))
     languages: list[dict[str, str]] = _language_options()
     # True once the applicant (or staff) picked a language; the case's preference no longer wins.
     _chosen: bool = False
@@ -54,27 +75,17 @@ class LanguageState(rx.State):
         supported = [o["code"] for o in self.languages]
         if lang not in supported:
             lang = i18n.REFERENCE_LANGUAGE
-        self.lang = lang
-        self.dir = i18n.text_direction(lang)
-        self.t = i18n.page_texts(lang, self._text_params())
+        # Assigning marks a var for sending; the catalogue is large, so only when it changes.
+        if lang != self.lang:
+            self.lang = lang
+            self.dir = i18n.text_direction(lang)
+        texts = i18n.page_texts(lang, self._text_params())
+        if texts != self.t:
+            self.t = texts
         return [self.document_attributes()]
 
     def _text_params(self) -> dict[str, object]:
-        s = settings()
-        return {
-            "max_size": formatting.format_file_size(s.max_file_bytes, self.lang),
-            "max_files": s.max_files_per_item,
-            "max_text": s.max_text_chars,
-            "minutes": formatting.format_number(s.session_warning_seconds // 60, self.lang),
-            "retention_hours": formatting.format_number(int(s.upload_retention_hours), self.lang),
-            "operator_name": s.operator_name,
-            "operator_address": s.operator_address,
-            "operator_email": s.operator_email,
-            "operator_phone": s.operator_phone,
-            "accessibility_email": s.accessibility_email,
-            "dpo_contact": s.dpo_contact,
-            "arbitration_body": s.arbitration_body,
-        }
+        return _text_params(self.lang)
 
     def tr(self, key: str, **params: object) -> str:
         """One text of the current language, server side (errors, announcements)."""

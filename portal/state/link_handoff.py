@@ -2,9 +2,11 @@
 
 Issue #5: a dynamic route such as /r/[token] has no prerendered HTML, so nothing painted until
 the JavaScript had loaded and run. Instead the server answers /r/<token> with the prerendered
-/reply page (portal.server.guard), and HANDOFF, first thing in its head, keeps the token in the
-page and shows /reply in the address bar before the app starts, so the router hydrates the page
-it was served. On load, /reply asks for the token once with TAKE (the page forgets it).
+/reply page (portal.server.guard), and HANDOFF, first thing in its head, turns the address into
+/reply#<token> before the app starts, so the router hydrates the page it was served. The
+fragment is never sent in an HTTP request or a Referer; the page's load event carries it to the
+server (Reflex sends the live location with every event), which verifies it and clears the
+address bar with CLEAR, all in the one round trip that loading the page takes anyway.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from __future__ import annotations
 # Runs while the HTML is parsed: before the app's modules, on every page (only /r/<token> acts).
 HANDOFF = (
     "(function(){var m=/^\\/r\\/([^\\/?#]+)\\/?$/.exec(location.pathname);"
-    "if(m){window.__rkLink=m[1];history.replaceState(null,'','/reply');}})();"
+    "if(m){history.replaceState(null,'','/reply#'+m[1]);}})();"
 )
 
-# Evaluated by rx.call_script from the /reply on-load event; returns the token once.
-TAKE = "(function(){var t=window.__rkLink||'';window.__rkLink='';return t;})()"
+# Sent back with the verified request: the token leaves the address bar and the tab's history.
+CLEAR = "history.replaceState(null,'','/reply');"

@@ -73,24 +73,21 @@ class ReplyState(UploadMixin, LanguageState):
     # ------------------------------------------------------------------ opening the link
 
     @rx.event
-    def on_reply_page(self):  # noqa: ANN201 - Reflex event handler
-        """On load of /reply: take over the token a reply link handed to the page, if any.
+    async def on_reply_page(self):  # noqa: ANN201 - Reflex event handler
+        """On load of /reply: verify the token a reply link handed over in the fragment, if any.
 
-        The link /r/<token> is served this page's HTML; the head script (components.layout.
-        LINK_HANDOFF_SCRIPT) keeps the token in the page and puts /reply in the address bar.
+        The link /r/<token> is served this page's HTML and its head script (state.link_handoff)
+        moves the token into the fragment, which the load event carries here.
         """
-        return [self.document_attributes(), rx.call_script(link_handoff.TAKE, callback=ReplyState.open_link)]
-
-    @rx.event
-    async def open_link(self, token: object):  # noqa: ANN201
-        """Verify a handed-over token; without one, keep what this tab already shows."""
-        if not isinstance(token, str) or token == "":
+        token = self.router.url.fragment
+        if not token:
             # /reply opened directly (a new tab, a bookmark, a reload after the request was shown).
             if self.phase not in ("ready", "error"):
                 self.phase = "none"
-            return None
+            return self.document_attributes()
         self._token = token
-        return await self._verify_and_show()
+        specs = await self._verify_and_show()
+        return [*specs, rx.call_script(link_handoff.CLEAR)]
 
     @rx.event
     async def retry(self):  # noqa: ANN201
