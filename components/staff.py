@@ -21,13 +21,24 @@ def _error(t: Var, key: Var, element_id: str) -> rx.Component:
     )
 
 
-def sign_in_form(t: Var, error_key: Var, on_submit, header_mode: Var) -> rx.Component:  # noqa: ANN001
+def sign_in_form(t: Var, error_key: Var, on_submit, header_mode: Var, signed_out: Var, on_sso) -> rx.Component:  # noqa: ANN001
     return rx.el.section(
         rx.el.h1(t["staff.sign_in_title"], id="step-heading", tab_index=-1),
         _error(t, error_key, "sign-in-error"),
+        rx.cond(signed_out, rx.el.p(t["staff.signed_out"], role="status", id="signed-out")),
         rx.cond(
             header_mode,
-            rx.el.p(t["staff.sign_in_sso"]),
+            rx.cond(
+                signed_out,
+                rx.el.button(
+                    t["staff.sign_in_again"],
+                    type="button",
+                    class_name="button-primary",
+                    id="sign-in-again",
+                    on_click=on_sso,
+                ),
+                rx.el.p(t["staff.sign_in_sso"]),
+            ),
             rx.el.form(
                 rx.el.div(
                     rx.el.label(t["staff.username"], html_for="username"),
@@ -63,8 +74,10 @@ def sign_in_form(t: Var, error_key: Var, on_submit, header_mode: Var) -> rx.Comp
     )
 
 
-def staff_bar(t: Var, name: Var, on_sign_out) -> rx.Component:  # noqa: ANN001
+def staff_bar(t: Var, name: Var, on_sign_out, on_check) -> rx.Component:  # noqa: ANN001
+    """`on_check` is pressed by the page's timer (never by hand) to end an expired session."""
     return rx.el.div(
+        rx.el.button(id="staff-session-check", type="button", hidden=True, tab_index=-1, on_click=on_check),
         rx.el.p(t["staff.signed_in_as"], " ", rx.el.strong(rx.el.bdi(name))),
         rx.el.nav(
             rx.el.a(t["staff.list_link"], href="/staff"),
@@ -118,7 +131,7 @@ def search_form(t: Var, query: Var, on_submit, on_clear, searched: Var) -> rx.Co
                 name="query",
                 type="search",
                 default_value=query,
-                max_length=100,
+                max_length=64,
                 aria_describedby="query-hint",
                 key=query,
             ),

@@ -7,11 +7,13 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
 from portal.domain import formatting
-from portal.domain.i18n import translate
+from portal.domain.i18n import available_languages, translate
 from portal.domain.message import MessageSummaryView
 from portal.domain.staff_status import StatusLine, status_of
 from portal.domain.store import OutboxEntry
 from portal.presenter import days_left_text, format_when
+
+_OPEN = ("open", "draft_started")
 
 
 @dataclasses.dataclass
@@ -50,15 +52,23 @@ def staff_row(
         subject=summary.subject,
         reference=summary.case_reference,
         applicant=summary.applicant_name,
-        language=translate(summary.preferred_language, "language.name") if summary.preferred_language else "",
+        language=_language_name(summary.preferred_language),
         kind=translate(lang, f"kind.{summary.kind.value}"),
         sent=format_when(summary.sent_at, lang),
         deadline=formatting.format_date_long(summary.deadline, lang) if summary.deadline else "",
-        days_left=days_left_text(summary.deadline, today, lang),
+        # Days left matter only while the applicant can still answer.
+        days_left=days_left_text(summary.deadline, today, lang) if line.status.value in _OPEN else "",
         status=line.status.value,
         status_text=status_text(line, lang),
         last_opened=format_when(summary.last_opened_at, lang) or translate(lang, "staff.never_opened"),
     )
+
+
+def _language_name(code: str) -> str:
+    # A language without a locale file would fall back to German's name: show the code instead.
+    if code in available_languages():
+        return translate(code, "language.name")
+    return code
 
 
 def staff_rows(

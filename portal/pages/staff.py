@@ -31,7 +31,7 @@ def _checking(state) -> rx.Component:  # noqa: ANN001
 
 
 def sign_in_page() -> rx.Component:
-    return _shell(S, sign_in_form(S.t, S.sign_in_error, S.sign_in, S.header_mode))
+    return _shell(S, sign_in_form(S.t, S.sign_in_error, S.sign_in, S.header_mode, S.signed_out, S.sign_in_again))
 
 
 def list_page() -> rx.Component:
@@ -40,7 +40,7 @@ def list_page() -> rx.Component:
         rx.cond(
             S.signed_in,
             rx.el.div(
-                staff_bar(S.t, S.staff_name, S.sign_out),
+                staff_bar(S.t, S.staff_name, S.sign_out, S.check_session),
                 rx.el.h1(S.t["staff.list_title"], id="step-heading", tab_index=-1),
                 search_form(S.t, S.query, S.search, S.clear_search, S.searched),
                 rx.cond(
@@ -133,7 +133,7 @@ def preview_page() -> rx.Component:
         rx.cond(
             P.signed_in,
             rx.el.div(
-                staff_bar(t, P.staff_name, P.sign_out),
+                staff_bar(t, P.staff_name, P.sign_out, P.check_session),
                 rx.el.h1(t["staff.preview_title"], id="step-heading", tab_index=-1),
                 live_region(P.announcement),
                 rx.cond(

@@ -121,7 +121,15 @@ class LanguageState(rx.State):
     @rx.event
     def change_language(self, lang: str) -> list[rx.event.EventSpec]:
         self._chosen = True
-        return self._apply_language(lang)
+        return [*self._apply_language(lang), self.refocus_language_select()]
+
+    @staticmethod
+    def refocus_language_select() -> rx.event.EventSpec:
+        # The header is rebuilt for a new language (layout shift, #5), which drops the focus of
+        # the select the person just used; give it back so the keyboard stays where it was.
+        return rx.call_script(
+            "setTimeout(()=>{const s=document.getElementById('language-select');if(s){s.focus();}},50)"
+        )
 
     @rx.event
     def start(self) -> list[rx.event.EventSpec]:

@@ -3,7 +3,7 @@
 Issue #5: a dynamic route such as /r/[token] has no prerendered HTML, so nothing painted until
 the JavaScript had loaded and run. Instead the server answers /r/<token> with the prerendered
 /reply page (portal.server.guard), and HANDOFF, first thing in its head, turns the address into
-/reply#<token> before the app starts, so the router hydrates the page it was served. The
+/reply#t=<token> before the app starts, so the router hydrates the page it was served. The
 fragment is never sent in an HTTP request or a Referer; the page's load event carries it to the
 server (Reflex sends the live location with every event), which verifies it and clears the
 address bar with CLEAR, all in the one round trip that loading the page takes anyway.
@@ -14,8 +14,11 @@ from __future__ import annotations
 # Runs while the HTML is parsed: before the app's modules, on every page (only /r/<token> acts).
 HANDOFF = (
     "(function(){var m=/^\\/r\\/([^\\/?#]+)\\/?$/.exec(location.pathname);"
-    "if(m){history.replaceState(null,'','/reply#'+m[1]);}})();"
+    "if(m){history.replaceState(null,'','/reply#t='+m[1]);}})();"
 )
+
+# Only a fragment in this form is a handed-over token; others (the skip link's #main) are not.
+FRAGMENT_PREFIX = "t="
 
 # Sent back with the verified request: the token leaves the address bar and the tab's history.
 CLEAR = "history.replaceState(null,'','/reply');"

@@ -68,12 +68,12 @@ class PreviewState(StaffState):
             self.preview_error = "staff.error.not_found"
             return specs
         try:
-            # Recorded before anything is shown: a preview that cannot be logged does not happen.
-            await self._audit(user, "preview", message_id)
             async with runtime.case_service() as client:
                 summaries = await client.staff_messages(user.authority_id, message_id=message_id, limit=1)
                 if not summaries:
                     raise errors.LinkUnknown()
+                # Recorded before anything is shown: a preview that cannot be logged does not happen.
+                await self._audit(user, "preview", message_id)
                 message = await client.staff_message(user.authority_id, message_id)
         except errors.LinkUnknown:
             # Also what another authority's message looks like: indistinguishable from none.
@@ -86,7 +86,19 @@ class PreviewState(StaffState):
         self._message, self._summary = message, summaries[0]
         self.found = True
         self._show(self.view_lang if self._chosen_view else message.case.preferred_language or "de")
-        return specs
+        return [*specs, self._session_timer()]
+
+    def forget(self) -> None:
+        """Drop everything the preview showed (sign-out, end of the session)."""
+        self.found = False
+        self.row = StaffRow()
+        self.view_t, self.de_t = {}, {}
+        self.view_msg, self.de_msg = presenter.MessageDisplay(), presenter.MessageDisplay()
+        self.view_items, self.de_items = [], []
+        self.revoke_open = False
+        self._message = None
+        self._summary = None
+        self._chosen_view = False
 
     def _show(self, lang: str) -> None:
         if lang not in i18n.available_languages():

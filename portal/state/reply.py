@@ -79,7 +79,12 @@ class ReplyState(UploadMixin, LanguageState):
         The link /r/<token> is served this page's HTML and its head script (state.link_handoff)
         moves the token into the fragment, which the load event carries here.
         """
-        token = self.router.url.fragment
+        fragment = self.router.url.fragment
+        token = (
+            fragment.removeprefix(link_handoff.FRAGMENT_PREFIX)
+            if fragment.startswith(link_handoff.FRAGMENT_PREFIX)
+            else ""
+        )
         if not token:
             # /reply opened directly (a new tab, a bookmark, a reload after the request was shown).
             if self.phase not in ("ready", "error"):
@@ -175,7 +180,7 @@ class ReplyState(UploadMixin, LanguageState):
         self._chosen = True
         specs = self._apply_language(lang)
         self._render()
-        return specs
+        return [*specs, self.refocus_language_select()]
 
     # ------------------------------------------------------------------ steps
 

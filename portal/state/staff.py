@@ -8,6 +8,7 @@ checks it again, so an expired or missing session always ends on the sign-in pag
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -24,8 +25,15 @@ log = logging.getLogger(__name__)
 
 SIGN_IN_ROUTE = "/staff/sign-in"
 HOME_ROUTE = "/staff"
-MAX_QUERY_CHARS = 100
+# The case service takes at most 64 characters for a reference or id.
+MAX_QUERY_CHARS = 64
 LIST_LIMIT = 50
+
+
+def _reload_at_sign_in() -> rx.event.EventSpec:
+    # A full page load (not the router's navigation, and not rx.redirect's is_external, which
+    # opens a new tab): nothing the staff pages held stays in the browser's memory.
+    return rx.call_script(f"window.location.replace('{SIGN_IN_ROUTE}')")
 
 
 def now() -> datetime:
@@ -49,18 +57,62 @@ class StaffState(LanguageState):
     searched: bool = False
 
     _session: StaffSession | None = None
+    # The connection the session was started from: a copied client token alone is not enough.
+    _bound_to: str = ""
+    # Signed out on purpose: with single sign-on, do not sign straight back in from the headers.
+    signed_out: bool = False
 
     # ------------------------------------------------------------------ session
+
+    def _binding(self) -> str:
+        return hashlib.sha256(f"{self.router.session.client_ip}|{self.router.headers.user_agent}".encode()).hexdigest()
 
     def _user(self) -> StaffUser | None:
         """The signed-in staff member, extending the session; None when there is none (any more)."""
         session = self._session
-        if session is None or not session.is_valid(now()):
-            self._session = None
-            self.signed_in = False
+        if session is None or not session.is_valid(now()) or self._binding() != self._bound_to:
+            self._end_session()
             return None
         self._session = session.touch(now())
         return session.user
+
+    def _end_session(self) -> None:
+        self._session = None
+        self._bound_to = ""
+        self.signed_in = False
+        self.staff_name = ""
+        self.authority_id = ""
+        self.rows = []
+        self.query = ""
+        self.searched = False
+
+    async def _forget_preview(self) -> None:
+        # What a preview showed stays in this tab's state otherwise (imported here: the preview
+        # state builds on this one).
+        from portal.state.preview import PreviewState
+
+        preview = await self.get_state(PreviewState)
+        preview.forget()
+
+    @rx.event
+    async def check_session(self):  # noqa: ANN201
+        """Sent by the page every minute without extending the session: once it has ended, the
+        screen with applicants' data goes and the sign-in page says why."""
+        session = self._session
+        if session is not None and session.is_valid(now()) and self._binding() == self._bound_to:
+            return None
+        was_signed_in = self.signed_in
+        self._end_session()
+        await self._forget_preview()
+        if was_signed_in:
+            self.sign_in_error = "staff.error.session_expired"
+        return _reload_at_sign_in()
+
+    def _session_timer(self) -> rx.event.EventSpec:
+        return rx.call_script(
+            "if(!window.__rkStaffTimer){window.__rkStaffTimer=setInterval(()=>{"
+            "const b=document.getElementById('staff-session-check');if(b){b.click();}},60000);}"
+        )
 
     def _source(self) -> str:
         return self.router.session.client_ip or "unknown"
@@ -81,6 +133,8 @@ class StaffState(LanguageState):
 
     def _start(self, user: StaffUser) -> None:
         self._session = new_session(user, now(), runtime.settings().staff_session_minutes)
+        self._bound_to = self._binding()
+        self.signed_out = False
         self.signed_in = True
         self.staff_name = user.display_name or user.username
         self.authority_id = user.authority_id
@@ -93,8 +147,19 @@ class StaffState(LanguageState):
         self.header_mode = runtime.settings().staff_auth == "headers"
         if self._user() is not None:
             return [*specs, rx.redirect(HOME_ROUTE)]
-        if not self.header_mode:
+        if not self.header_mode or self.signed_out:
             return specs
+        return [*specs, *await self._sign_in_from_headers()]
+
+    @rx.event
+    async def sign_in_again(self):  # noqa: ANN201
+        """Single sign-on after signing out: only on the staff member's own click."""
+        if runtime.settings().staff_auth != "headers":
+            return None
+        self.signed_out = False
+        return await self._sign_in_from_headers()
+
+    async def _sign_in_from_headers(self) -> list[rx.event.EventSpec]:
         raw = self.router.headers.raw_headers
         # The TCP peer as Reflex saw it (never a forwarded-for value) decides whether headers count.
         peer = raw.get("asgi-scope-client", "")
@@ -102,10 +167,10 @@ class StaffState(LanguageState):
             user = identity_from_headers(dict(raw), peer, runtime.settings())
         except errors.StaffAuthError as exc:
             self.sign_in_error = f"staff.error.{exc.code}"
-            return specs
+            return []
         self._start(user)
         await self._audit_quietly(user, "sign_in")
-        return [*specs, rx.redirect(HOME_ROUTE)]
+        return [rx.redirect(HOME_ROUTE)]
 
     @rx.event
     async def sign_in(self, form: dict[str, str]):  # noqa: ANN201
@@ -131,13 +196,13 @@ class StaffState(LanguageState):
     @rx.event
     async def sign_out(self):  # noqa: ANN201
         user = self._user()
-        self._session = None
-        self.signed_in = False
-        self.rows = []
-        self.query = ""
+        self._end_session()
+        await self._forget_preview()
+        self.signed_out = True
+        self.sign_in_error = ""
         if user is not None:
             await self._audit_quietly(user, "sign_out")
-        return rx.redirect(SIGN_IN_ROUTE)
+        return _reload_at_sign_in()
 
     def _focus(self, element_id: str) -> rx.event.EventSpec:
         return rx.call_script(
@@ -153,7 +218,7 @@ class StaffState(LanguageState):
         if user is None:
             return rx.redirect(SIGN_IN_ROUTE)
         await self._load_rows(user)
-        return specs
+        return [*specs, self._session_timer()]
 
     @rx.event
     async def search(self, form: dict[str, str]):  # noqa: ANN201

@@ -118,3 +118,17 @@ def test_right_to_left_is_mirrored(portal: PortalProcess, case_service: Any, pag
     assert submit and width - (submit["x"] + submit["width"]) < 40
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.screenshot(path=str(SHOTS / f"review-{lang}.png"), full_page=True)
+
+
+def test_changing_the_language_keeps_the_keyboard_focus(portal: PortalProcess, case_service: Any, page: Page) -> None:
+    """The header is rebuilt for a new language; focus goes back to the select just used."""
+    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000110"))
+    page.goto(_link_for(portal, created))
+    expect(page.locator("blockquote.original")).to_be_visible()
+    select = page.locator("#language-select")
+    select.focus()
+    select.select_option("en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#language-select")).to_be_focused()
+    page.keyboard.press("Tab")  # and the keyboard goes on from there, not from the page's start
+    assert page.evaluate("document.activeElement.closest('header') === null")

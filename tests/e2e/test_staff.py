@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from portal.domain.store import PortalStore
 from portal.state.preview import PreviewState
 from portal.state.reply import ReplyState
 from portal.state.staff import StaffState
@@ -29,6 +31,7 @@ from tests.support import messages
 pytestmark = pytest.mark.e2e
 
 WIDE = {"width": 1280, "height": 900}
+SIGN_IN = re.compile(r"/staff/sign-in/?$")
 PASSWORD = "ein-langes-Test-Passwort-2026"
 # Records the app's websocket, so a test can send frames of its own on the same connection.
 CAPTURE_SOCKET = (
@@ -108,6 +111,16 @@ def _replies_for(case_service: Any, message_id: str) -> list[dict[str, Any]]:
     return [r for r in replies if r["message_id"] == message_id]
 
 
+def _outbox_entry(portal: PortalProcess, message_id: str) -> Any:
+    databases = list(portal.data_dir.rglob("*.sqlite3"))
+    assert databases, "the portal's database was not found"
+    store = PortalStore(f"sqlite:///{databases[0]}")
+    try:
+        return store.by_message(message_id)
+    finally:
+        store.dispose()
+
+
 def _link(portal: PortalProcess, created: dict[str, Any]) -> str:
     return f"{portal.url}/r/{created['reply_link'].rsplit('/r/', 1)[1]}"
 
@@ -183,6 +196,7 @@ def test_staff_preview_side_by_side_no_reply_and_revoke(
         _send_event(staff, f"{PreviewState.get_full_name()}.{name}", payload)
     assert (set(files_dir.rglob("*")) if files_dir.exists() else set()) == before
     assert _replies_for(case_service, message_id) == []
+    assert _outbox_entry(portal, message_id) is None
     expect(staff.locator("#preview-banner")).to_be_visible()  # the page is still the preview
 
     # Revoke, with a confirmation and a reason.
@@ -226,15 +240,13 @@ def test_other_authority_sees_nothing(portal: PortalProcess, case_service: Any, 
     expect(staff.locator("[role=alert]")).to_contain_text("gibt es in Ihrer Behörde nicht")
     expect(staff.locator("#preview-banner")).to_have_count(0)
     assert body["subject"] not in staff.content()
-    assert not [
-        e
-        for e in messages.authority_get(case_service, "/api/v1/audit").json()["entries"]
-        if e["actor"] == "staff-b" and e["action"] == "preview" and e["message_id"] == created["id"]
-    ]
+    for authority in ("abh-potsdam", "abh-cottbus"):
+        entries = messages.authority_get(case_service, "/api/v1/audit", authority=authority).json()["entries"]
+        assert not [e for e in entries if e["action"] == "preview" and e["message_id"] == created["id"]]
 
 
 def test_no_staff_route_or_action_without_a_session(
-    portal: PortalProcess, case_service: Any, staff_users: None, wide: Any
+    portal: PortalProcess, case_service: Any, staff_users: None, wide: Any, browser: Browser
 ) -> None:
     body = messages.question(reference="ABH-P-2026-000303")
     created = messages.create(case_service, body)
@@ -242,22 +254,50 @@ def test_no_staff_route_or_action_without_a_session(
     page = wide()
     for route in ("/staff", "/staff/", f"/staff/message/{message_id}", "/staff/message/unknown"):
         page.goto(f"{portal.url}{route}")
-        page.wait_for_url(f"{portal.url}/staff/sign-in")
+        page.wait_for_url(SIGN_IN)
         expect(page.locator("#username")).to_be_visible()
         assert body["subject"] not in page.content()
 
-    # Signed in and out again: the same tab can do nothing any more, whatever it sends.
-    _sign_in(page, portal, "staff-a")
-    page.locator("#sign-out").click()
-    page.wait_for_url(f"{portal.url}/staff/sign-in")
     staff_state, preview_state = StaffState.get_full_name(), PreviewState.get_full_name()
-    _send_event(page, f"{staff_state}.search", {"form": {"query": "ABH-P-2026-000303"}})
-    _send_event(page, f"{preview_state}.ask_revoke", {})
-    _send_event(page, f"{preview_state}.show_language", {"lang": "ar"})
-    _send_event(page, f"{preview_state}.revoke", {"form": {"reason": "ohne Sitzung"}})
-    assert _message(case_service, message_id)["link_state"] == "open"
+
+    def try_everything(tab: Page) -> None:
+        _send_event(tab, f"{staff_state}.search", {"form": {"query": "ABH-P-2026-000303"}})
+        _send_event(tab, f"{preview_state}.ask_revoke", {})
+        _send_event(tab, f"{preview_state}.show_language", {"lang": "ar"})
+        _send_event(tab, f"{preview_state}.revoke", {"form": {"reason": "ohne Sitzung"}})
+        assert _message(case_service, message_id)["link_state"] == "open"
+
+    # A preview open in one browser; its client token copied into another gets nothing there.
+    _sign_in(page, portal, "staff-a")
+    page.goto(f"{portal.url}/staff/message/{message_id}")
+    expect(page.locator("#preview-banner")).to_be_visible()
+    token = page.evaluate("sessionStorage.getItem('token')")
+    # Reflex gives a token that is still connected elsewhere a new one, so the tab goes first.
+    page.goto("about:blank")
+    page.wait_for_timeout(1000)
+    thief = browser.new_context(viewport=WIDE, locale="de-DE", user_agent="Mozilla/5.0 (X11; Linux) Other/1.0")
+    try:
+        thief.add_init_script(f"sessionStorage.setItem('token', {json.dumps(token)});" + CAPTURE_SOCKET)
+        other = thief.new_page()
+        other.goto(f"{portal.url}/staff/message/{message_id}")
+        other.wait_for_url(SIGN_IN)
+        assert other.evaluate("sessionStorage.getItem('token')") == token  # really the same state
+        assert body["subject"] not in other.content()
+        try_everything(other)
+    finally:
+        thief.close()
+
+    # Signed out: the same tab can do nothing any more, whatever it sends.
+    _sign_in(page, portal, "staff-a")
+    page.goto(f"{portal.url}/staff/message/{message_id}")
+    expect(page.locator("#preview-banner")).to_be_visible()
+    page.locator("#sign-out").click()
+    page.wait_for_url(SIGN_IN)
+    expect(page.locator("#signed-out")).to_be_visible()
+    assert body["subject"] not in page.content()
+    try_everything(page)
     page.goto(f"{portal.url}/staff")
-    page.wait_for_url(f"{portal.url}/staff/sign-in")
+    page.wait_for_url(SIGN_IN)
     assert "ABH-P-2026-000303" not in page.content()
 
 
@@ -282,41 +322,52 @@ def test_staff_sign_in_refuses_wrong_passwords_and_locks(
 
 
 @pytest.fixture()
-def sso_portal(portal: PortalProcess) -> Any:
-    """The same portal restarted for single sign-on behind a proxy on this machine, then restored.
+def restart_portal(portal: PortalProcess) -> Any:
+    """The same portal restarted with other settings, then restored.
 
     Not a second process beside it: both would build into the one .web folder, whose frontend
     names its server's port.
     """
-    portal.stop()
     saved = dict(portal.extra_env)
-    portal.extra_env.update({"PORTAL_STAFF_AUTH": "headers", "PORTAL_STAFF_TRUSTED_PROXIES": "127.0.0.1/32,::1/128"})
-    try:
-        portal.start()
-        yield portal
-    finally:
+
+    def restart(settings: dict[str, str]) -> PortalProcess:
         portal.stop()
-        portal.extra_env.clear()
-        portal.extra_env.update(saved)
+        portal.extra_env.update(settings)
         portal.start()
+        return portal
+
+    yield restart
+    portal.stop()
+    portal.extra_env.clear()
+    portal.extra_env.update(saved)
+    portal.start()
 
 
-def test_single_sign_on_through_trusted_proxy_headers(
-    sso_portal: PortalProcess, case_service: Any, browser: Browser
-) -> None:
+PROXY_HEADERS = {"X-Remote-User": "sso.mueller", "X-Remote-Authority": "abh-potsdam"}
+
+
+def test_single_sign_on_through_trusted_proxy_headers(restart_portal: Any, case_service: Any, browser: Browser) -> None:
+    sso = restart_portal({"PORTAL_STAFF_AUTH": "headers", "PORTAL_STAFF_TRUSTED_PROXIES": "127.0.0.1/32,::1/128"})
     messages.create(case_service, messages.question(reference="ABH-P-2026-000304"))
     # What the authenticating proxy adds to every request it passes on (the websocket's too).
-    ctx = browser.new_context(
-        viewport=WIDE,
-        locale="de-DE",
-        extra_http_headers={"X-Remote-User": "sso.mueller", "X-Remote-Authority": "abh-potsdam"},
-    )
+    ctx = browser.new_context(viewport=WIDE, locale="de-DE", extra_http_headers=PROXY_HEADERS)
     try:
         page = ctx.new_page()
-        page.goto(f"{sso_portal.url}/staff")
-        page.wait_for_url(f"{sso_portal.url}/staff")
+        page.goto(f"{sso.url}/staff")
+        page.wait_for_url(f"{sso.url}/staff")
         expect(page.locator(".message-row", has_text="ABH-P-2026-000304")).to_have_count(1)
         expect(page.locator(".staff-bar")).to_contain_text("sso.mueller")
+        # Signing out stays signed out although the proxy still sends who it is ...
+        page.locator("#sign-out").click()
+        page.wait_for_url(SIGN_IN)
+        expect(page.locator("#signed-out")).to_be_visible()
+        page.goto(f"{sso.url}/staff")
+        page.wait_for_url(SIGN_IN)
+        assert "ABH-P-2026-000304" not in page.content()
+        # ... until the staff member asks to come back.
+        page.locator("#sign-in-again").click()
+        page.wait_for_url(f"{sso.url}/staff")
+        expect(page.locator(".message-row", has_text="ABH-P-2026-000304")).to_have_count(1)
     finally:
         ctx.close()
 
@@ -324,12 +375,29 @@ def test_single_sign_on_through_trusted_proxy_headers(
     ctx = browser.new_context(viewport=WIDE, locale="de-DE")
     try:
         page = ctx.new_page()
-        page.goto(f"{sso_portal.url}/staff")
-        page.wait_for_url(f"{sso_portal.url}/staff/sign-in")
+        page.goto(f"{sso.url}/staff")
+        page.wait_for_url(SIGN_IN)
         expect(page.locator("[role=alert]")).to_be_visible()
         expect(page.locator("#password")).to_have_count(0)
         assert "ABH-P-2026-000304" not in page.content()
     finally:
         ctx.close()
     entries = messages.authority_get(case_service, "/api/v1/audit").json()["entries"]
-    assert any(e["actor"] == "sso.mueller" and e["action"] == "sign_in" for e in entries)
+    assert {"sign_in", "sign_out"} <= {e["action"] for e in entries if e["actor"] == "sso.mueller"}
+
+
+def test_identity_headers_from_an_untrusted_peer_count_for_nothing(
+    restart_portal: Any, case_service: Any, browser: Browser
+) -> None:
+    # The proxy is configured elsewhere: this browser's own headers (and a forged peer) are ignored.
+    sso = restart_portal({"PORTAL_STAFF_AUTH": "headers", "PORTAL_STAFF_TRUSTED_PROXIES": "192.0.2.1/32"})
+    forged = {**PROXY_HEADERS, "X-Forwarded-For": "192.0.2.1", "asgi-scope-client": "192.0.2.1"}
+    ctx = browser.new_context(viewport=WIDE, locale="de-DE", extra_http_headers=forged)
+    try:
+        page = ctx.new_page()
+        page.goto(f"{sso.url}/staff")
+        page.wait_for_url(SIGN_IN)
+        expect(page.locator("[role=alert]")).to_contain_text("zentrale Anmeldung konnte nicht bestätigt werden")
+        expect(page.locator(".message-row")).to_have_count(0)
+    finally:
+        ctx.close()

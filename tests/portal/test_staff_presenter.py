@@ -46,3 +46,9 @@ def test_draft_started_and_last_opened_with_times() -> None:
 def test_revoked_row_in_english() -> None:
     row = staff_row(_summary(link_state="revoked", revoked_at=T0), None, None, "en", date(2026, 12, 6))
     assert row.status_text.startswith("Link revoked on")
+
+
+def test_days_left_only_while_the_link_is_open_and_unknown_languages_by_code() -> None:
+    row = staff_row(_summary(link_state="expired", preferred_language="ti"), None, None, "de", date(2026, 12, 6))
+    assert row.days_left == "" and row.deadline == "20. Dezember 2026"
+    assert row.language == "ti"

@@ -69,7 +69,10 @@ def test_delivered_is_the_case_services_answered() -> None:
 
 @pytest.mark.parametrize(("state", "expected"), [("expired", StaffStatus.EXPIRED), ("revoked", StaffStatus.REVOKED)])
 def test_settled_links(state: str, expected: StaffStatus) -> None:
-    assert status_of(summary(link_state=state, revoked_at=T0), None, T0).status is expected
+    line = status_of(summary(link_state=state, revoked_at=T0), None, T0)
+    assert line.status is expected
+    # Revoked: when it was revoked; expired: when the link ran out.
+    assert line.since == (T0 if state == "revoked" else T0 + timedelta(days=30))
 
 
 def test_a_reply_submitted_before_revocation_still_counts_as_answered() -> None:
