@@ -248,6 +248,7 @@ def test_reflow_zoom_and_touch_targets(
         page.goto(_link_for(portal, created))
         expect(page.locator("#start-button")).to_be_visible()
         page.locator("#language-select").select_option(lang)
+        expect(page.locator("html")).to_have_attribute("lang", lang)
 
         def measure(where: str) -> None:
             _no_horizontal_scroll(page, f"{lang} {where} at 320 px")
