@@ -199,3 +199,23 @@ def glossary(t: Var, terms: Var) -> rx.Component:
             id="glossary",
         ),
     )
+
+
+def item_facts(t: Var, item: Var) -> rx.Component:
+    """Under a requested item's title: how important it is, the authority's words and note."""
+    return rx.fragment(
+        rx.el.p(
+            rx.el.span(item.badge, class_name="badge"),
+            " ",
+            t["item.authority_title"],
+            " ",
+            rx.el.q(rx.el.bdi(item.title_de), lang="de"),
+        ),
+        rx.cond(
+            item.note != "",
+            rx.el.div(
+                rx.el.p(t["item.note_label"], class_name="hint"),
+                rx.el.blockquote(item.note, lang="de", dir="auto", class_name="original prewrap"),
+            ),
+        ),
+    )

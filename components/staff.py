@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 from reflex.vars import Var
 
-from components.request import request_overview
+from components.request import item_facts, request_overview
 
 
 def _error(t: Var, key: Var, element_id: str) -> rx.Component:
@@ -18,6 +18,14 @@ def _error(t: Var, key: Var, element_id: str) -> rx.Component:
             tab_index=-1,
             class_name="error-summary",
         ),
+    )
+
+
+def _field(label: Var, name: str, kind: str, auto_complete: str, max_length: int) -> rx.Component:
+    return rx.el.div(
+        rx.el.label(label, html_for=name),
+        rx.el.input(id=name, name=name, type=kind, auto_complete=auto_complete, max_length=max_length, required=True),
+        class_name="field",
     )
 
 
@@ -40,30 +48,8 @@ def sign_in_form(t: Var, error_key: Var, on_submit, header_mode: Var, signed_out
                 rx.el.p(t["staff.sign_in_sso"]),
             ),
             rx.el.form(
-                rx.el.div(
-                    rx.el.label(t["staff.username"], html_for="username"),
-                    rx.el.input(
-                        id="username",
-                        name="username",
-                        type="text",
-                        auto_complete="username",
-                        max_length=120,
-                        required=True,
-                    ),
-                    class_name="field",
-                ),
-                rx.el.div(
-                    rx.el.label(t["staff.password"], html_for="password"),
-                    rx.el.input(
-                        id="password",
-                        name="password",
-                        type="password",
-                        auto_complete="current-password",
-                        max_length=1024,
-                        required=True,
-                    ),
-                    class_name="field",
-                ),
+                _field(t["staff.username"], "username", "text", "username", 120),
+                _field(t["staff.password"], "password", "password", "current-password", 1024),
                 rx.el.button(t["staff.sign_in"], type="submit", class_name="button-primary", id="sign-in-button"),
                 on_submit=on_submit,
                 reset_on_submit=True,
@@ -162,20 +148,7 @@ def item_preview(t: Var, item: Var) -> rx.Component:
     """A requested item's screen as the applicant sees it, every control disabled."""
     return rx.el.section(
         rx.el.h2(item.title),
-        rx.el.p(
-            rx.el.span(item.badge, class_name="badge"),
-            " ",
-            t["item.authority_title"],
-            " ",
-            rx.el.q(rx.el.bdi(item.title_de), lang="de"),
-        ),
-        rx.cond(
-            item.note != "",
-            rx.el.div(
-                rx.el.p(t["item.note_label"], class_name="hint"),
-                rx.el.blockquote(item.note, lang="de", dir="auto", class_name="original prewrap"),
-            ),
-        ),
+        item_facts(t, item),
         rx.el.p(item.guidance, class_name="prewrap"),
         rx.cond(
             item.uploadable,

@@ -16,7 +16,7 @@ from components.forms import (
     upload_errors,
     upload_zone,
 )
-from components.request import contact_card
+from components.request import contact_card, item_facts
 from portal.state.reply import ReplyState as S
 
 t = S.t
@@ -26,20 +26,7 @@ def _item_view(item) -> rx.Component:  # noqa: ANN001
     return rx.el.section(
         rx.el.p(t["steps.item_of"], " ", S.item_index + 1, " / ", S.items.length(), class_name="progress"),
         rx.el.h1(item.title, id="step-heading", tab_index=-1),
-        rx.el.p(
-            rx.el.span(item.badge, class_name="badge"),
-            " ",
-            t["item.authority_title"],
-            " ",
-            rx.el.q(rx.el.bdi(item.title_de), lang="de"),
-        ),
-        rx.cond(
-            item.note != "",
-            rx.el.div(
-                rx.el.p(t["item.note_label"], class_name="hint"),
-                rx.el.blockquote(item.note, lang="de", dir="auto", class_name="original prewrap"),
-            ),
-        ),
+        item_facts(t, item),
         rx.el.details(
             rx.el.summary(t["item.guidance_label"]),
             rx.el.p(item.guidance, class_name="prewrap"),

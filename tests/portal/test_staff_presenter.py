@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
-from portal.domain.message import MessageSummaryView
 from portal.staff_presenter import staff_row
-
-T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-
-
-def _summary(**overrides: object) -> MessageSummaryView:
-    data: dict[str, object] = {
-        "id": "m1",
-        "kind": "question",
-        "subject": "Rückfrage",
-        "case_reference": "ABH-P-2026-000001",
-        "applicant_name": "A. Person",
-        "preferred_language": "ar",
-        "sent_at": T0,
-        "deadline": date(2026, 12, 20),
-        "days_left": 14,
-        "expires_at": T0 + timedelta(days=30),
-        "link_state": "open",
-    }
-    data.update(overrides)
-    return MessageSummaryView.model_validate(data)
+from tests.support.summaries import T0, summary
 
 
 def test_open_row_in_german() -> None:
-    row = staff_row(_summary(), None, None, "de", date(2026, 12, 6))
+    row = staff_row(summary(), None, None, "de", date(2026, 12, 6))
     assert (row.status, row.status_text) == ("open", "Offen")
     assert row.reference == "ABH-P-2026-000001" and row.language == "العربية"
     assert row.deadline == "20. Dezember 2026" and "14" in row.days_left
@@ -37,18 +17,18 @@ def test_open_row_in_german() -> None:
 
 
 def test_draft_started_and_last_opened_with_times() -> None:
-    row = staff_row(_summary(last_opened_at=T0), None, T0 + timedelta(hours=1), "de", date(2026, 12, 6))
+    row = staff_row(summary(last_opened_at=T0), None, T0 + timedelta(hours=1), "de", date(2026, 12, 6))
     assert row.status == "draft_started"
     assert row.status_text.startswith("Antwort begonnen am 1. Dezember 2026")
     assert "10:00" in row.last_opened  # Berlin time
 
 
 def test_revoked_row_in_english() -> None:
-    row = staff_row(_summary(link_state="revoked", revoked_at=T0), None, None, "en", date(2026, 12, 6))
+    row = staff_row(summary(link_state="revoked", revoked_at=T0), None, None, "en", date(2026, 12, 6))
     assert row.status_text.startswith("Link revoked on")
 
 
 def test_days_left_only_while_the_link_is_open_and_unknown_languages_by_code() -> None:
-    row = staff_row(_summary(link_state="expired", preferred_language="ti"), None, None, "de", date(2026, 12, 6))
+    row = staff_row(summary(link_state="expired", preferred_language="ti"), None, None, "de", date(2026, 12, 6))
     assert row.days_left == "" and row.deadline == "20. Dezember 2026"
     assert row.language == "ti"
