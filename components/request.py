@@ -6,7 +6,8 @@ import reflex as rx
 from reflex.vars import Var
 
 
-def _fact(label: Var, value: Var) -> rx.Component:
+def fact(label: Var, value: Var) -> rx.Component:
+    """A term and its value in a <dl>, left out while the value is empty."""
     return rx.cond(
         value != "",
         rx.fragment(rx.el.dt(label), rx.el.dd(rx.el.bdi(value))),
@@ -43,10 +44,10 @@ def request_summary(t: Var, msg: Var, heading_id: str | None = "step-heading") -
         rx.el.section(
             rx.el.h2(t["request.application"]),
             rx.el.dl(
-                _fact(t["request.service"], msg.service_name),
-                _fact(t["request.reference"], msg.reference),
-                _fact(t["request.submitted_on"], msg.submitted_on),
-                _fact(t["request.applicant"], msg.applicant_name),
+                fact(t["request.service"], msg.service_name),
+                fact(t["request.reference"], msg.reference),
+                fact(t["request.submitted_on"], msg.submitted_on),
+                fact(t["request.applicant"], msg.applicant_name),
                 class_name="facts",
             ),
             class_name="card",
@@ -65,9 +66,9 @@ def request_summary(t: Var, msg: Var, heading_id: str | None = "step-heading") -
             rx.el.section(
                 rx.el.h2(t["appointment.heading"]),
                 rx.el.dl(
-                    _fact(t["appointment.when_label"], msg.appointment_when),
-                    _fact(t["appointment.place"], msg.appointment_place),
-                    _fact(t["appointment.bring"], msg.appointment_bring),
+                    fact(t["appointment.when_label"], msg.appointment_when),
+                    fact(t["appointment.place"], msg.appointment_place),
+                    fact(t["appointment.bring"], msg.appointment_bring),
                     class_name="facts",
                 ),
                 class_name="card",
@@ -163,12 +164,12 @@ def contact_card(t: Var, msg: Var) -> rx.Component:
     return rx.el.section(
         rx.el.h2(t["request.contact"]),
         rx.el.dl(
-            _fact(t["request.authority"], msg.authority_name),
-            _fact(t["request.contact_person"], msg.contact_person),
-            _fact(t["request.phone"], msg.phone),
-            _fact(t["request.email"], msg.email),
-            _fact(t["request.opening_hours"], msg.opening_hours),
-            _fact(t["request.address"], msg.authority_address),
+            fact(t["request.authority"], msg.authority_name),
+            fact(t["request.contact_person"], msg.contact_person),
+            fact(t["request.phone"], msg.phone),
+            fact(t["request.email"], msg.email),
+            fact(t["request.opening_hours"], msg.opening_hours),
+            fact(t["request.address"], msg.authority_address),
             class_name="facts prewrap",
         ),
         class_name="card",

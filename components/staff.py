@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 from reflex.vars import Var
 
-from components.request import item_facts, request_overview
+from components.request import fact, item_facts, request_overview
 
 
 def _error(t: Var, key: Var, element_id: str) -> rx.Component:
@@ -77,10 +77,6 @@ def staff_bar(t: Var, name: Var, on_sign_out, on_check) -> rx.Component:  # noqa
     )
 
 
-def _fact(label: Var, value: Var) -> rx.Component:
-    return rx.cond(value != "", rx.fragment(rx.el.dt(label), rx.el.dd(rx.el.bdi(value))))
-
-
 def message_list(t: Var, rows: Var) -> rx.Component:
     return rx.el.ul(
         rx.foreach(
@@ -89,14 +85,14 @@ def message_list(t: Var, rows: Var) -> rx.Component:
                 rx.el.h2(rx.el.a(rx.el.bdi(r.subject), href="/staff/message/" + r.id, lang="de")),
                 rx.el.p(rx.el.span(r.status_text, class_name="status-" + r.status), class_name="status"),
                 rx.el.dl(
-                    _fact(t["staff.reference"], r.reference),
-                    _fact(t["staff.message_id"], r.id),
-                    _fact(t["staff.applicant"], r.applicant),
-                    _fact(t["staff.language"], r.language),
-                    _fact(t["staff.kind"], r.kind),
-                    _fact(t["staff.sent"], r.sent),
-                    _fact(t["staff.deadline"], r.deadline + rx.cond(r.days_left != "", " — " + r.days_left, "")),
-                    _fact(t["staff.last_opened"], r.last_opened),
+                    fact(t["staff.reference"], r.reference),
+                    fact(t["staff.message_id"], r.id),
+                    fact(t["staff.applicant"], r.applicant),
+                    fact(t["staff.language"], r.language),
+                    fact(t["staff.kind"], r.kind),
+                    fact(t["staff.sent"], r.sent),
+                    fact(t["staff.deadline"], r.deadline + rx.cond(r.days_left != "", " — " + r.days_left, "")),
+                    fact(t["staff.last_opened"], r.last_opened),
                     class_name="facts",
                 ),
                 class_name="card message-row",

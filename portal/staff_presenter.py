@@ -9,11 +9,11 @@ from datetime import date, datetime
 from portal.domain import formatting
 from portal.domain.i18n import available_languages, translate
 from portal.domain.message import MessageSummaryView
-from portal.domain.staff_status import StatusLine, status_of
+from portal.domain.staff_status import StaffStatus, StatusLine, status_of
 from portal.domain.store import OutboxEntry
 from portal.presenter import days_left_text, format_when
 
-_OPEN = ("open", "draft_started")
+_OPEN = (StaffStatus.OPEN, StaffStatus.DRAFT_STARTED)
 
 
 @dataclasses.dataclass
@@ -57,7 +57,7 @@ def staff_row(
         sent=format_when(summary.sent_at, lang),
         deadline=formatting.format_date_long(summary.deadline, lang) if summary.deadline else "",
         # Days left matter only while the applicant can still answer.
-        days_left=days_left_text(summary.deadline, today, lang) if line.status.value in _OPEN else "",
+        days_left=days_left_text(summary.deadline, today, lang) if line.status in _OPEN else "",
         status=line.status.value,
         status_text=status_text(line, lang),
         last_opened=format_when(summary.last_opened_at, lang) or translate(lang, "staff.never_opened"),

@@ -247,6 +247,14 @@ class PortalStore:
     def by_message(self, message_id: str) -> OutboxEntry | None:
         return self._one(outbox.c.message_id == message_id)
 
+    def by_messages(self, message_ids: Sequence[str]) -> dict[str, OutboxEntry]:
+        """The entries of several messages in one query (the staff list), keyed by message id."""
+        if not message_ids:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(outbox).where(outbox.c.message_id.in_(list(message_ids))))
+            return {row.message_id: _entry(row) for row in rows}
+
     def _get_by_id(self, entry_id: int) -> OutboxEntry | None:
         return self._one(outbox.c.id == entry_id)
 

@@ -256,11 +256,7 @@ class StaffState(LanguageState):
             self.list_error = "staff.error.case_service_unavailable"
             return
         ids = [s.id for s in found]
-        outbox = {}
-        for message_id in ids:
-            entry = await asyncio.to_thread(runtime.store().by_message, message_id)
-            if entry is not None:
-                outbox[message_id] = entry
+        outbox = await asyncio.to_thread(runtime.store().by_messages, ids)
         drafts = await asyncio.to_thread(runtime.drafts().started, ids)
         self.rows = staff_rows(found, outbox, drafts, self.lang, today())
 

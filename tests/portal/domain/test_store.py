@@ -64,6 +64,13 @@ def test_enqueue_commits_durably_and_reads_back(store: PortalStore, url: str, tm
     db.close()
 
 
+def test_entries_of_several_messages_in_one_query(store: PortalStore, tmp_path: Path) -> None:
+    first = store.enqueue("msg-1", PAYLOAD, _files(tmp_path), "key-1", NOW)
+    second = store.enqueue("msg-2", PAYLOAD, _files(tmp_path), "key-2", NOW)
+    assert store.by_messages([]) == {}
+    assert store.by_messages(["msg-2", "msg-1", "msg-3"]) == {"msg-1": first, "msg-2": second}
+
+
 def test_double_submit_with_same_key_gives_one_entry(store: PortalStore, tmp_path: Path) -> None:
     first = store.enqueue("msg-1", PAYLOAD, _files(tmp_path), "key-1", NOW)
     again = store.enqueue("msg-1", PAYLOAD, _files(tmp_path), "key-1", NOW + timedelta(seconds=3))
