@@ -91,7 +91,10 @@ def translate(lang: str, key: str, **params: object) -> str:
     A key missing in ``lang`` falls back to German; one missing everywhere returns the key itself,
     which the locale tests forbid, so it never reaches a person unnoticed.
     """
-    text = catalogue(lang).get(key) or catalogue(REFERENCE_LANGUAGE).get(key) or key
+    text = catalogue(lang).get(key) or catalogue(REFERENCE_LANGUAGE).get(key)
+    if text is None:
+        # Returned as it is: a key is never a format string.
+        return key
     if not params:
         return text
     return fill(text, params)
@@ -103,7 +106,11 @@ class _KeepMissing(dict[str, str]):
 
 
 def fill(text: str, params: Mapping[str, object]) -> str:
-    """Fill the named placeholders that ``params`` knows; leave the others for a later fill."""
+    """Fill the named placeholders that ``params`` knows; leave the others for a later fill.
+
+    ``text`` must be a catalogue text, never a value: values go into placeholders once, so one
+    that looks like a placeholder (a file named ``{0}.txt``) is shown as it is.
+    """
     return text.format_map(_KeepMissing({k: str(v) for k, v in params.items()}))
 
 

@@ -82,19 +82,23 @@ class LanguageState(rx.State):
         texts = i18n.page_texts(lang, self._text_params())
         if texts != self.t:
             self.t = texts
-        return [self.document_attributes()]
+        return [self._document_attributes()]
 
     def _text_params(self) -> dict[str, object]:
         return _text_params(self.lang)
 
-    def tr(self, key: str, **params: object) -> str:
-        """One text of the current language, server side (errors, announcements)."""
-        return i18n.fill(i18n.translate(self.lang, key, **params), self._text_params())
+    def _tr(self, key: str, **params: object) -> str:
+        """One text of the current language, server side (errors, announcements).
 
-    def tr_count(self, key: str, count: int, **params: object) -> str:
-        return i18n.fill(i18n.translate_count(self.lang, key, count, **params), self._text_params())
+        Private, so no browser can call it. The portal-wide values and the caller's values go
+        into the placeholders in one pass: a value (a file name, say) is never itself formatted.
+        """
+        return i18n.translate(self.lang, key, **{**self._text_params(), **params})
 
-    def document_attributes(self) -> rx.event.EventSpec:
+    def _tr_count(self, key: str, count: int, **params: object) -> str:
+        return i18n.translate_count(self.lang, key, count, **{**self._text_params(), **params})
+
+    def _document_attributes(self) -> rx.event.EventSpec:
         # The document root cannot be stateful in Reflex, so lang/dir follow the choice by script.
         return rx.call_script(
             f"document.documentElement.lang={json.dumps(i18n.html_lang(self.lang))};"
@@ -111,7 +115,7 @@ class LanguageState(rx.State):
             "if(window.__rkSessionReset){window.__rkSessionReset();}"
         )
 
-    def pick_initial(self, preferred: str | None) -> list[rx.event.EventSpec]:
+    def _pick_initial(self, preferred: str | None) -> list[rx.event.EventSpec]:
         if self._chosen:
             return self._apply_language(self.lang)
         accept = self.router.headers.accept_language
@@ -133,4 +137,4 @@ class LanguageState(rx.State):
 
     @rx.event
     def start(self) -> list[rx.event.EventSpec]:
-        return self.pick_initial(None)
+        return self._pick_initial(None)

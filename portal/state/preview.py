@@ -54,7 +54,7 @@ class PreviewState(StaffState):
 
     @rx.event
     async def open_preview(self):  # noqa: ANN201 - Reflex event handler
-        specs = self.pick_initial(None)
+        specs = self._pick_initial(None)
         user = self._user()
         if user is None:
             return rx.redirect(SIGN_IN_ROUTE)
@@ -88,7 +88,7 @@ class PreviewState(StaffState):
         self._show(self.view_lang if self._chosen_view else message.case.preferred_language or "de")
         return [*specs, self._session_timer()]
 
-    def forget(self) -> None:
+    def _forget(self) -> None:
         """Drop everything the preview showed (sign-out, end of the session)."""
         self.found = False
         self.row = StaffRow()
@@ -187,5 +187,5 @@ class PreviewState(StaffState):
             self._summary = summaries[0]
         self.revoke_open = False
         self._render_row()
-        self.announcement = self.tr("staff.revoked_done")
+        self.announcement = self._tr("staff.revoked_done")
         return self._focus("status-heading")

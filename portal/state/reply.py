@@ -89,7 +89,7 @@ class ReplyState(UploadMixin, LanguageState):
             # /reply opened directly (a new tab, a bookmark, a reload after the request was shown).
             if self.phase not in ("ready", "error"):
                 self.phase = "none"
-            return self.document_attributes()
+            return self._document_attributes()
         self._token = token
         specs = await self._verify_and_show()
         return [*specs, rx.call_script(link_handoff.CLEAR)]
@@ -101,7 +101,7 @@ class ReplyState(UploadMixin, LanguageState):
     async def _verify_and_show(self) -> list[rx.event.EventSpec]:
         self._answered_at = await self._verify()
         # The language is picked once the case (and its preferred language) is known.
-        specs = self.pick_initial(self._message.case.preferred_language if self._message else None)
+        specs = self._pick_initial(self._message.case.preferred_language if self._message else None)
         self._render()
         return specs
 

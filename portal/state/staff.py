@@ -92,7 +92,7 @@ class StaffState(LanguageState):
         from portal.state.preview import PreviewState
 
         preview = await self.get_state(PreviewState)
-        preview.forget()
+        preview._forget()
 
     @rx.event
     async def check_session(self):  # noqa: ANN201
@@ -143,7 +143,7 @@ class StaffState(LanguageState):
     @rx.event
     async def open_sign_in(self):  # noqa: ANN201 - Reflex event handler
         """On load of the sign-in page. With single sign-on the proxy's headers sign in at once."""
-        specs = self.pick_initial(None)
+        specs = self._pick_initial(None)
         self.header_mode = runtime.settings().staff_auth == "headers"
         if self._user() is not None:
             return [*specs, rx.redirect(HOME_ROUTE)]
@@ -213,7 +213,7 @@ class StaffState(LanguageState):
 
     @rx.event
     async def open_list(self):  # noqa: ANN201
-        specs = self.pick_initial(None)
+        specs = self._pick_initial(None)
         user = self._user()
         if user is None:
             return rx.redirect(SIGN_IN_ROUTE)

@@ -31,8 +31,8 @@ class UploadMixin(rx.State, mixin=True):
 
         def _current_item(self) -> reply.ItemDraft | None: ...
         def _render(self) -> None: ...
-        def tr(self, key: str, **params: object) -> str: ...
-        def tr_count(self, key: str, count: int, **params: object) -> str: ...
+        def _tr(self, key: str, **params: object) -> str: ...
+        def _tr_count(self, key: str, count: int, **params: object) -> str: ...
 
     @rx.event
     async def upload(self, files: list[rx.UploadFile]):  # noqa: ANN201
@@ -63,7 +63,7 @@ class UploadMixin(rx.State, mixin=True):
                 except errors.IntakeError as exc:
                     code = exc.code
             if code is not None:
-                refused.append(self.tr(f"error.{code}", name=name))
+                refused.append(self._tr(f"error.{code}", name=name))
                 continue
             self._uploads[stored.id] = stored
             target_files.append(stored.id)
@@ -76,7 +76,7 @@ class UploadMixin(rx.State, mixin=True):
         self._problem_list = []
         self.upload_errors = refused
         self._render()
-        self.announcement = self.tr_count("upload.added", len(added)) if added else ""
+        self.announcement = self._tr_count("upload.added", len(added)) if added else ""
         # Clearing the input lets the applicant pick the same file again (after "try again later").
         clear = "const i=document.querySelector('#documents input[type=file]');if(i){i.value='';}"
         focus = "const e=document.getElementById('upload-errors');if(e){e.focus();}" if refused else ""
@@ -96,7 +96,7 @@ class UploadMixin(rx.State, mixin=True):
         there = max(0, min(len(files) - 1, here + int(delta)))
         files.insert(there, files.pop(here))
         name = self._uploads[file_id].original_name
-        self.announcement = self.tr("upload.moved", name=name, position=there + 1, count=len(files))
+        self.announcement = self._tr("upload.moved", name=name, position=there + 1, count=len(files))
         self._render()
 
     @rx.event
@@ -113,7 +113,7 @@ class UploadMixin(rx.State, mixin=True):
                 intake.merge_uploads, [self._uploads[f] for f in photos], runtime.files_dir(), runtime.limits()
             )
         except errors.IntakeError as exc:
-            self.upload_errors = [self.tr(f"error.{exc.code}", name=self._uploads[photos[0]].original_name)]
+            self.upload_errors = [self._tr(f"error.{exc.code}", name=self._uploads[photos[0]].original_name)]
             self._render()
             return
         position = files.index(photos[0])
@@ -124,7 +124,7 @@ class UploadMixin(rx.State, mixin=True):
         files.insert(position, merged.id)
         self._uploads[merged.id] = merged
         self.upload_errors = []
-        self.announcement = self.tr_count("upload.merged", len(photos))
+        self.announcement = self._tr_count("upload.merged", len(photos))
         self._render()
 
     @rx.event
@@ -141,9 +141,9 @@ class UploadMixin(rx.State, mixin=True):
                 extra.files.remove(file_id)
                 if not extra.files:
                     self._draft.extras.remove(extra)
-        self.announcement = self.tr("upload.removed", name=stored.original_name)
+        self.announcement = self._tr("upload.removed", name=stored.original_name)
         self._render()
 
     @rx.event
     def upload_refused_by_browser(self, rejected: list[dict]):  # noqa: ANN201
-        self.announcement = self.tr("error.upload_failed")
+        self.announcement = self._tr("error.upload_failed")

@@ -1,0 +1,63 @@
+"""Every public method of a Reflex state is an event handler any browser can call.
+
+This lists the handlers Reflex registers for every state of the app and fails on any that is not
+meant to be called from a browser: a helper made public by mistake (a text lookup, a script
+builder) would otherwise be an entry point for anyone with a websocket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from reflex.state import BaseState, State
+
+# Imported for its side effect: the app registers every page and so every state.
+import portal.portal  # noqa: F401
+
+# Reflex's own handlers: hydration, the generic var setter (which only reaches our own set_*
+# handlers: auto setters are off), client storage, on_load dispatch, frontend exceptions.
+REFLEX_OWN = {"hydrate", "hydrate_and_load", "set_is_hydrated", "setvar", "on_load_internal",
+              "update_vars_internal", "handle_frontend_exception"}
+
+ALLOWED: dict[str, set[str]] = {
+    "LanguageState": {"change_language", "keep_alive", "start"},
+    "StaffState": {"check_session", "clear_search", "open_list", "open_sign_in", "search", "sign_in",
+                   "sign_in_again", "sign_out", "switch_language"},
+    "PreviewState": {"ask_revoke", "cancel_revoke", "open_preview", "revoke", "show_language", "switch_language"},
+    "ReplyState": {"fix_problem", "go_to", "merge_photos", "move_file", "next_step", "on_reply_page",
+                   "previous_step", "remove_file", "retry", "set_appointment_answer", "set_appointment_reason",
+                   "set_appointment_times", "set_declaration", "set_expected_date", "set_extra_code",
+                   "set_extra_description", "set_not_available", "set_reason", "set_text", "submit",
+                   "switch_language", "upload", "upload_refused_by_browser"},
+}
+
+
+def _states(cls: type[BaseState]) -> Iterator[type[BaseState]]:
+    yield cls
+    for sub in cls.get_substates():
+        yield from _states(sub)
+
+
+def _ours() -> list[type[BaseState]]:
+    return [cls for cls in _states(State) if cls.__module__.startswith("portal.")]
+
+
+def test_every_state_of_the_portal_is_listed() -> None:
+    assert {cls.__name__ for cls in _ours()} == set(ALLOWED)
+
+
+@pytest.mark.parametrize("name", sorted(ALLOWED))
+def test_only_the_listed_handlers_are_registered(name: str) -> None:
+    (cls,) = [c for c in _ours() if c.__name__ == name]
+    registered = set(cls.event_handlers) - REFLEX_OWN
+    assert registered == ALLOWED[name], (
+        f"{name}: not meant for browsers: {sorted(registered - ALLOWED[name])}; "
+        f"missing: {sorted(ALLOWED[name] - registered)}"
+    )
+
+
+def test_reflex_internal_states_have_only_reflex_handlers() -> None:
+    for cls in _states(State):
+        if not cls.__module__.startswith("portal."):
+            assert set(cls.event_handlers) <= REFLEX_OWN, cls.get_full_name()
