@@ -47,6 +47,8 @@ async def _purge_loop(stop: asyncio.Event) -> None:
             await asyncio.to_thread(
                 runtime.drafts().purge, datetime.now(UTC) - timedelta(hours=settings.upload_retention_hours)
             )
+            # Sessions whose link expired or that were long gone, with what they counted.
+            await asyncio.to_thread(runtime.link_sessions().purge, datetime.now(UTC))
         except Exception:  # a failing purge must never stop the portal; it is tried again
             log.exception("purging abandoned uploads failed")
         with contextlib.suppress(TimeoutError):

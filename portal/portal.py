@@ -33,7 +33,12 @@ app = rx.App(
         rx.el.meta(name="referrer", content="no-referrer"),
         rx.el.script(custom_attrs={"dangerouslySetInnerHTML": {"__html": link_handoff.HANDOFF}}),
     ],
-    api_transformer=lambda asgi: PortalGuard(asgi, max_upload_request_bytes=_max_upload_request),
+    api_transformer=lambda asgi: PortalGuard(
+        asgi,
+        max_upload_request_bytes=_max_upload_request,
+        upload_handlers=[f"{ReplyState.get_full_name()}.{ReplyState.upload.fn.__name__}"],
+        may_upload=runtime.may_upload,
+    ),
 )
 # Reflex's default connection overlay (pulser and toast) fails colour contrast; ours replaces it.
 app.app_wraps.pop((5, "Overlay"), None)

@@ -6,13 +6,16 @@ connections.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
 from portal.client import CaseServiceClient
 from portal.domain.drafts import DraftMarks
 from portal.domain.intake import Limits
+from portal.domain.link_sessions import LinkSessions
 from portal.domain.scanner import make_scanner
 from portal.domain.staff import StaffAccounts
 from portal.domain.store import PortalStore
@@ -33,6 +36,17 @@ def staff_accounts() -> StaffAccounts:
 @lru_cache(maxsize=1)
 def drafts() -> DraftMarks:
     return DraftMarks(store().engine)
+
+
+@lru_cache(maxsize=1)
+def link_sessions() -> LinkSessions:
+    return LinkSessions(store().engine, timedelta(seconds=settings().session_timeout_seconds))
+
+
+async def may_upload(client_token: str) -> bool:
+    """Whether the session of this client token holds a verified, open reply link."""
+    found = await asyncio.to_thread(link_sessions().message_of, client_token, datetime.now(UTC))
+    return found is not None
 
 
 @lru_cache(maxsize=1)

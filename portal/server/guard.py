@@ -1,13 +1,17 @@
-"""ASGI middleware in front of Reflex: upload limits before the body is read, security headers.
+"""ASGI middleware in front of Reflex: who may upload and how much, before the body is read;
+security headers.
 
-Reflex enforces upload size and count only in the browser and serves its upload folder without
-authentication (see ../shared/reflex-notes.md), so this layer does both jobs on the server.
+Reflex enforces upload size and count only in the browser, serves its upload folder without
+authentication, and creates a session's state for any client token an upload names; it also
+answers an upload sent to a handler that takes no files with a server error. So this layer
+decides on the server, before Reflex sees the request: only the portal's upload handler, only
+for a session whose reply link was verified and is still open, only within the size limit.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from typing import Any
 
 Scope = MutableMapping[str, Any]
@@ -15,6 +19,8 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+# Does the session with this Reflex client token hold a verified, open reply link?
+MayUpload = Callable[[str], Awaitable[bool]]
 
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     # The token is in the first URL: no Referer may ever carry it elsewhere.
@@ -47,9 +53,19 @@ def _problem(status: int, code: str) -> tuple[dict[str, Any], bytes]:
 class PortalGuard:
     """Wraps the Reflex backend app."""
 
-    def __init__(self, app: ASGIApp, *, max_upload_request_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_upload_request_bytes: int,
+        upload_handlers: Collection[str] = (),
+        may_upload: MayUpload | None = None,
+    ) -> None:
         self.app = app
         self.max_upload_request_bytes = max_upload_request_bytes
+        # Full names of the event handlers that take files; any other is refused.
+        self.upload_handlers = frozenset(upload_handlers)
+        self.may_upload = may_upload
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,6 +91,10 @@ class PortalGuard:
                 # Reflex would serve its upload folder publicly; nothing of ours is there, and nothing may be.
                 await self._reply(send_with_headers, 404, "not_found")
                 return
+            refusal = await self._upload_refusal(scope)
+            if refusal is not None:
+                await self._reply(send_with_headers, *refusal)
+                return
             length = _content_length(scope)
             if length is None:
                 await self._reply(send_with_headers, 411, "length_required")
@@ -86,6 +106,19 @@ class PortalGuard:
             receive = _capped(receive, length)
         await self.app(scope, receive, send_with_headers)
 
+    async def _upload_refusal(self, scope: Scope) -> tuple[int, str] | None:
+        """Why an upload request is refused before anything of it is read, if it is."""
+        handler = _header(scope, b"reflex-event-handler")
+        token = _header(scope, b"reflex-client-token")
+        if not handler or not token:
+            return 400, "upload_malformed"
+        if handler not in self.upload_handlers:
+            return 400, "upload_handler_unknown"
+        if self.may_upload is None or not await self.may_upload(token):
+            # No state is created for a client token that never verified a link.
+            return 403, "link_not_verified"
+        return None
+
     @staticmethod
     async def _reply(send: Send, status: int, code: str) -> None:
         start, body = _problem(status, code)
@@ -96,6 +129,13 @@ class PortalGuard:
 def _is_link_path(path: str) -> bool:
     parts = path.strip("/").split("/")
     return len(parts) == 2 and parts[0] == "r" and parts[1] != ""
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return ""
 
 
 def _content_length(scope: Scope) -> int | None:

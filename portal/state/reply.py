@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import reflex as rx
 
 from portal import presenter, runtime
-from portal.domain import delivery, errors, intake, reply
+from portal.domain import commit_checks, delivery, errors, intake, reply
 from portal.domain.message import MessageView
 from portal.state import link_handoff
 from portal.state.language import LanguageState
@@ -135,15 +135,52 @@ class ReplyState(UploadMixin, LanguageState):
             self._start_draft(message)
         self._message = message
         self.phase = "ready"
+        # From now on this session, and only a session that got here, may send files.
+        await asyncio.to_thread(
+            runtime.link_sessions().open, self._client_token(), message.id, message.expires_at, datetime.now(UTC)
+        )
         return None
+
+    def _client_token(self) -> str:
+        return self.router.session.client_token
+
+    async def _link_still_open(self) -> bool:
+        """Asks the case service again: a link revoked, expired or answered since it was opened
+        gets its own page at once. An unreachable case service does not stop the applicant: the
+        outbox keeps the reply until it can be delivered."""
+        if not self._token:
+            return False
+        try:
+            async with runtime.case_service() as client:
+                resolved = await client.resolve(self._token)
+        except errors.LinkError as exc:
+            self._fail(exc)
+            return False
+        except errors.PortalError:
+            return True
+        failure = {
+            "expired": errors.LinkExpired(),
+            "revoked": errors.LinkRevoked(),
+            "answered": errors.LinkAnswered(resolved.answered_at),
+        }.get(resolved.state)
+        if failure is not None:
+            self._answered_at = resolved.answered_at
+            self._fail(failure)
+            self._render()
+            return False
+        with contextlib.suppress(Exception):  # seen now: its files still count for the message
+            await asyncio.to_thread(runtime.link_sessions().touch, self._client_token(), datetime.now(UTC))
+        return True
 
     def _fail(self, exc: errors.PortalError) -> None:
         self.phase = "error"
         self.error_code = exc.code
         if not isinstance(exc, errors.CaseServiceUnavailable):
-            # The session must not keep a request the link no longer opens.
+            # The session must not keep a request the link no longer opens, nor send files.
             self._message = None
             self._draft = None
+            with contextlib.suppress(Exception):
+                runtime.link_sessions().close(self._client_token())
 
     def _start_draft(self, message: MessageView) -> None:
         self._draft = reply.Draft(
@@ -207,9 +244,11 @@ class ReplyState(UploadMixin, LanguageState):
         )
 
     @rx.event
-    def next_step(self):  # noqa: ANN201
+    async def next_step(self):  # noqa: ANN201
         if self._message is None or self._draft is None or not self._message.answerable:
             return None
+        if not await self._link_still_open():
+            return self._focus_heading()
         if self.step == "item":
             self._problem_list = reply.validate_item(self._draft.items[self.item_index], _today())
         elif self.step == "appointment":
@@ -235,16 +274,22 @@ class ReplyState(UploadMixin, LanguageState):
             log.warning("could not record a started draft")
 
     @rx.event
-    def previous_step(self):  # noqa: ANN201
+    async def previous_step(self):  # noqa: ANN201
+        if self._message is None:
+            return None
+        if not await self._link_still_open():
+            return self._focus_heading()
         self._problem_list = []
         self._move(-1)
         self._render()
         return self._focus_heading()
 
     @rx.event
-    def go_to(self, step: str, index: int = 0):  # noqa: ANN201
+    async def go_to(self, step: str, index: int = 0):  # noqa: ANN201
         if (step, index) not in self._steps():
             return None
+        if not await self._link_still_open():
+            return self._focus_heading()
         self.step, self.item_index = step, index
         self._render()
         return self._focus_heading()
@@ -338,7 +383,12 @@ class ReplyState(UploadMixin, LanguageState):
 
     @rx.event
     async def submit(self):  # noqa: ANN201
-        if self._message is None or self._draft is None or self.step == "done":
+        """Commits the reply to the outbox, after everything that could refuse it later was checked.
+
+        Once the page says "received" the reply reaches the case service: the draft's rules, the
+        link's state (asked again now), the files on disk and the limits are all checked first.
+        """
+        if self._message is None or self._draft is None or self.step == "done" or not self._message.answerable:
             return None
         self._draft.text = self.text
         self._draft.declaration = self.declaration
@@ -362,6 +412,15 @@ class ReplyState(UploadMixin, LanguageState):
             self._problem_list = [reply.Problem(field="review", code=exc.code)]
             self._render()
             return self._focus_summary()
+        code = commit_checks.files_fit(payload["files"], runtime.limits()) or await asyncio.to_thread(
+            commit_checks.files_intact, payload["files"], outgoing
+        )
+        if code is not None:
+            self._problem_list = [reply.Problem(field="review", code=code)]
+            self._render()
+            return self._focus_summary()
+        if not await self._link_still_open():
+            return self._focus_heading()
         try:
             entry = await asyncio.to_thread(
                 runtime.store().enqueue, self._message.id, payload, outgoing, self._idempotency_key, now
@@ -372,6 +431,9 @@ class ReplyState(UploadMixin, LanguageState):
         delivery.kick()  # deliver now rather than at the loop's next poll
         with contextlib.suppress(Exception):  # the outbox entry now says more than the mark
             await asyncio.to_thread(runtime.drafts().forget, self._message.id)
+        with contextlib.suppress(Exception):  # the files belong to the outbox; no more uploads
+            await asyncio.to_thread(runtime.link_sessions().release_message, self._message.id)
+            await asyncio.to_thread(runtime.link_sessions().close, self._client_token())
         self.done_reference = entry.reference
         self._received = entry.created_at
         self.step = "done"

@@ -7,6 +7,7 @@ uses the reply state's draft, uploads and rendering.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import reflex as rx
@@ -30,26 +31,33 @@ class UploadMixin(rx.State, mixin=True):
         upload_errors: list[str]
 
         def _current_item(self) -> reply.ItemDraft | None: ...
+        def _client_token(self) -> str: ...
         def _render(self) -> None: ...
         def _tr(self, key: str, **params: object) -> str: ...
         def _tr_count(self, key: str, count: int, **params: object) -> str: ...
 
     @rx.event
     async def upload(self, files: list[rx.UploadFile]):  # noqa: ANN201
-        """Files picked for the current item (or as a further document). Judged by content only."""
+        """Files picked for the current item (or as a further document). Judged by content only.
+
+        The reply's allowance of files and bytes belongs to the message, shared by every session
+        on its link (:mod:`portal.domain.link_sessions`), not to this session.
+        """
         if self._draft is None or self._message is None or self.step not in ("item", "extras"):
             return None
         item = self._current_item()
         # An item's own list, or (further documents) the files of the one document being added now.
         target_files = item.files if item is not None else []
         limits = runtime.limits()
+        sessions = runtime.link_sessions()
+        message_id = self._message.id
         added: list[str] = []
         refused: list[str] = []
         for upload in files:
             name = intake.clean_original_name(upload.filename or "")
-            in_reply = len(self._uploads)
-            bytes_in_reply = sum(u.size for u in self._uploads.values())
-            code = intake.check_counts(len(target_files), in_reply, bytes_in_reply, 1, limits)
+            usage = await asyncio.to_thread(sessions.usage, message_id)
+            bytes_in_reply = usage.bytes
+            code = intake.check_counts(len(target_files), usage.files, bytes_in_reply, 1, limits)
             if code is None:
                 try:
                     stored = await intake.accept(
@@ -62,6 +70,8 @@ class UploadMixin(rx.State, mixin=True):
                     )
                 except errors.IntakeError as exc:
                     code = exc.code
+            if code is None:
+                code = await self._hold(stored)
             if code is not None:
                 refused.append(self._tr(f"error.{code}", name=name))
                 continue
@@ -81,6 +91,26 @@ class UploadMixin(rx.State, mixin=True):
         clear = "const i=document.querySelector('#documents input[type=file]');if(i){i.value='';}"
         focus = "const e=document.getElementById('upload-errors');if(e){e.focus();}" if refused else ""
         return rx.call_script(f"{clear}setTimeout(()=>{{{focus}}},50)")
+
+    async def _hold(self, stored: intake.StoredUpload) -> str | None:
+        """Counts an accepted file against the message; another session may have added files
+        since the check, so the count is read again with this file in it."""
+        limits = runtime.limits()
+        usage = await asyncio.to_thread(
+            runtime.link_sessions().hold,
+            self._client_token(),
+            self._message.id,
+            stored.id,
+            stored.size,
+            datetime.now(UTC),
+        )
+        code = intake.check_files_per_reply(usage.files - 1, 1, limits) or intake.check_reply_bytes(
+            usage.bytes - stored.size, stored.size, limits
+        )
+        if code is not None:
+            await asyncio.to_thread(runtime.link_sessions().release, [stored.id])
+            await asyncio.to_thread(stored.path.unlink, True)
+        return code
 
     def _files_of_current(self) -> list[str] | None:
         item = self._current_item()
@@ -121,6 +151,12 @@ class UploadMixin(rx.State, mixin=True):
             files.remove(f)
             stored = self._uploads.pop(f)
             await asyncio.to_thread(stored.path.unlink, True)
+        await asyncio.to_thread(runtime.link_sessions().release, photos)
+        # One PDF of the same photos: counted again, never refused for the quota the photos held.
+        await asyncio.to_thread(
+            runtime.link_sessions().hold, self._client_token(), self._message.id, merged.id, merged.size,
+            datetime.now(UTC),
+        )
         files.insert(position, merged.id)
         self._uploads[merged.id] = merged
         self.upload_errors = []
@@ -133,6 +169,7 @@ class UploadMixin(rx.State, mixin=True):
             return
         stored = self._uploads.pop(file_id)
         await asyncio.to_thread(stored.path.unlink, True)
+        await asyncio.to_thread(runtime.link_sessions().release, [file_id])
         for item in self._draft.items:
             if file_id in item.files:
                 item.files.remove(file_id)

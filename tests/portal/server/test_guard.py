@@ -40,10 +40,55 @@ def downstream() -> Downstream:
     return Downstream()
 
 
+UPLOAD_HANDLER = "state.reply_state.upload"
+VERIFIED = {"reflex-event-handler": UPLOAD_HANDLER, "reflex-client-token": "tab-with-a-verified-link"}
+
+
+async def _may_upload(client_token: str) -> bool:
+    return client_token == VERIFIED["reflex-client-token"]
+
+
+def _guard(downstream: Downstream) -> PortalGuard:
+    return PortalGuard(
+        downstream, max_upload_request_bytes=LIMIT, upload_handlers=[UPLOAD_HANDLER], may_upload=_may_upload
+    )
+
+
 @pytest.fixture()
 def client(downstream: Downstream) -> httpx.AsyncClient:
-    app = PortalGuard(downstream, max_upload_request_bytes=LIMIT)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal.test")
+    """A browser whose session verified a link: its upload requests name the upload handler."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=_guard(downstream)), base_url="http://portal.test", headers=VERIFIED
+    )
+
+
+@pytest.fixture()
+def stranger(downstream: Downstream) -> httpx.AsyncClient:
+    """A client with no verified link: random client tokens, any handler name."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=_guard(downstream)), base_url="http://portal.test")
+
+
+@pytest.mark.parametrize("token", ["", "random-client-token-1", "tab-with-a-verified-link "])
+async def test_an_upload_without_a_verified_link_creates_nothing(
+    stranger: httpx.AsyncClient, downstream: Downstream, token: str
+) -> None:
+    headers = {"reflex-event-handler": UPLOAD_HANDLER, "reflex-client-token": token}
+    response = await stranger.post("/_upload", content=b"x" * 10, headers=headers)
+    assert response.status_code in (400, 403)
+    assert response.json()["code"] in ("upload_malformed", "link_not_verified")
+    assert downstream.calls == 0
+
+
+@pytest.mark.parametrize(
+    "handler", ["state.reply_state.submit", "state.language_state.change_language", "", "state.reply_state.upload2"]
+)
+async def test_an_upload_to_any_other_handler_is_refused_cleanly(
+    client: httpx.AsyncClient, downstream: Downstream, handler: str
+) -> None:
+    response = await client.post("/_upload", content=b"x" * 10, headers={"reflex-event-handler": handler})
+    assert response.status_code == 400
+    assert response.json()["code"] in ("upload_handler_unknown", "upload_malformed")
+    assert downstream.calls == 0
 
 
 async def test_oversized_upload_is_refused_before_the_app_sees_it(

@@ -24,3 +24,22 @@ def substate(cls: type[S]) -> S:
 @pytest.fixture
 def make_state():  # noqa: ANN201 - returns the helper above
     return substate
+
+
+@pytest.fixture
+def portal_runtime(case_service, tmp_path, monkeypatch):  # noqa: ANN001, ANN201 - pytest fixtures
+    """The portal's process-wide resources pointed at the real case service and a fresh store."""
+    from portal import runtime
+    from portal.settings import get_settings
+
+    monkeypatch.setenv("PORTAL_CASE_SERVICE_URL", case_service.url)
+    monkeypatch.setenv("PORTAL_CASE_SERVICE_KEY", case_service.portal_key)
+    monkeypatch.setenv("PORTAL_DATA_DIR", str(tmp_path / "portal"))
+    monkeypatch.setenv("PORTAL_DATABASE_URL", "")
+    caches = [get_settings, runtime.store, runtime.link_sessions, runtime.drafts, runtime.scanner]
+    for cached in caches:
+        cached.cache_clear()
+    yield runtime
+    runtime.store().dispose()
+    for cached in caches:
+        cached.cache_clear()
