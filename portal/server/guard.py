@@ -91,10 +91,6 @@ class PortalGuard:
                 # Reflex would serve its upload folder publicly; nothing of ours is there, and nothing may be.
                 await self._reply(send_with_headers, 404, "not_found")
                 return
-            refusal = await self._upload_refusal(scope)
-            if refusal is not None:
-                await self._reply(send_with_headers, *refusal)
-                return
             length = _content_length(scope)
             if length is None:
                 await self._reply(send_with_headers, 411, "length_required")
@@ -102,6 +98,10 @@ class PortalGuard:
             if length > self.max_upload_request_bytes:
                 # Answered before a single byte of the body is read.
                 await self._reply(send_with_headers, 413, "upload_too_large")
+                return
+            refusal = await self._upload_refusal(scope)
+            if refusal is not None:
+                await self._reply(send_with_headers, *refusal)
                 return
             receive = _capped(receive, length)
         await self.app(scope, receive, send_with_headers)

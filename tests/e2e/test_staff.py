@@ -179,17 +179,20 @@ def test_staff_preview_side_by_side_no_reply_and_revoke(
     files_dir = portal.data_dir / "files"
     before = set(files_dir.rglob("*")) if files_dir.exists() else set()
     token = staff.evaluate("sessionStorage.getItem('token')")
-    for handler in (f"{ReplyState.get_full_name()}.upload", f"{PreviewState.get_full_name()}.upload"):
+    refusals = {
+        f"{ReplyState.get_full_name()}.upload": (403, "link_not_verified"),
+        f"{PreviewState.get_full_name()}.upload": (400, "upload_handler_unknown"),
+    }
+    for handler, (status, code) in refusals.items():
         response = httpx.post(
             f"{portal.url}/_upload",
             headers={"Reflex-Client-Token": token, "Reflex-Event-Handler": handler},
             files={"files": ("Pass.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")},
             timeout=30,
         )
-        # The preview has no upload handler (400); the reply state's refuses without a verified
-        # link and answers with nothing. Either way no byte is kept (checked below).
-        assert (response.status_code, response.text) in ((200, ""), (400, response.text)), response.text
-        assert response.status_code == 200 or "Unknown upload event handler" in response.text
+        # Refused before Reflex sees it: the staff tab verified no link, and the preview has no
+        # upload handler. No byte is kept (checked below).
+        assert (response.status_code, response.json()) == (status, {"code": code}), response.text
     for name in ("next_step", "set_declaration", "submit"):
         payload = {"checked": True} if name == "set_declaration" else {}
         _send_event(staff, f"{ReplyState.get_full_name()}.{name}", payload)

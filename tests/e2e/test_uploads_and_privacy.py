@@ -10,6 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from portal.state.reply import ReplyState
 from tests.e2e.portal_process import PortalProcess
 from tests.e2e.test_reply_flow import _link_for
 from tests.support import messages
@@ -48,6 +49,13 @@ def test_server_limits_and_headers(portal: PortalProcess) -> None:
         status_line = conn.recv(200).split(b"\r\n", 1)[0]
     assert b" 413 " in status_line
     assert httpx.get(f"{portal.url}/_upload/anything.pdf", timeout=10).status_code == 404
+    # A client token that never verified a link gets no state, whatever handler it names.
+    upload_handler = f"{ReplyState.get_full_name()}.upload"
+    files = {"files": ("a.pdf", b"%PDF-1.4\n", "application/pdf")}
+    for handler, status in ((upload_handler, 403), (f"{ReplyState.get_full_name()}.submit", 400)):
+        headers = {"reflex-client-token": "not-a-session", "reflex-event-handler": handler}
+        refused = httpx.post(f"{portal.url}/_upload", files=files, headers=headers, timeout=10)
+        assert refused.status_code == status, refused.text
     html = httpx.get(f"{portal.url}/reply", timeout=10)
     assert html.headers["referrer-policy"] == "no-referrer"
     assert "frame-ancestors 'none'" in html.headers["content-security-policy"]
