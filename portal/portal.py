@@ -11,6 +11,7 @@ from portal.pages.info import INFO_PAGES, info_page
 from portal.pages.reply import reply_page
 from portal.pages.staff import list_page, preview_page, sign_in_page
 from portal.server.guard import PortalGuard
+from portal.server.metrics import with_metrics
 from portal.state import link_handoff
 from portal.state.language import LanguageState
 from portal.state.preview import PreviewState
@@ -33,12 +34,16 @@ app = rx.App(
         rx.el.meta(name="referrer", content="no-referrer"),
         rx.el.script(custom_attrs={"dangerouslySetInnerHTML": {"__html": link_handoff.HANDOFF}}),
     ],
-    api_transformer=lambda asgi: PortalGuard(
-        asgi,
-        max_upload_request_bytes=_max_upload_request,
-        upload_handlers=[f"{ReplyState.get_full_name()}.{ReplyState.upload.fn.__name__}"],
-        may_upload=runtime.may_upload,
-    ),
+    # Applied in order, each wrapping the last: the guard stays outermost (headers on every answer).
+    api_transformer=[
+        with_metrics(_settings.metrics_key, runtime.store),
+        lambda asgi: PortalGuard(
+            asgi,
+            max_upload_request_bytes=_max_upload_request,
+            upload_handlers=[f"{ReplyState.get_full_name()}.{ReplyState.upload.fn.__name__}"],
+            may_upload=runtime.may_upload,
+        ),
+    ],
 )
 # Reflex's default connection overlay (pulser and toast) fails colour contrast; ours replaces it.
 app.app_wraps.pop((5, "Overlay"), None)

@@ -29,6 +29,8 @@ from portal.domain.scanner import parse_address
 CONFIG_FILE = Path(__file__).resolve().parents[1] / "config" / "portal.toml"
 # An HTTP header name (RFC 9110 token).
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# e.g. ``openssl rand -hex 32`` gives 64.
+METRICS_KEY_MIN_CHARS = 32
 
 
 def _split_list(value: object) -> object:
@@ -133,6 +135,10 @@ class PortalSettings(BaseSettings):
     staff_max_failed_attempts: int = Field(default=5, ge=1)
     staff_lockout_minutes: int = Field(default=15, ge=1)
 
+    # The operator's metrics endpoint (GET /_metrics, Prometheus text) answers only requests that
+    # carry this key as a bearer token; empty (the default) switches the endpoint off (404).
+    metrics_key: SecretStr = SecretStr("")
+
     @field_validator("languages", "staff_trusted_proxies", mode="before")
     @classmethod
     def _split_lists(cls, value: object) -> object:
@@ -158,6 +164,15 @@ class PortalSettings(BaseSettings):
         value = value.strip()
         if value:
             parse_address(value)  # ValueError: the portal refuses to start misconfigured
+        return value
+
+    @field_validator("metrics_key")
+    @classmethod
+    def _metrics_key_is_long(cls, value: SecretStr) -> SecretStr:
+        # A guessable key would publish the portal's state; refuse to start with one.
+        key = value.get_secret_value()
+        if key and (len(key) < METRICS_KEY_MIN_CHARS or key != key.strip()):
+            raise ValueError(f"metrics_key must be at least {METRICS_KEY_MIN_CHARS} characters without spaces around")
         return value
 
     @model_validator(mode="after")

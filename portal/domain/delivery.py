@@ -4,9 +4,12 @@ its idempotency key exactly once as the authority sees it.
 - delivered: the entry is marked, its files are deleted from disk (the case service has them now);
 - case service unavailable: retried with exponential backoff and jitter, files kept;
 - refused for good (link answered by someone else, expired, revoked, reply rejected, files gone):
-  marked rejected with the code and the files kept, for an operator to look at.
+  marked rejected with the code and the files kept, for an operator to look at. The applicant was
+  told "received", so this must never pass quietly: one ERROR line and a counter per refusal, the
+  staff list shows it (``staff_status``), and retention keeps the files (``HOLDS_FILES``).
 
-Log lines name the outbox reference and codes only: never a token, a name or reply content.
+Log lines name the outbox reference, the message id and codes only: never a token, a name or
+reply content.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,6 +36,23 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 300.0
 BATCH_SIZE = 20
 JITTER = 0.1
+# What a code may look like in our log and database; the case service's own codes are its input.
+SAFE_CODE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+@dataclass(slots=True)
+class DeliveryCounters:
+    """What this process's delivery loop did since it started (Prometheus counters). Portal-wide
+    figures come from the database (``PortalStore.stats``)."""
+
+    attempts: int = 0  # replies sent to the case service (each try of each entry)
+    delivered: int = 0
+    unavailable: int = 0  # the case service could not be reached or answered 5xx: retried
+    refused: int = 0  # refused for good: the entry is rejected
+    internal: int = 0  # a bug of ours while delivering: retried
+
+
+COUNTERS = DeliveryCounters()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +91,16 @@ async def deliver_due(
     client: CaseServiceClient,
     settings: PortalSettings,
     now: datetime | None = None,
+    counters: DeliveryCounters | None = None,
 ) -> DeliveryReport:
-    """Claim the due outbox entries and try each once."""
+    """Claim the due outbox entries and try each once; ``counters`` defaults to the process's."""
     now = now or datetime.now(UTC)
+    counters = COUNTERS if counters is None else counters
     entries = await asyncio.to_thread(store.claim_due, now, LEASE_SECONDS, BATCH_SIZE)
     tally = _Tally()
     for index, entry in enumerate(entries):
         try:
-            await _deliver_one(store, client, settings, entry, now, tally)
+            await _deliver_one(store, client, settings, entry, now, tally, counters)
         except CaseServiceUnavailable:
             # The service is down: the rest of this batch would only wait for the same timeouts.
             for rest in entries[index:]:
@@ -94,35 +117,36 @@ async def _deliver_one(
     entry: OutboxEntry,
     now: datetime,
     tally: _Tally,
+    counters: DeliveryCounters,
 ) -> None:
+    counters.attempts += 1
     try:
         delivery = await client.deliver_reply(entry.message_id, dict(entry.payload), entry.files, entry.idempotency_key)
     except CaseServiceUnavailable:
+        counters.unavailable += 1
         log.info("outbox %s: case service unavailable, will retry", entry.reference)
         raise
     except LinkAnswered:
         # An idempotent replay of our own delivery answers 201; 409 means the message was answered
         # from elsewhere. The applicant's reply is not lost: files stay for an operator.
-        log.warning("outbox %s: message already answered elsewhere; reply kept for an operator", entry.reference)
-        await _reject(store, entry, LinkAnswered.code, tally)
+        await _reject(store, entry, LinkAnswered.code, tally, counters)
     except ReplyRejected as exc:
-        log.warning("outbox %s: case service rejected the reply (%s)", entry.reference, exc.server_code)
-        await _reject(store, entry, exc.server_code, tally)
+        await _reject(store, entry, exc.server_code, tally, counters)
     except LinkError as exc:
-        log.warning("outbox %s: reply link unusable (%s); reply kept for an operator", entry.reference, exc.code)
-        await _reject(store, entry, exc.code, tally)
-    except OSError as exc:
+        await _reject(store, entry, exc.code, tally, counters)
+    except OSError:
         # A file of the reply has gone from disk: retrying cannot bring it back.
-        log.error("outbox %s: a file of the reply cannot be read (%s)", entry.reference, type(exc).__name__)
-        await _reject(store, entry, "files_missing", tally)
+        await _reject(store, entry, "files_missing", tally, counters)
     except Exception as exc:
         # A bug of ours must not lose the reply nor stop the loop; retry with backoff.
+        counters.internal += 1
         log.error("outbox %s: unexpected %s while delivering", entry.reference, type(exc).__name__)
         await _retry(store, settings, entry, "internal", now)
         tally.retried.append(entry.reference)
     else:
         await asyncio.to_thread(store.mark_delivered, entry.id, delivery.reply_id, delivery.received_at)
-        await asyncio.to_thread(_delete_files, entry, settings.files_dir)
+        await asyncio.to_thread(delete_files, entry, settings.files_dir)
+        counters.delivered += 1
         log.info("outbox %s: delivered", entry.reference)
         tally.delivered.append(entry.reference)
 
@@ -132,12 +156,23 @@ async def _retry(store: PortalStore, settings: PortalSettings, entry: OutboxEntr
     await asyncio.to_thread(store.mark_retry, entry.id, code, next_at)
 
 
-async def _reject(store: PortalStore, entry: OutboxEntry, code: str, tally: _Tally) -> None:
+async def _reject(store: PortalStore, entry: OutboxEntry, code: str, tally: _Tally, counters: DeliveryCounters) -> None:
+    # The case service's code is its input to our log: anything unexpected is replaced.
+    code = code if SAFE_CODE.fullmatch(code) else "unrecognised_code"
     await asyncio.to_thread(store.mark_rejected, entry.id, code)
+    counters.refused += 1
+    # The applicant was told "received": an operator must act. Alert on this line (or the metrics).
+    log.error(
+        "outbox %s: reply refused for good (message=%s code=%s); kept with its files for an operator",
+        entry.reference,
+        entry.message_id,
+        code,
+    )
     tally.rejected.append(entry.reference)
 
 
-def _delete_files(entry: OutboxEntry, files_dir: Path) -> None:
+def delete_files(entry: OutboxEntry, files_dir: Path) -> None:
+    """Delete a reply's files once they are no longer needed (delivered, or resolved by an operator)."""
     root = files_dir.resolve()
     for file in entry.files:
         with contextlib.suppress(OSError):

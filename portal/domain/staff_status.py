@@ -1,8 +1,9 @@
 """Where a message stands, as the staff list says it (issue #6).
 
 The case service knows the link (open, answered, expired, revoked); the portal knows what has
-not reached the case service yet: a draft started, or a reply received and still in the outbox.
-The codes map to ``staff.state.<code>`` in the locale files.
+not reached the case service yet: a draft started, a reply received and still in the outbox, or a
+reply the case service refused for good (kept for an operator). The codes map to
+``staff.state.<code>`` in the locale files.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ class StaffStatus(StrEnum):
     DELIVERED = "delivered"  # in the case system
     EXPIRED = "expired"
     REVOKED = "revoked"
+    # The applicant was told "received" but the case system refused the reply for good; the
+    # portal keeps it with its files and the operator was alerted.
+    REFUSED = "refused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +38,16 @@ class StatusLine:
 def status_of(
     summary: MessageSummaryView, outbox_entry: OutboxEntry | None, draft_started: datetime | None
 ) -> StatusLine:
-    """The case service's word wins for a settled link; the portal's only adds what is in between."""
+    """A refused reply comes first: the applicant believes they have answered, whatever the link
+    says (e.g. it was answered from elsewhere, or revoked before delivery). Otherwise the case
+    service's word wins for a settled link; the portal's only adds what is in between."""
     state = summary.link_state.value
+    if outbox_entry is not None and outbox_entry.state is OutboxState.rejected:
+        return StatusLine(StaffStatus.REFUSED, outbox_entry.created_at)
     if state == "answered":
         return StatusLine(StaffStatus.DELIVERED, summary.answered_at)
-    if outbox_entry is not None and outbox_entry.state is not OutboxState.rejected:
+    # A resolved entry was handed over by an operator: the case service's state tells the rest.
+    if outbox_entry is not None and outbox_entry.state in (OutboxState.pending, OutboxState.delivered):
         # Submitted before the link expired or was revoked: the reply still arrives.
         return StatusLine(StaffStatus.ANSWERED, outbox_entry.created_at)
     if state == "revoked":

@@ -33,6 +33,7 @@ from sqlalchemy import (
     TypeDecorator,
     create_engine,
     event,
+    func,
     insert,
     or_,
     select,
@@ -53,9 +54,16 @@ IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 class OutboxState(StrEnum):
-    pending = "pending"
+    pending = "pending"  # waiting for (or in) delivery; a worker's lease marks "delivering"
     delivered = "delivered"
+    # Refused for good: kept with its files until an operator retries or resolves it.
     rejected = "rejected"
+    # An operator handed a rejected reply over another way; its files are deleted.
+    resolved = "resolved"
+
+
+# The states whose files are still needed: retention keeps them, delivery or an operator ends them.
+HOLDS_FILES = (OutboxState.pending, OutboxState.rejected)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +74,18 @@ class OutgoingFile:
     path: Path
     media_type: str
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    """The whole portal's outbox at one moment (every instance shares the database)."""
+
+    pending: int  # waiting for their next try
+    delivering: int  # leased by a worker right now
+    delivered: int
+    rejected: int
+    resolved: int
+    oldest_undelivered_at: datetime | None  # the oldest pending or delivering entry's creation
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,8 +290,30 @@ class PortalStore:
     def undelivered_file_paths(self) -> list[Path]:
         """Every file a pending or rejected reply still needs; retention must keep these."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(outbox).where(outbox.c.state != OutboxState.delivered.value))
+            rows = conn.execute(select(outbox).where(outbox.c.state.in_([s.value for s in HOLDS_FILES])))
             return [f.path for row in rows for f in _entry(row).files]
+
+    def stats(self, now: datetime) -> OutboxStats:
+        """Counts by state for the operator's metrics: three aggregate queries, no rows read."""
+        pending = outbox.c.state == OutboxState.pending.value
+        with self.engine.connect() as conn:
+            counts = {
+                row[0]: int(row[1])
+                for row in conn.execute(select(outbox.c.state, func.count()).group_by(outbox.c.state))
+            }
+            leased = conn.execute(
+                select(func.count()).select_from(outbox).where(pending & (outbox.c.lease_until > now))
+            ).scalar_one()
+            oldest = conn.execute(select(func.min(outbox.c.created_at)).where(pending)).scalar_one()
+        waiting = counts.get(OutboxState.pending.value, 0)
+        return OutboxStats(
+            pending=waiting - int(leased),
+            delivering=int(leased),
+            delivered=counts.get(OutboxState.delivered.value, 0),
+            rejected=counts.get(OutboxState.rejected.value, 0),
+            resolved=counts.get(OutboxState.resolved.value, 0),
+            oldest_undelivered_at=oldest,  # min() keeps the column's type: aware UTC
+        )
 
     def _one(self, condition: Any) -> OutboxEntry | None:
         with self.engine.connect() as conn:
@@ -331,6 +373,34 @@ class PortalStore:
 
     def mark_rejected(self, entry_id: int, error_code: str) -> None:
         self._set(entry_id, state=OutboxState.rejected.value, lease_until=None, last_error_code=error_code[:64])
+
+    # ------------------------------------------------------------------ the operator
+
+    def requeue(self, reference: str, now: datetime) -> OutboxEntry | None:
+        """A rejected reply goes back to delivery (its cause is fixed); None if not rejected."""
+        return self._from_rejected(
+            reference,
+            state=OutboxState.pending.value,
+            attempts=0,
+            next_attempt_at=now,
+            lease_until=None,
+            last_error_code=None,
+        )
+
+    def mark_resolved(self, reference: str) -> OutboxEntry | None:
+        """A rejected reply was handed over another way; None if not rejected. The caller deletes
+        the files (retention no longer keeps them)."""
+        return self._from_rejected(reference, state=OutboxState.resolved.value)
+
+    def _from_rejected(self, reference: str, **values: object) -> OutboxEntry | None:
+        reference = reference.strip().upper()
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(outbox)
+                .where((outbox.c.reference == reference) & (outbox.c.state == OutboxState.rejected.value))
+                .values(**values)
+            ).rowcount
+        return self.get(reference) if changed == 1 else None
 
     def _set(self, entry_id: int, **values: object) -> None:
         # Only a pending entry changes: delivered and rejected are final, even if a slow worker

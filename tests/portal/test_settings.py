@@ -120,3 +120,15 @@ def test_staff_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_staff_misconfiguration_is_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         PortalSettings(**kwargs)  # type: ignore[arg-type]
+
+
+def test_metrics_key_is_off_by_default_and_never_short(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert PortalSettings().metrics_key.get_secret_value() == ""
+    key = "0123456789abcdef" * 4
+    monkeypatch.setenv("PORTAL_METRICS_KEY", key)
+    settings = PortalSettings()
+    assert settings.metrics_key.get_secret_value() == key and key not in repr(settings)
+    for bad in ("short", "x" * 31, f" {key}"):
+        monkeypatch.setenv("PORTAL_METRICS_KEY", bad)
+        with pytest.raises(ValidationError):
+            PortalSettings()

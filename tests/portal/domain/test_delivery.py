@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
+import os
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,10 +17,13 @@ from pydantic import SecretStr
 
 from portal.client import CaseServiceClient
 from portal.domain import delivery
-from portal.domain.delivery import backoff_seconds, deliver_due, kick, run_delivery_loop
+from portal.domain.delivery import DeliveryCounters, backoff_seconds, deliver_due, kick, run_delivery_loop
+from portal.domain.retention import purge_orphans
+from portal.domain.staff_status import StaffStatus, status_of
 from portal.domain.store import OutboxEntry, OutboxState, PortalStore
+from portal.server.metrics import exposition
 from portal.settings import PortalSettings
-from tests.portal.conftest import CreateMessage, authority_client, file_bytes, make_reply, replies_for
+from tests.portal.conftest import AUTHORITY, CreateMessage, authority_client, file_bytes, make_reply, replies_for
 
 
 @pytest.fixture
@@ -201,6 +206,90 @@ async def test_answered_elsewhere_is_rejected_and_files_kept(
     assert all(f.path.exists() for f in entry.files)
     assert entry.reference in caplog.text and "Amina" not in caplog.text and "Arbeitsvertrag" not in caplog.text
     assert (await deliver_due(store, client, settings, now=now + timedelta(days=1))).claimed == 0
+
+
+async def test_a_refusal_keeps_the_files_alerts_counts_and_shows_staff(
+    case_service: Any,
+    create_message: CreateMessage,
+    store: PortalStore,
+    client: CaseServiceClient,
+    settings: PortalSettings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Staff revoked the link just before the applicant's reply was committed (the case service
+    # accepts a reply submitted before the revocation, so the revocation comes first here).
+    message_id, token = await create_message()
+    async with authority_client(case_service) as http:
+        assert (await http.post(f"/api/v1/messages/{message_id}/revoke", json={})).status_code == 200
+    now = datetime.now(UTC)
+    entry = _enqueue(store, settings, message_id, "key-refused", now)
+    counters = DeliveryCounters()
+
+    with caplog.at_level(logging.INFO):
+        report = await deliver_due(store, client, settings, now=now, counters=counters)
+
+    assert report.rejected == (entry.reference,)
+    refused = _current(store, entry)
+    assert refused.state is OutboxState.rejected and refused.last_error_code == "link_revoked"
+    assert all(f.path.exists() for f in entry.files)
+
+    # One ERROR line an operator can alert on: reference, message id, the case service's code.
+    [alert] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    line = alert.getMessage()
+    assert entry.reference in line and f"message={message_id}" in line and "code=link_revoked" in line
+    for secret in (token, "Amina", "Arbeitsvertrag", "upload-1", entry.idempotency_key):
+        assert secret not in caplog.text
+
+    # The metrics say so: the process counter and the database's gauge.
+    assert (counters.attempts, counters.refused, counters.delivered) == (1, 1, 0)
+    text = exposition(store.stats(now), counters, now)
+    assert "portal_outbox_rejected_total 1\n" in text
+    assert 'portal_outbox_entries{state="rejected"} 1\n' in text
+    assert 'portal_outbox_entries{state="pending"} 0\n' in text
+
+    # Retention keeps the files of a rejected reply however old they are; an orphan beside goes.
+    long_ago = (now - timedelta(days=30)).timestamp()
+    orphan = settings.files_dir / "abandoned-draft" / "upload.bin"
+    orphan.parent.mkdir()
+    orphan.write_bytes(b"x")
+    for path in [orphan, *(f.path for f in entry.files)]:
+        os.utime(path, (long_ago, long_ago))
+    assert purge_orphans(settings.files_dir, store.undelivered_file_paths(), timedelta(hours=24), now) == 1
+    assert not orphan.exists() and all(f.path.exists() for f in entry.files)
+
+    # Staff see it in their list, although the case service says "revoked".
+    [summary] = await client.staff_messages(AUTHORITY, message_id=message_id)
+    assert summary.link_state.value == "revoked"
+    line_for_staff = status_of(summary, store.by_messages([message_id])[message_id], None)
+    assert (line_for_staff.status, line_for_staff.since) == (StaffStatus.REFUSED, entry.created_at)
+
+    # It is never tried again by itself.
+    assert (await deliver_due(store, client, settings, now=now + timedelta(days=1), counters=counters)).claimed == 0
+    assert await replies_for(case_service, message_id) == []
+
+
+async def test_an_operator_retry_delivers_a_rejected_reply(
+    case_service: Any,
+    create_message: CreateMessage,
+    store: PortalStore,
+    client: CaseServiceClient,
+    settings: PortalSettings,
+) -> None:
+    # Refused for a cause that has since been fixed (here: a file restored from the backup).
+    message_id, _ = await create_message()
+    now = datetime.now(UTC)
+    entry = _enqueue(store, settings, message_id, "key-operator", now)
+    first = entry.files[0].path
+    saved = first.read_bytes()
+    first.unlink()
+    assert (await deliver_due(store, client, settings, now=now)).rejected == (entry.reference,)
+    first.write_bytes(saved)
+
+    requeued = store.requeue(entry.reference.lower(), now)
+    assert requeued is not None and requeued.state is OutboxState.pending and requeued.attempts == 0
+    assert store.requeue(entry.reference, now) is None  # only a rejected entry can be sent again
+    assert (await deliver_due(store, client, settings, now=now)).delivered == (entry.reference,)
+    assert len(await replies_for(case_service, message_id)) == 1
 
 
 async def test_revoked_and_invalid_and_missing_files_are_rejected(

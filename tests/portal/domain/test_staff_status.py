@@ -58,5 +58,14 @@ def test_a_reply_submitted_before_revocation_still_counts_as_answered() -> None:
     assert status_of(summary(link_state="revoked"), entry(OutboxState.pending), None).status is StaffStatus.ANSWERED
 
 
-def test_a_rejected_reply_does_not_count() -> None:
-    assert status_of(summary(), entry(OutboxState.rejected), None).status is StaffStatus.OPEN
+@pytest.mark.parametrize("link_state", ["open", "answered", "revoked", "expired"])
+def test_a_refused_reply_is_shown_whatever_the_link_says(link_state: str) -> None:
+    # The applicant was told "received": staff must see that the reply did not arrive, even when
+    # the link was answered from elsewhere or revoked meanwhile.
+    line = status_of(summary(link_state=link_state, answered_at=T0, revoked_at=T0), entry(OutboxState.rejected), T0)
+    assert (line.status, line.since) == (StaffStatus.REFUSED, T0 + timedelta(hours=1))
+
+
+def test_a_resolved_reply_leaves_the_word_to_the_case_service() -> None:
+    assert status_of(summary(), entry(OutboxState.resolved), None).status is StaffStatus.OPEN
+    assert status_of(summary(link_state="revoked"), entry(OutboxState.resolved), None).status is StaffStatus.REVOKED

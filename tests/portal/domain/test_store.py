@@ -239,3 +239,41 @@ def test_undelivered_file_paths_lists_what_retention_must_keep(store: PortalStor
     delivered = store.enqueue("msg-2", PAYLOAD, delivered_files, "key-2", NOW)
     store.mark_delivered(delivered.id, "reply-1", NOW)
     assert store.undelivered_file_paths() == [f.path for f in pending.files]
+
+
+def test_stats_count_each_state_and_age_the_oldest_undelivered(store: PortalStore) -> None:
+    empty = store.stats(NOW)
+    assert (empty.pending, empty.delivering, empty.delivered, empty.rejected) == (0, 0, 0, 0)
+    assert empty.oldest_undelivered_at is None
+    for i in range(5):
+        store.enqueue(f"msg-{i}", PAYLOAD, [], f"k{i}", NOW + timedelta(minutes=i))
+    # Claimed (leased) entries are being delivered; the lease running out makes them pending again.
+    leased = store.claim_due(NOW + timedelta(minutes=10), 60, 3)
+    store.mark_delivered(leased[0].id, "r0", NOW)
+    store.mark_rejected(leased[1].id, "link_revoked")
+    stats = store.stats(NOW + timedelta(minutes=10, seconds=30))
+    assert (stats.pending, stats.delivering, stats.delivered, stats.rejected, stats.resolved) == (2, 1, 1, 1, 0)
+    assert stats.oldest_undelivered_at == NOW + timedelta(minutes=2)
+    later = store.stats(NOW + timedelta(minutes=12))
+    assert (later.pending, later.delivering) == (3, 0)
+
+
+def test_an_operator_retries_or_resolves_only_a_rejected_entry(store: PortalStore, tmp_path: Path) -> None:
+    rejected = store.enqueue("msg-1", PAYLOAD, _files(tmp_path), "k1", NOW)
+    pending = store.enqueue("msg-2", PAYLOAD, [], "k2", NOW)
+    store.claim_due(NOW, 60, 1)
+    store.mark_rejected(rejected.id, "validation_error")
+    assert store.requeue(pending.reference, NOW) is None and store.mark_resolved(pending.reference) is None
+
+    again = store.requeue(f" {rejected.reference.lower()} ", NOW + timedelta(hours=1))
+    assert again is not None and again.state is OutboxState.pending
+    assert (again.attempts, again.last_error_code, again.next_attempt_at) == (0, None, NOW + timedelta(hours=1))
+    assert rejected.id in [e.id for e in store.claim_due(NOW + timedelta(hours=1), 60, 5)]
+
+    store.mark_rejected(rejected.id, "validation_error")
+    assert rejected.files[0].path in store.undelivered_file_paths()  # rejected: retention keeps them
+    resolved = store.mark_resolved(rejected.reference)
+    assert resolved is not None and resolved.state is OutboxState.resolved
+    assert rejected.files[0].path not in store.undelivered_file_paths()
+    assert store.requeue(rejected.reference, NOW) is None  # resolved is final
+    assert store.stats(NOW).resolved == 1

@@ -1,0 +1,1 @@
+"""Outbox tooling for operators. ``python -m portal.outbox`` lists, retries and resolves rejected replies."""
