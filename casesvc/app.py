@@ -43,7 +43,9 @@ DESCRIPTION = (
 )
 
 
-HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+# FastAPI's only 400 is a JSON body it cannot decode (not UTF-8); other malformed JSON comes as a
+# validation error of type json_invalid. Both are invalid_json.
+HTTP_CODES = {400: "invalid_json", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -73,8 +73,9 @@ class CaseServiceSettings(BaseSettings):
     timezone: str = "Europe/Berlin"
     # The whole multipart reply upload (files, the reply JSON and the multipart framing).
     max_reply_bytes: int = Field(default=150 * MiB, ge=1)
-    # Every other request body (JSON). A message at every field's maximum is about 120 KiB.
-    max_json_bytes: int = Field(default=256 * KiB, ge=1 * KiB)
+    # Every other request body (JSON). The largest valid message is about 110 KiB of ASCII JSON, and
+    # under 700 KiB with every character escaped as \uXXXX: a valid body is never refused for size.
+    max_json_bytes: int = Field(default=1 * MiB, ge=1 * KiB)
     max_file_bytes: int = Field(default=25 * MiB, ge=1)
     # Audit entries older than this are deleted whenever a new one is written.
     audit_retention_days: int = Field(default=365, ge=1, le=3650)
