@@ -90,6 +90,15 @@ def bearer_key(headers: Headers) -> str | None:
     return key if scheme.lower() == "bearer" and key else None
 
 
+class _Exchange:
+    """One request's state: whether the body was refused, so the connection must not be reused."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.received = 0
+        self.refused = False
+
+
 class RequestGuard:
     def __init__(self, app: ASGIApp, policy: GuardPolicy) -> None:
         self.app = app
@@ -99,23 +108,36 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        send = self._with_security_headers(scope, send)
         headers = Headers(scope=scope)
+        exchange = _Exchange(self.policy.limit_for(scope["method"], scope["path"]))
+        send = self._with_headers(scope, send, exchange)
         if scope["path"] not in self.policy.public_paths:
             key = bearer_key(headers)
             if key is None or self.policy.keys.identify(key) is None:
+                exchange.refused = True
                 response = problem_response(401, "unauthorized", "a valid bearer key is required", UNAUTHORIZED_HEADERS)
                 await response(scope, receive, send)
                 return
-        limit = self.policy.limit_for(scope["method"], scope["path"])
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            too_large = BodyTooLarge(limit)
+        if declared.isdigit() and int(declared) > exchange.limit:
+            exchange.refused = True
+            too_large = BodyTooLarge(exchange.limit)
             await problem_response(413, "too_large", too_large.detail)(scope, receive, send)
             return
-        await self.app(scope, _counting(receive, limit), send)
 
-    def _with_security_headers(self, scope: Scope, send: Send) -> Send:
+        async def receive_counted() -> Message:
+            # Content-Length may be absent (chunked): count what actually arrives, stop at the limit.
+            message = await receive()
+            if message["type"] == "http.request":
+                exchange.received += len(message.get("body", b""))
+                if exchange.received > exchange.limit:
+                    exchange.refused = True
+                    raise BodyTooLarge(exchange.limit)
+            return message
+
+        await self.app(scope, receive_counted, send)
+
+    def _with_headers(self, scope: Scope, send: Send, exchange: _Exchange) -> Send:
         csp = scope["path"] not in self.policy.html_paths
         # scheme is "https" behind TLS, and behind a proxy that uvicorn trusts (--forwarded-allow-ips)
         # and that sets X-Forwarded-Proto; a header from anyone else does not change it.
@@ -131,22 +153,10 @@ class RequestGuard:
                     headers["Content-Security-Policy"] = API_CSP
                 if https:
                     headers["Strict-Transport-Security"] = HSTS
+                if exchange.refused:
+                    # The rest of the body is still on its way: close instead of reading it to
+                    # find the next request (the server honours this header).
+                    headers["Connection"] = "close"
             await send(message)
 
         return send_with_headers
-
-
-def _counting(receive: Receive, limit: int) -> Receive:
-    # Content-Length may be absent (chunked): count what actually arrives and stop at the limit.
-    total = 0
-
-    async def receive_counted() -> Message:
-        nonlocal total
-        message = await receive()
-        if message["type"] == "http.request":
-            total += len(message.get("body", b""))
-            if total > limit:
-                raise BodyTooLarge(limit)
-        return message
-
-    return receive_counted

@@ -66,6 +66,11 @@ class Upload:
         return int(self.sent[0]["status"])
 
     @property
+    def closes(self) -> bool:
+        # The rest of a refused body must not be read to find the next request on the connection.
+        return (b"connection", b"close") in self.sent[0]["headers"]
+
+    @property
     def body(self) -> bytes:
         return b"".join(m.get("body", b"") for m in self.sent[1:])
 
@@ -117,7 +122,7 @@ async def test_huge_body_without_a_valid_key_is_401_before_a_byte_is_read(
     upload = await post(app, path, Upload(HUGE), JSON | headers, declare_length=declare_length)
     assert upload.status == 401 and b'"code":"unauthorized"' in upload.body
     assert (b"www-authenticate", b"Bearer") in upload.sent[0]["headers"]
-    assert upload.pulled == 0
+    assert upload.pulled == 0 and upload.closes
 
 
 @pytest.fixture(scope="module")
@@ -128,16 +133,13 @@ def real_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CaseServi
 
 def _answer_to_headers_only(service: CaseServiceProcess, headers: str) -> bytes:
     # A real uvicorn on loopback: the client announces 200 MB and sends one chunk; the service must
-    # answer without waiting for the rest (the old code waited for the whole body).
+    # answer without waiting for the rest (the old code waited for the whole body), then close.
     with socket.create_connection(("127.0.0.1", service.port), timeout=10) as sock:
         sock.sendall(headers.encode() + ZEROS)
         answer = b""
-        while b"\r\n\r\n" not in answer:
-            data = sock.recv(4096)
-            if not data:
-                break
+        while data := sock.recv(4096):
             answer += data
-        return answer
+        return answer  # recv gave b"": the service closed the connection
 
 
 def test_real_server_refuses_a_200_mb_unauthenticated_body_without_reading_it(
@@ -150,6 +152,7 @@ def test_real_server_refuses_a_200_mb_unauthenticated_body_without_reading_it(
         f"Content-Length: {HUGE}\r\n\r\n",
     )
     assert answer.startswith(b"HTTP/1.1 401 "), answer[:200]
+    assert b'"code":"unauthorized"' in answer and b"\r\nconnection: close\r\n" in answer.lower()
     assert time.monotonic() - started < 5
 
 
@@ -160,6 +163,7 @@ def test_real_server_refuses_an_oversize_body_by_its_declared_length(real_servic
         f"Authorization: Bearer {real_service.portal_key}\r\nContent-Length: {HUGE}\r\n\r\n",
     )
     assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+    assert b'"code":"too_large"' in answer
 
 
 # ------------------------------------------------------------------------------------ body limits
@@ -170,7 +174,7 @@ async def test_declared_length_over_the_json_limit_is_413_before_reading(app: AS
     key = PORTAL_KEY if path == "/api/v1/links/resolve" else KEY_A
     upload = await post(app, path, Upload(HUGE), JSON | auth(key))
     assert upload.status == 413 and b'"code":"too_large"' in upload.body
-    assert upload.pulled == 0
+    assert upload.pulled == 0 and upload.closes
 
 
 @pytest.mark.parametrize("path", JSON_ROUTES)
@@ -182,7 +186,7 @@ async def test_a_body_without_length_is_cut_off_at_the_json_limit(
     key = PORTAL_KEY if path == "/api/v1/links/resolve" else KEY_A
     upload = await post(app, path, Upload(HUGE), JSON | auth(key), declare_length=False)
     assert upload.status == 413 and b'"code":"too_large"' in upload.body
-    assert limit < upload.pulled <= limit + CHUNK
+    assert limit < upload.pulled <= limit + CHUNK and upload.closes
 
 
 async def test_a_route_without_a_body_still_refuses_an_oversize_one(app: ASGIApp) -> None:
