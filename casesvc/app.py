@@ -39,7 +39,9 @@ VERSION = "1.0.0"
 DESCRIPTION = (
     "Reference implementation of the case-service contract behind the Rückkanal portal. "
     "Authorities create messages and collect replies; the portal resolves reply links and delivers replies. "
-    "Every error body is a Problem with a stable code."
+    "Every error body is a Problem with a stable code. A request without a known bearer key is refused (401) "
+    "before its body is read; every body has a size limit (413). Malformed JSON is 400 invalid_json, "
+    "well-formed JSON that breaks a rule is 422."
 )
 
 

@@ -83,6 +83,16 @@ class GuardPolicy:
         return self.default_limit
 
 
+def route_path(scope: Scope) -> str:
+    # The path as the router matches it: under ``uvicorn --root-path`` the scope's path carries the
+    # prefix (as Starlette's own get_route_path, which is private, strips it).
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("", "/"):
+        return path[len(root) :]
+    return path
+
+
 def bearer_key(headers: Headers) -> str | None:
     # The same reading as FastAPI's HTTPBearer, so this layer and the route's guard agree.
     scheme, _, key = headers.get("authorization", "").partition(" ")
@@ -109,9 +119,10 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        exchange = _Exchange(self.policy.limit_for(scope["method"], scope["path"]))
-        send = self._with_headers(scope, send, exchange)
-        if scope["path"] not in self.policy.public_paths:
+        path = route_path(scope)
+        exchange = _Exchange(self.policy.limit_for(scope["method"], path))
+        send = self._with_headers(path, scope, send, exchange)
+        if path not in self.policy.public_paths:
             key = bearer_key(headers)
             if key is None or self.policy.keys.identify(key) is None:
                 exchange.refused = True
@@ -137,8 +148,8 @@ class RequestGuard:
 
         await self.app(scope, receive_counted, send)
 
-    def _with_headers(self, scope: Scope, send: Send, exchange: _Exchange) -> Send:
-        csp = scope["path"] not in self.policy.html_paths
+    def _with_headers(self, path: str, scope: Scope, send: Send, exchange: _Exchange) -> Send:
+        csp = path not in self.policy.html_paths
         # scheme is "https" behind TLS, and behind a proxy that uvicorn trusts (--forwarded-allow-ips)
         # and that sets X-Forwarded-Proto; a header from anyone else does not change it.
         https = scope.get("scheme") == "https"

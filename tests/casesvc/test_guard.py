@@ -76,7 +76,14 @@ class Upload:
 
 
 async def post(
-    app: ASGIApp, path: str, upload: Upload, headers: dict[str, str], *, declare_length: bool = True
+    app: ASGIApp,
+    path: str,
+    upload: Upload,
+    headers: dict[str, str],
+    *,
+    declare_length: bool = True,
+    root_path: str = "",
+    method: str = "POST",
 ) -> Upload:
     raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
     if declare_length:
@@ -87,11 +94,11 @@ async def post(
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "POST",
+        "method": method,
         "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
+        "path": root_path + path,
+        "raw_path": (root_path + path).encode(),
+        "root_path": root_path,
         "query_string": b"",
         "headers": [(b"host", b"testserver"), *raw],
         "client": ("127.0.0.1", 50000),
@@ -190,7 +197,7 @@ async def test_a_body_without_length_is_cut_off_at_the_json_limit(
 
 
 async def test_a_route_without_a_body_still_refuses_an_oversize_one(app: ASGIApp) -> None:
-    upload = await post(app, "/health", Upload(HUGE), {})
+    upload = await post(app, "/health", Upload(HUGE), {}, method="GET")
     assert upload.status == 413 and upload.pulled == 0
 
 
@@ -204,6 +211,16 @@ async def test_the_reply_upload_has_its_own_limit(make_settings: Callable[..., C
         # Within the limit, the checks that need no body come first: no message m1, 404 unread.
         within = await post(app, "/api/v1/messages/m1/reply", Upload(limit), headers)
         assert within.status == 404 and within.pulled == 0
+
+
+async def test_paths_are_matched_below_a_root_path(make_settings: Callable[..., CaseServiceSettings]) -> None:
+    # Served with ``uvicorn --root-path /casesvc``: the public paths and the reply limit still apply.
+    app = create_app(make_settings(max_reply_bytes=2 * MiB))
+    health = await post(app, "/health", Upload(0), {}, root_path="/casesvc", method="GET")
+    assert health.status == 200 and b'"status":"ok"' in health.body
+    headers = auth(PORTAL_KEY) | {"Idempotency-Key": "k1", "Content-Type": "multipart/form-data; boundary=b"}
+    reply = await post(app, "/api/v1/messages/m1/reply", Upload(2 * MiB + 1), headers, root_path="/casesvc")
+    assert reply.status == 413 and b"2097152 bytes" in reply.body
 
 
 def test_the_reply_upload_is_not_held_to_the_json_limit(
