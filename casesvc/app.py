@@ -1,4 +1,4 @@
-"""The FastAPI application: authentication, error bodies and the OpenAPI document.
+"""The FastAPI application: the request guard, error bodies and the OpenAPI document.
 
 The endpoints live in ``casesvc.routes`` and ``casesvc.staff`` (staff preview, audit log); the logic
 behind them in ``casesvc.service``, ``casesvc.replies`` and ``casesvc.audit`` so the CLI can use it
@@ -7,7 +7,7 @@ without HTTP.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -16,12 +16,21 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
 
 from casesvc.context import AppContext, KeyRing, utc_now
 from casesvc.db import Database
-from casesvc.errors import ServiceError, summarize_errors
-from casesvc.routes import build_router
-from casesvc.schemas import Problem, ReplyIn
+from casesvc.errors import ServiceError, problem_response, summarize_errors
+from casesvc.guard import GuardPolicy, RequestGuard, RouteLimit
+from casesvc.routes import (
+    API_PREFIX,
+    IDEMPOTENCY_KEY_LOC,
+    IDEMPOTENCY_KEY_RULE,
+    REPLY_UPLOAD_PATH,
+    build_router,
+    problems,
+)
+from casesvc.schemas import ReplyIn
 from casesvc.settings import CaseServiceSettings
 from casesvc.staff import build_staff_router
 
@@ -30,17 +39,15 @@ VERSION = "1.0.0"
 DESCRIPTION = (
     "Reference implementation of the case-service contract behind the Rückkanal portal. "
     "Authorities create messages and collect replies; the portal resolves reply links and delivers replies. "
-    "Every error body is a Problem with a stable code."
+    "Every error body is a Problem with a stable code. A request without a known bearer key is refused (401) "
+    "before its body is read; every body has a size limit (413). Malformed JSON is 400 invalid_json, "
+    "well-formed JSON that breaks a rule is 422."
 )
 
 
-def problem_response(
-    status: int, code: str, detail: str = "", headers: Mapping[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse(Problem(code=code, detail=detail).model_dump(), status_code=status, headers=headers)
-
-
-HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+# FastAPI's only 400 is a JSON body it cannot decode (not UTF-8); other malformed JSON comes as a
+# validation error of type json_invalid. Both are invalid_json.
+HTTP_CODES = {400: "invalid_json", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -50,7 +57,13 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return problem_response(422, "invalid_request", summarize_errors(exc.errors()))
+        errors = exc.errors()
+        if any(error.get("type") == "json_invalid" for error in errors):
+            # Not JSON at all is a malformed request (400); JSON that breaks a rule is 422.
+            return problem_response(400, "invalid_json", "the body is not valid JSON")
+        if all(tuple(error.get("loc", ())) == IDEMPOTENCY_KEY_LOC for error in errors):
+            return problem_response(422, "idempotency_key_missing", IDEMPOTENCY_KEY_RULE)
+        return problem_response(422, "invalid_request", summarize_errors(errors))
 
     async def http_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -67,6 +80,16 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 class CaseServiceAPI(FastAPI):
+    guard_policy: GuardPolicy | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outside Starlette's error handler, so even a 500 carries the security headers, and before
+        # FastAPI reads any body.
+        stack = super().build_middleware_stack()
+        if self.guard_policy is None:
+            return stack
+        return RequestGuard(stack, self.guard_policy)
+
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:
             schema = super().openapi()
@@ -95,10 +118,19 @@ def create_app(settings: CaseServiceSettings, *, clock: Callable[[], datetime] |
     app.state.context = ctx
     _install_error_handlers(app)
 
-    @app.get("/health", tags=["operations"], summary="Liveness check (no credential)")
+    @app.get("/health", tags=["operations"], summary="Liveness check (no credential)", responses=problems(only=True))
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
     app.include_router(build_router(ctx))
     app.include_router(build_staff_router(ctx))
+    docs = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    html_paths = frozenset(path for path in docs if path)
+    app.guard_policy = GuardPolicy(
+        keys=ctx.keys,
+        public_paths=html_paths | {path for path in ("/health", app.openapi_url) if path},
+        html_paths=html_paths,
+        default_limit=settings.max_json_bytes,
+        route_limits=[RouteLimit.for_route("POST", API_PREFIX + REPLY_UPLOAD_PATH, settings.max_reply_bytes)],
+    )
     return app

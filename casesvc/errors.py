@@ -5,7 +5,12 @@ Codes are stable API: clients (the portal) map them to their own texts, so never
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from starlette.responses import JSONResponse
+
+from casesvc.schemas import Problem
 
 
 class ServiceError(Exception):
@@ -30,3 +35,9 @@ def summarize_errors(errors: Any) -> str:
     # Location and message only: the rejected input may hold personal data and stays out of the body.
     parts = [f"{'.'.join(str(p) for p in error.get('loc', ()))}: {error.get('msg', '')}" for error in list(errors)[:10]]
     return "; ".join(parts)
+
+
+def problem_response(
+    status: int, code: str, detail: str = "", headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(Problem(code=code, detail=detail).model_dump(), status_code=status, headers=headers)

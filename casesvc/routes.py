@@ -2,8 +2,7 @@
 
 # No ``from __future__ import annotations``: FastAPI reads these signatures at runtime.
 
-import re
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any, BinaryIO, NamedTuple
 from urllib.parse import quote
 
@@ -34,29 +33,46 @@ from casesvc.schemas import (
 )
 from casesvc.service import Caller
 
-IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{1,128}")
+IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
+IDEMPOTENCY_KEY_LOC = ("header", "Idempotency-Key")
+IDEMPOTENCY_KEY_RULE = "header Idempotency-Key of 1..128 [A-Za-z0-9_-] required"
 REPLY_PART = "reply"
+API_PREFIX = "/api/v1"
+# The request guard gives this route the reply upload limit instead of the JSON limit.
+REPLY_UPLOAD_PATH = "/messages/{message_id}/reply"
 MAX_REPLY_JSON = 1024 * 1024
 
 bearer = HTTPBearer(auto_error=False, description="Authority key or portal key")
 
 PROBLEM_TEXT = {
+    400: "Malformed request: the body is not JSON (invalid_json), or the upload broke off",
     401: "Missing or unknown credential (unauthorized)",
     403: "Credential of the other face (forbidden)",
     404: "Not found, or belongs to another authority",
     409: "Conflict (already_answered, idempotency_key_reused)",
     410: "Link no longer usable (link_revoked, link_expired)",
-    413: "Reply or file too large (too_large)",
+    413: "Body over the route's limit, or a file over the file limit (too_large)",
     422: "Request refused; the code names the rule",
 }
+# Any request may carry a body, so any may exceed its limit (413, from the request guard).
+AUTHENTICATED = (401, 403, 413, 422)
 
 
-def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": Problem, "description": PROBLEM_TEXT[status]} for status in (401, 403, 422, *statuses)}
+def problems(*statuses: int, only: bool = False) -> dict[int | str, dict[str, Any]]:
+    """The Problem answers of a route: those of every authenticated route plus ``statuses``.
+
+    ``only=True`` for a public route: just 413 (and ``statuses``).
+    """
+    listed = sorted({413, *statuses} if only else {*AUTHENTICATED, *statuses})
+    return {status: {"model": Problem, "description": PROBLEM_TEXT[status]} for status in listed}
 
 
 FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"application/octet-stream": {}}, "description": "The file's bytes"},
+    200: {
+        # Served with the media type the portal declared for the file.
+        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+        "description": "The file's bytes, with the media type it was delivered with",
+    },
     **problems(404),
 }
 
@@ -86,21 +102,12 @@ def content_disposition(name: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-async def _bounded(stream: AsyncIterator[bytes], limit: int) -> AsyncGenerator[bytes, None]:
-    # Content-Length may be absent (chunked) or lie: count what actually arrives.
-    total = 0
-    async for chunk in stream:
-        total += len(chunk)
-        if total > limit:
-            raise ServiceError(413, "too_large", f"the reply is larger than {limit} bytes")
-        yield chunk
-
-
-async def read_reply_form(request: Request, limit: int) -> tuple[ReplyIn, dict[str, BinaryIO], FormData]:
+async def read_reply_form(request: Request) -> tuple[ReplyIn, dict[str, BinaryIO], FormData]:
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise unprocessable("invalid_request", "the reply is sent as multipart/form-data")
+    # The request guard stops the stream at the reply limit (413), whatever Content-Length said.
     parser = MultiPartParser(
-        request.headers, _bounded(request.stream(), limit), max_files=64, max_fields=4, max_part_size=MAX_REPLY_JSON
+        request.headers, request.stream(), max_files=64, max_fields=4, max_part_size=MAX_REPLY_JSON
     )
     try:
         form = await parser.parse()
@@ -120,7 +127,10 @@ async def read_reply_form(request: Request, limit: int) -> tuple[ReplyIn, dict[s
         try:
             reply = ReplyIn.model_validate_json(text)
         except ValidationError as exc:
-            raise unprocessable("invalid_request", summarize_errors(exc.errors())) from None
+            errors = exc.errors()
+            if any(error["type"] == "json_invalid" for error in errors):
+                raise ServiceError(400, "invalid_json", "the 'reply' part is not valid JSON") from None
+            raise unprocessable("invalid_request", summarize_errors(errors)) from None
         parts: dict[str, BinaryIO] = {}
         for name, value in form.multi_items():
             if name == REPLY_PART:
@@ -163,12 +173,12 @@ def make_guards(ctx: AppContext) -> Guards:
 
 
 def build_router(ctx: AppContext) -> APIRouter:
-    router = APIRouter(prefix="/api/v1")
+    router = APIRouter(prefix=API_PREFIX)
     any_caller, authority, portal = make_guards(ctx)
 
     message_id_path = Path(min_length=1, max_length=64)
 
-    @router.post("/messages", status_code=201, tags=["authority"], responses=problems())
+    @router.post("/messages", status_code=201, tags=["authority"], responses=problems(400))
     def create_message(message: MessageIn, authority_id: str = Depends(authority)) -> MessageCreated:
         """Create a message to an applicant and mint its reply link (returned only here)."""
         return service.create_message(ctx.db, ctx.settings, authority_id, message, ctx.now())
@@ -187,7 +197,7 @@ def build_router(ctx: AppContext) -> APIRouter:
         """The message with its case context and the earlier messages of the same case."""
         return service.get_message(ctx.db, message_id, caller, ctx.now())
 
-    @router.post("/messages/{message_id}/revoke", tags=["authority"], responses=problems(404, 409))
+    @router.post("/messages/{message_id}/revoke", tags=["authority"], responses=problems(400, 404, 409))
     def revoke(
         message_id: str = message_id_path,
         body: RevokeIn | None = Body(default=None),
@@ -221,43 +231,39 @@ def build_router(ctx: AppContext) -> APIRouter:
     ) -> FileResponse:
         """The bytes of one file of a reply, as delivered (their SHA-512 is in the reply)."""
         row, path = replies.open_file(ctx.db, ctx.settings, authority_id, reply_id, file_id)
-        headers = {"Content-Disposition": content_disposition(row.name), "X-Content-Type-Options": "nosniff"}
+        headers = {"Content-Disposition": content_disposition(row.name)}
         return FileResponse(path, media_type=row.media_type, headers=headers)
 
-    @router.post("/links/resolve", tags=["portal"], responses=problems(404))
+    @router.post("/links/resolve", tags=["portal"], responses=problems(400, 404))
     def resolve(body: ResolveIn, _caller: Caller = Depends(portal)) -> Resolved:
         """Resolve a reply token to its message and the link's state. Unknown token: 404 link_unknown."""
         return service.resolve(ctx.db, body.token, ctx.now())
 
     @router.post(
-        "/messages/{message_id}/reply",
+        REPLY_UPLOAD_PATH,
         status_code=201,
         tags=["portal"],
-        responses=problems(404, 409, 410, 413),
+        responses=problems(400, 404, 409, 410),
         openapi_extra=REPLY_BODY,
     )
     async def reply(
         request: Request,
         message_id: str = message_id_path,
-        idempotency_key: str | None = Header(
-            default=None,
+        # Required, and checked before the body is read; a missing or malformed key is refused as
+        # 422 idempotency_key_missing (see the app's validation handler).
+        idempotency_key: str = Header(
             alias="Idempotency-Key",
+            pattern=IDEMPOTENCY_KEY_PATTERN,
             description="1..128 of [A-Za-z0-9_-]; the same key again returns the first result",
         ),
         _caller: Caller = Depends(portal),
     ) -> ReplyCreated:
         """Deliver the applicant's reply with its files. Exactly one reply per message is stored."""
-        if idempotency_key is None or not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
-            raise unprocessable("idempotency_key_missing", "header Idempotency-Key of 1..128 [A-Za-z0-9_-] required")
-        limit = ctx.settings.max_reply_bytes
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise ServiceError(413, "too_large", f"the reply is larger than {limit} bytes")
         # Answer retries and closed messages before reading what may be 150 MiB of upload.
         replay = await run_in_threadpool(replies.precheck, ctx.db, message_id, idempotency_key)
         if replay is not None:
             return replay
-        body, parts, form = await read_reply_form(request, limit)
+        body, parts, form = await read_reply_form(request)
         try:
             return await run_in_threadpool(
                 replies.store_reply, ctx.db, ctx.settings, message_id, idempotency_key, body, parts, ctx.now()

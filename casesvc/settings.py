@@ -17,7 +17,8 @@ from casesvc.tokens import REPLY_PATH, TOKEN_CHARS
 MAX_LINK_LENGTH = 255
 # A bearer key shorter than this is a password, not a key; refuse it instead of guessing.
 MIN_KEY_LENGTH = 16
-MiB = 1024 * 1024
+KiB = 1024
+MiB = 1024 * KiB
 
 
 def parse_authority_keys(raw: object) -> dict[str, str]:
@@ -70,7 +71,11 @@ class CaseServiceSettings(BaseSettings):
     grace_days: int = Field(default=14, ge=0, le=365)
     info_link_days: int = Field(default=90, ge=1, le=3650)
     timezone: str = "Europe/Berlin"
+    # The whole multipart reply upload (files, the reply JSON and the multipart framing).
     max_reply_bytes: int = Field(default=150 * MiB, ge=1)
+    # Every other request body (JSON). The largest valid message is about 110 KiB of ASCII JSON, and
+    # under 700 KiB with every character escaped as \uXXXX: a valid body is never refused for size.
+    max_json_bytes: int = Field(default=1 * MiB, ge=1 * KiB)
     max_file_bytes: int = Field(default=25 * MiB, ge=1)
     # Audit entries older than this are deleted whenever a new one is written.
     audit_retention_days: int = Field(default=365, ge=1, le=3650)

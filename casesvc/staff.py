@@ -18,7 +18,7 @@ from casesvc import audit, service
 from casesvc.context import AppContext
 from casesvc.db import Database, MessageRow
 from casesvc.errors import not_found
-from casesvc.routes import make_guards, problems
+from casesvc.routes import API_PREFIX, make_guards, problems
 from casesvc.schemas import Message, Revoked
 from casesvc.service import Caller
 from casesvc.settings import CaseServiceSettings
@@ -88,7 +88,7 @@ def staff_revoke(
 
 
 def build_staff_router(ctx: AppContext) -> APIRouter:
-    router = APIRouter(prefix="/api/v1")
+    router = APIRouter(prefix=API_PREFIX)
     _any_caller, authority, portal = make_guards(ctx)
     known_authorities = frozenset(ctx.settings.authority_keys.values())
     message_id_path = Path(min_length=1, max_length=64)
@@ -119,14 +119,16 @@ def build_staff_router(ctx: AppContext) -> APIRouter:
         """The full message, as the authority face shows it; 404 if it belongs to another authority."""
         return service.get_message(ctx.db, message_id, Caller(authority_id), ctx.now())
 
-    @router.post("/staff/{authority_id}/messages/{message_id}/revoke", tags=["staff"], responses=problems(404, 409))
+    @router.post(
+        "/staff/{authority_id}/messages/{message_id}/revoke", tags=["staff"], responses=problems(400, 404, 409)
+    )
     def staff_revoke_message(
         body: StaffRevokeIn, message_id: str = message_id_path, authority_id: str = Depends(staff_authority)
     ) -> Revoked:
         """Revoke the reply link on a staff member's behalf (reason required); writes an audit entry."""
         return staff_revoke(ctx.db, authority_id, message_id, body, ctx.now(), retention)
 
-    @router.post("/staff/{authority_id}/audit", status_code=201, tags=["staff"], responses=problems(404))
+    @router.post("/staff/{authority_id}/audit", status_code=201, tags=["staff"], responses=problems(400, 404))
     def staff_audit_append(body: AuditIn, authority_id: str = Depends(staff_authority)) -> AuditEntry:
         """Record a sign-in, sign-out, list or preview by a staff member. Entries past retention are dropped."""
         return audit.record(ctx.db, authority_id, body, ctx.now(), retention)

@@ -137,6 +137,35 @@ def test_invalid_messages_are_refused_with_a_problem(client: TestClient, overrid
     assert set(response.json()) == {"code", "detail"} and response.json()["code"] == code
 
 
+MALFORMED_JSON = [b"{", b'{"kind": "question",}', b"\xff\xfe{}", b'"\xc3"', b"{}{}"]
+
+
+@pytest.mark.parametrize("body", MALFORMED_JSON)
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [
+        ("/api/v1/messages", KEY_A),
+        ("/api/v1/messages/m1/revoke", KEY_A),
+        ("/api/v1/links/resolve", PORTAL_KEY),
+        ("/api/v1/staff/abh-potsdam/audit", PORTAL_KEY),
+        ("/api/v1/staff/abh-potsdam/messages/m1/revoke", PORTAL_KEY),
+    ],
+)
+def test_malformed_json_is_400_invalid_json(client: TestClient, path: str, key: str, body: bytes) -> None:
+    headers = auth(key) | {"Content-Type": "application/json"}
+    response = client.post(path, content=body, headers=headers)
+    assert response.status_code == 400
+    assert response.json() == {"code": "invalid_json", "detail": response.json()["detail"]}
+
+
+def test_well_formed_json_that_breaks_a_rule_stays_422(client: TestClient) -> None:
+    for body in (b"{}", b"[]", b'"text"', b'{"kind": "question"}'):
+        response = client.post(
+            "/api/v1/messages", content=body, headers=auth(KEY_A) | {"Content-Type": "application/json"}
+        )
+        assert response.status_code == 422 and response.json()["code"] == "invalid_request"
+
+
 def test_unknown_route_answers_with_a_problem(client: TestClient) -> None:
     response = client.get("/api/v1/nothing-here", headers=auth(KEY_A))
     assert response.status_code == 404 and response.json()["code"] == "not_found"

@@ -285,12 +285,12 @@ def test_appointment_needs_an_answer_and_only_there(api: Api) -> None:
     assert api.reply(question["id"], draft, idempotency_key="q").json()["code"] == "appointment_invalid"
 
 
-def test_malformed_reply_json_is_invalid_request(api: Api, client: TestClient) -> None:
+def test_malformed_reply_json_is_400_and_a_wrong_body_type_422(api: Api, client: TestClient) -> None:
     created = api.created()
     headers = auth(PORTAL_KEY) | {"Idempotency-Key": "k"}
     url = f"/api/v1/messages/{created['id']}/reply"
     bad = client.post(url, files=[("reply", (None, "{not json", "application/json"))], headers=headers)
-    assert bad.status_code == 422 and bad.json()["code"] == "invalid_request"
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_json"
     as_json = client.post(url, json=complete_question_reply().body(), headers=headers)
     assert as_json.status_code == 422 and as_json.json()["code"] == "invalid_request"
     # The reply part may also arrive as a file part (some clients send every part with a filename).
@@ -320,7 +320,7 @@ def test_oversize_reply_is_413_by_content_length(small_client: TestClient) -> No
     draft = complete_question_reply()
     draft.uploads[1].content = b"x" * 5000
     response = api.reply(created["id"], draft)
-    assert response.status_code == 413 and response.json()["code"] == "too_large"
+    assert response.status_code == 413 and response.json()["code"] == "too_large", response.text
 
 
 def test_oversize_reply_is_413_when_streamed_without_length(small_client: TestClient) -> None:
@@ -344,7 +344,7 @@ def test_oversize_reply_is_413_when_streamed_without_length(small_client: TestCl
         "Content-Type": f"multipart/form-data; boundary={boundary}",
     }
     response = small_client.post(f"/api/v1/messages/{created['id']}/reply", content=body(), headers=headers)
-    assert response.status_code == 413 and response.json()["code"] == "too_large"
+    assert response.status_code == 413 and response.json()["code"] == "too_large", response.text
 
 
 def test_single_file_over_the_file_limit_is_413(small_client: TestClient) -> None:
@@ -353,7 +353,7 @@ def test_single_file_over_the_file_limit_is_413(small_client: TestClient) -> Non
     draft = complete_question_reply()
     draft.uploads[1].content = b"z" * 1600
     response = api.reply(created["id"], draft)
-    assert response.status_code == 413 and response.json()["code"] == "too_large"
+    assert response.status_code == 413 and response.json()["code"] == "too_large", response.text
 
 
 # ------------------------------------------------------------------------------------------- paging

@@ -33,7 +33,9 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: An
     monkeypatch.setenv("CASESVC_AUTHORITY_KEYS", f"abh-potsdam:{KEY1}")
     monkeypatch.setenv("CASESVC_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("CASESVC_GRACE_DAYS", "7")
+    monkeypatch.setenv("CASESVC_MAX_JSON_BYTES", "65536")
     settings = CaseServiceSettings()
+    assert settings.max_json_bytes == 65536 and settings.max_reply_bytes == 150 * 1024 * 1024
     assert settings.authority_keys == {KEY1: "abh-potsdam"}
     assert settings.grace_days == 7
     assert settings.database_url == f"sqlite:///{tmp_path}/casesvc.sqlite3"
@@ -57,6 +59,8 @@ def test_link_that_could_exceed_255_characters_is_refused_at_startup(
         {"portal_base_url": "ftp://portal.example.de"},
         {"portal_base_url": "https://portal.example.de/?x=1"},
         {"timezone": "Mars/Olympus"},
+        {"max_json_bytes": 100},
+        {"max_reply_bytes": 0},
     ],
 )
 def test_unsafe_or_broken_settings_are_refused(
