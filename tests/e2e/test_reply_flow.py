@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -195,6 +196,24 @@ def test_expired_and_revoked_and_bad_links(portal: PortalProcess, case_service: 
     expect(page.locator("h1")).to_contain_text("kennen wir nicht")
     page.goto(f"{portal.url}/r/abc")
     expect(page.locator("h1")).to_contain_text("nicht vollständig")
+
+
+def test_a_link_revoked_while_its_page_is_open_is_never_received(
+    portal: PortalProcess, case_service: Any, page: Page, tmp_path: Path
+) -> None:
+    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000107"))
+    _answer_question(page, tmp_path, _link_for(portal, created))
+    messages.revoke(case_service, created["id"])
+    page.locator("#declaration").check()
+    page.locator("#submit-button").click()
+    expect(page.locator("h1")).to_contain_text("gilt nicht mehr")
+    expect(page.locator("#done-reference")).to_have_count(0)
+    assert _outbox_entry_count(portal, created["id"]) == 0
+
+
+def _outbox_entry_count(portal: PortalProcess, message_id: str) -> int:
+    with sqlite3.connect(portal.data_dir / "portal.sqlite3") as db:
+        return int(db.execute("SELECT count(*) FROM outbox WHERE message_id = ?", (message_id,)).fetchone()[0])
 
 
 def test_submission_while_case_service_is_down_arrives_later(
