@@ -1,7 +1,9 @@
-"""ASGI middleware in front of Reflex: upload limits before the body is read, security headers.
+"""ASGI middleware in front of Reflex: upload limits before the body is read, rate limits,
+security headers.
 
 Reflex enforces upload size and count only in the browser and serves its upload folder without
-authentication (see ../shared/reflex-notes.md), so this layer does both jobs on the server.
+authentication (see ../shared/reflex-notes.md), so this layer does both jobs on the server. The
+headers are set in ``portal.server.headers``, the rate limits in ``portal.server.ratelimit``.
 """
 
 from __future__ import annotations
@@ -10,29 +12,16 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from portal.domain.ratelimit import PortalRules, RateLimiter
+from portal.server.headers import ResponseHeaders
+from portal.server.ratelimit import RequestLimits, header, link_refusal, upload_refusal
+from portal.settings import PortalSettings
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
-    # The token is in the first URL: no Referer may ever carry it elsewhere.
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-    # Reflex inlines scripts and evaluates scripts sent from the server ('unsafe-inline'/'unsafe-eval',
-    # reflex-notes "Security knobs"); everything else is limited to our own origin: no third party.
-    (
-        b"content-security-policy",
-        b"default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
-        b"img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self' ws: wss:; object-src 'none'; "
-        b"base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-    ),
-]
-
 
 def _problem(status: int, code: str) -> tuple[dict[str, Any], bytes]:
     body = json.dumps({"code": code}).encode()
@@ -47,22 +36,39 @@ def _problem(status: int, code: str) -> tuple[dict[str, Any], bytes]:
 class PortalGuard:
     """Wraps the Reflex backend app."""
 
-    def __init__(self, app: ASGIApp, *, max_upload_request_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_upload_request_bytes: int,
+        settings: PortalSettings | None = None,
+        limiter: Callable[[], RateLimiter] | None = None,
+        upload_refused_handler: str = "",
+    ) -> None:
+        """``limiter`` (called on first use, so building the app opens no database) turns the rate
+        limits on; ``upload_refused_handler`` is the reply state's event that shows a refused
+        upload (see ``portal.server.ratelimit``)."""
         self.app = app
         self.max_upload_request_bytes = max_upload_request_bytes
+        self.settings = settings or PortalSettings()
+        self.headers = ResponseHeaders(
+            self.settings.public_origin, self.settings.trusted_proxy_hops, self.settings.hsts_max_age_seconds
+        )
+        self.limits = (
+            RequestLimits(limiter, PortalRules.from_settings(self.settings), self.settings.trusted_proxy_hops)
+            if limiter is not None
+            else None
+        )
+        self.upload_refused_handler = upload_refused_handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                names = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(n, v) for n, v in SECURITY_HEADERS if n not in names]
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
-            await send(message)
+        send_with_headers = self.headers.wrap(scope, send)
+        if await self._refused_by_rate_limits(scope, path, send_with_headers):
+            return
 
         if scope["method"] in ("GET", "HEAD") and _is_link_path(path):
             # A reply link /r/<token> gets the prerendered /reply page, which paints at once; the
@@ -86,11 +92,35 @@ class PortalGuard:
             receive = _capped(receive, length)
         await self.app(scope, receive, send_with_headers)
 
+    async def _refused_by_rate_limits(self, scope: Scope, path: str, send: Send) -> bool:
+        """Counts a link opening or an upload request; answers 429 and returns True when refused."""
+        if self.limits is None:
+            return False
+        method = scope["method"]
+        if method in ("GET", "HEAD") and _is_link_path(path):
+            verdict = await self.limits.link_opening(scope, path.strip("/").split("/")[1])
+            if not verdict.allowed:
+                languages = list(self.settings.languages)
+                await _answer(send, link_refusal(verdict, header(scope, b"accept-language"), languages))
+                return True
+        elif method == "POST" and path.startswith("/_upload"):
+            verdict = await self.limits.upload(scope)
+            if not verdict.allowed:
+                await _answer(send, upload_refusal(verdict, self.upload_refused_handler))
+                return True
+        return False
+
     @staticmethod
     async def _reply(send: Send, status: int, code: str) -> None:
         start, body = _problem(status, code)
         await send(start)
         await send({"type": "http.response.body", "body": body})
+
+
+async def _answer(send: Send, answer: tuple[int, list[tuple[bytes, bytes]], bytes]) -> None:
+    status, headers, body = answer
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _is_link_path(path: str) -> bool:
