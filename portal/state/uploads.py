@@ -7,12 +7,19 @@ uses the reply state's draft, uploads and rendering.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 import reflex as rx
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal import runtime
 from portal.domain import errors, intake, reply
+from portal.domain.ratelimit import Verdict
+from portal.server.ratelimit import UPLOAD_REFUSED_CODE
+
+log = logging.getLogger(__name__)
 
 
 class UploadMixin(rx.State, mixin=True):
@@ -21,6 +28,7 @@ class UploadMixin(rx.State, mixin=True):
     if TYPE_CHECKING:
         _draft: reply.Draft | None
         _message: Any
+        _token: str
         _uploads: dict[str, intake.StoredUpload]
         _problem_list: list[reply.Problem]
         step: str
@@ -33,12 +41,16 @@ class UploadMixin(rx.State, mixin=True):
         def _render(self) -> None: ...
         def _tr(self, key: str, **params: object) -> str: ...
         def _tr_count(self, key: str, count: int, **params: object) -> str: ...
+        def _tr_wait(self, minutes: int) -> str: ...
 
     @rx.event
     async def upload(self, files: list[rx.UploadFile]):  # noqa: ANN201
         """Files picked for the current item (or as a further document). Judged by content only."""
         if self._draft is None or self._message is None or self.step not in ("item", "extras"):
             return None
+        refused_for_now = await self._count_upload()
+        if refused_for_now is not None:
+            return refused_for_now
         item = self._current_item()
         # An item's own list, or (further documents) the files of the one document being added now.
         target_files = item.files if item is not None else []
@@ -147,3 +159,35 @@ class UploadMixin(rx.State, mixin=True):
     @rx.event
     def upload_refused_by_browser(self, rejected: list[dict]):  # noqa: ANN201
         self.announcement = self._tr("error.upload_failed")
+
+    # ------------------------------------------------------------------ rate limit (per link)
+
+    async def _count_upload(self) -> rx.event.EventSpec | None:
+        """Counts this upload against the link's limit (the guard counted address and tab before
+        the body was read); the refusal when it is over, else None."""
+        verdict = await count_upload(self._token)
+        if verdict.allowed:
+            return None
+        return self._show_upload_refusal(verdict.minutes)
+
+    def _show_upload_refusal(self, minutes: int) -> rx.event.EventSpec:
+        wait = self._tr_wait(minutes)
+        self.upload_errors = [f"{self._tr('error.too_many_uploads')} {wait}"]
+        self.announcement = ""
+        return rx.call_script("setTimeout(()=>{const e=document.getElementById('upload-errors');if(e){e.focus();}},50)")
+
+    @rx.event
+    def upload_refused(self, code: str, minutes: int):  # noqa: ANN201
+        """Called by the guard's 429 answer to an upload (portal.server.ratelimit): says why."""
+        if code != UPLOAD_REFUSED_CODE or self._message is None:
+            return None
+        return self._show_upload_refusal(max(1, min(int(minutes), 24 * 60)))
+
+
+async def count_upload(token: str) -> Verdict:
+    link = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+    try:
+        return await asyncio.to_thread(runtime.rate_limiter().hit, [(runtime.rate_rules().upload_link, link)])
+    except SQLAlchemyError:
+        log.warning("rate limit counters unavailable; upload let through")
+        return Verdict(allowed=True)
