@@ -56,6 +56,15 @@ def link_subject(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
+async def count(limiter: Callable[[], RateLimiter], checks: list[tuple[Rule, str]]) -> Verdict:
+    """One hit on each counter, off the event loop; a database that cannot count lets it pass."""
+    try:
+        return await asyncio.to_thread(lambda: limiter().hit(checks))
+    except SQLAlchemyError:
+        log.warning("rate limit counters unavailable; request let through")
+        return Verdict(allowed=True)
+
+
 class RequestLimits:
     def __init__(self, limiter: Callable[[], RateLimiter], rules: PortalRules, trusted_hops: int) -> None:
         self._limiter = limiter
@@ -74,11 +83,7 @@ class RequestLimits:
         return await self._hit([(self.rules.upload_address, address), (self.rules.upload_link, "session:" + session)])
 
     async def _hit(self, checks: list[tuple[Rule, str]]) -> Verdict:
-        try:
-            return await asyncio.to_thread(self._limiter().hit, checks)
-        except SQLAlchemyError:
-            log.warning("rate limit counters unavailable; request let through")
-            return Verdict(allowed=True)
+        return await count(self._limiter, checks)
 
 
 def link_refusal(verdict: Verdict, accept_language: str, languages: list[str]) -> Answer:

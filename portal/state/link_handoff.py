@@ -11,17 +11,10 @@ address bar with CLEAR, all in the one round trip that loading the page takes an
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import logging
-
-from sqlalchemy.exc import SQLAlchemyError
-
 from portal import runtime
 from portal.domain.clients import address_group
 from portal.domain.ratelimit import Verdict
-
-log = logging.getLogger(__name__)
+from portal.server.ratelimit import count, link_subject
 
 # Runs while the HTML is parsed: before the app's modules, on every page (only /r/<token> acts).
 HANDOFF = (
@@ -43,10 +36,5 @@ async def count_handover(client_ip: str, token: str) -> Verdict:
     the limit that stops anyone from trying tokens; the guard counts the page requests apart.
     """
     rules = runtime.rate_rules()
-    link = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
-    checks = [(rules.handover_address, address_group(client_ip)), (rules.handover_link, link)]
-    try:
-        return await asyncio.to_thread(runtime.rate_limiter().hit, checks)
-    except SQLAlchemyError:
-        log.warning("rate limit counters unavailable; hand-over let through")
-        return Verdict(allowed=True)
+    checks = [(rules.handover_address, address_group(client_ip)), (rules.handover_link, link_subject(token))]
+    return await count(runtime.rate_limiter, checks)

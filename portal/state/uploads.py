@@ -7,19 +7,13 @@ uses the reply state's draft, uploads and rendering.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import logging
 from typing import TYPE_CHECKING, Any
 
 import reflex as rx
-from sqlalchemy.exc import SQLAlchemyError
 
 from portal import runtime
 from portal.domain import errors, intake, reply
-from portal.domain.ratelimit import Verdict
-from portal.server.ratelimit import UPLOAD_REFUSED_CODE
-
-log = logging.getLogger(__name__)
+from portal.server.ratelimit import UPLOAD_REFUSED_CODE, count, link_subject
 
 
 class UploadMixin(rx.State, mixin=True):
@@ -165,7 +159,7 @@ class UploadMixin(rx.State, mixin=True):
     async def _count_upload(self) -> rx.event.EventSpec | None:
         """Counts this upload against the link's limit (the guard counted address and tab before
         the body was read); the refusal when it is over, else None."""
-        verdict = await count_upload(self._token)
+        verdict = await count(runtime.rate_limiter, [(runtime.rate_rules().upload_link, link_subject(self._token))])
         if verdict.allowed:
             return None
         return self._show_upload_refusal(verdict.minutes)
@@ -183,11 +177,3 @@ class UploadMixin(rx.State, mixin=True):
             return None
         return self._show_upload_refusal(max(1, min(int(minutes), 24 * 60)))
 
-
-async def count_upload(token: str) -> Verdict:
-    link = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
-    try:
-        return await asyncio.to_thread(runtime.rate_limiter().hit, [(runtime.rate_rules().upload_link, link)])
-    except SQLAlchemyError:
-        log.warning("rate limit counters unavailable; upload let through")
-        return Verdict(allowed=True)
