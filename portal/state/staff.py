@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import Coroutine
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import reflex as rx
@@ -51,6 +53,31 @@ def _hand_over(grant: str) -> rx.event.EventSpec:
     # grant travels in the fragment, which no request and no log carries.
     target = f"{HOME_ROUTE}#{GRANT_PREFIX}{grant}"
     return rx.call_script(f"sessionStorage.removeItem('token');window.location.replace('{target}')")
+
+
+async def _audit_entry(user: StaffUser, action: str, source: str, message_id: str | None = None) -> None:
+    async with runtime.case_service() as client:
+        await client.staff_audit(
+            user.authority_id, actor=user.username, action=action, source=source, message_id=message_id
+        )
+
+
+async def _audit_entry_quietly(user: StaffUser, action: str, source: str) -> None:
+    # Sign-in and sign-out stand even when the log is briefly unreachable; previews and
+    # revocations do not (they are refused instead).
+    try:
+        await _audit_entry(user, action, source)
+    except errors.PortalError:
+        log.warning("audit entry %s could not be written", action)
+
+
+_BACKGROUND: set[asyncio.Task[None]] = set()
+
+
+def _in_background(work: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.create_task(work)
+    _BACKGROUND.add(task)  # the loop keeps only a weak reference
+    task.add_done_callback(_BACKGROUND.discard)
 
 
 def now() -> datetime:
@@ -140,18 +167,10 @@ class StaffState(LanguageState):
         return self.router.session.client_ip or "unknown"
 
     async def _audit(self, user: StaffUser, action: str, message_id: str | None = None) -> None:
-        async with runtime.case_service() as client:
-            await client.staff_audit(
-                user.authority_id, actor=user.username, action=action, source=self._source(), message_id=message_id
-            )
+        await _audit_entry(user, action, self._source(), message_id)
 
     async def _audit_quietly(self, user: StaffUser, action: str) -> None:
-        # Sign-in and sign-out stand even when the log is briefly unreachable; previews and
-        # revocations do not (they are refused instead).
-        try:
-            await self._audit(user, action)
-        except errors.PortalError:
-            log.warning("audit entry %s could not be written", action)
+        await _audit_entry_quietly(user, action, self._source())
 
     def _start(self, user: StaffUser) -> None:
         self._session = new_session(user, now(), runtime.settings().staff_session_minutes)
@@ -239,7 +258,8 @@ class StaffState(LanguageState):
             if exc.code != "too_many_attempts":  # a flood from one address is not written to the log
                 account = await asyncio.to_thread(runtime.staff_accounts().get, username)
                 if account is not None:
-                    await self._audit_quietly(account, "sign_in_failed")
+                    # Not awaited: a known user name must not answer later than an unknown one.
+                    _in_background(_audit_entry_quietly(account, "sign_in_failed", self._source()))
             return self._focus("sign-in-error")
         await self._audit_quietly(user, "sign_in")
         return await self._grant(user)
