@@ -19,6 +19,9 @@ config = rx.Config(
     api_url=_settings.public_url.rstrip("/"),
     frontend_port=_settings.port,
     backend_port=_settings.port,
+    # Client addresses (router.session.client_ip) behind the configured proxies; the server
+    # middleware uses the same rule (portal.domain.clients).
+    trusted_proxy_hops=_settings.trusted_proxy_hops,
     # The websocket handshake from any other origin is refused (reflex-notes "Security knobs").
     cors_allowed_origins=[_settings.public_url.rstrip("/")],
     # Idle expiry of a session's state, also for the disk and memory managers (reflex-notes).

@@ -8,11 +8,13 @@ from reflex.vars import Var
 from components.request import fact, item_facts, request_overview
 
 
-def _error(t: Var, key: Var, element_id: str) -> rx.Component:
+def _error(t: Var, key: Var, element_id: str, detail: Var | None = None) -> rx.Component:
     return rx.cond(
         key != "",
         rx.el.div(
             rx.el.p(t[key]),
+            # A filled sentence from the server (how long to wait), when there is one.
+            rx.cond(detail != "", rx.el.p(detail)) if detail is not None else rx.fragment(),
             id=element_id,
             role="alert",
             tab_index=-1,
@@ -29,10 +31,12 @@ def _field(label: Var, name: str, kind: str, auto_complete: str, max_length: int
     )
 
 
-def sign_in_form(t: Var, error_key: Var, on_submit, header_mode: Var, signed_out: Var, on_sso) -> rx.Component:  # noqa: ANN001
+def sign_in_form(  # noqa: ANN001
+    t: Var, error_key: Var, on_submit, header_mode: Var, signed_out: Var, on_sso, wait: Var | None = None
+) -> rx.Component:
     return rx.el.section(
         rx.el.h1(t["staff.sign_in_title"], id="step-heading", tab_index=-1),
-        _error(t, error_key, "sign-in-error"),
+        _error(t, error_key, "sign-in-error", wait),
         rx.cond(signed_out, rx.el.p(t["staff.signed_out"], role="status", id="signed-out")),
         rx.cond(
             header_mode,

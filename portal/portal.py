@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex_base.utils.format import format_event_handler
 
 from portal import runtime
 from portal.delivery_task import delivery_lifespan
@@ -13,6 +14,7 @@ from portal.pages.staff import list_page, preview_page, sign_in_page
 from portal.server.guard import PortalGuard
 from portal.server.metrics import with_metrics
 from portal.state import link_handoff
+from portal.state.binding import SessionBinding
 from portal.state.language import LanguageState
 from portal.state.preview import PreviewState
 from portal.state.reply import ReplyState
@@ -40,11 +42,16 @@ app = rx.App(
         lambda asgi: PortalGuard(
             asgi,
             max_upload_request_bytes=_max_upload_request,
-            upload_handlers=[f"{ReplyState.get_full_name()}.{ReplyState.upload.fn.__name__}"],
+            settings=_settings,
+            limiter=runtime.rate_limiter,
+            upload_refused_handler=format_event_handler(ReplyState.upload_refused),
+            upload_handlers=[format_event_handler(ReplyState.upload)],
             may_upload=runtime.may_upload,
         ),
     ],
 )
+# Sessions that hold something end when an event comes from another client (state.binding).
+app.add_middleware(SessionBinding(ReplyState, StaffState))
 # Reflex's default connection overlay (pulser and toast) fails colour contrast; ours replaces it.
 app.app_wraps.pop((5, "Overlay"), None)
 app.register_lifespan_task(delivery_lifespan)

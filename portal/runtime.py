@@ -16,8 +16,9 @@ from portal.client import CaseServiceClient
 from portal.domain.drafts import DraftMarks
 from portal.domain.intake import Limits
 from portal.domain.link_sessions import LinkSessions
+from portal.domain.ratelimit import PortalRules, RateLimiter
 from portal.domain.scanner import make_scanner
-from portal.domain.staff import StaffAccounts
+from portal.domain.staff import SignInGrants, StaffAccounts
 from portal.domain.store import PortalStore
 from portal.settings import PortalSettings, get_settings
 
@@ -28,9 +29,29 @@ def settings() -> PortalSettings:
 
 @lru_cache(maxsize=1)
 def staff_accounts() -> StaffAccounts:
-    accounts = StaffAccounts.from_settings(settings())
+    accounts = StaffAccounts.from_settings(settings(), limiter=rate_limiter())
     accounts.create_all()
     return accounts
+
+
+@lru_cache(maxsize=1)
+def staff_grants() -> SignInGrants:
+    grants = SignInGrants(staff_accounts().engine)
+    grants.create_all()
+    return grants
+
+
+@lru_cache(maxsize=1)
+def rate_limiter() -> RateLimiter:
+    """The counters of every rate limit, in the portal's database (shared by all instances)."""
+    limiter = RateLimiter(settings().effective_database_url)
+    limiter.create_all()
+    return limiter
+
+
+@lru_cache(maxsize=1)
+def rate_rules() -> PortalRules:
+    return PortalRules.from_settings(settings())
 
 
 @lru_cache(maxsize=1)

@@ -12,6 +12,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -132,12 +133,34 @@ class PortalSettings(BaseSettings):
     staff_authority_header: str = "X-Remote-Authority"
     # Idle time after which a staff session ends (sliding: every request extends it).
     staff_session_minutes: int = Field(default=30, ge=1)
+    # Failed sign-ins per user name *and* address before that pair is locked for the lockout time:
+    # a stranger elsewhere cannot lock anyone out, and unknown user names lock just the same.
     staff_max_failed_attempts: int = Field(default=5, ge=1)
     staff_lockout_minutes: int = Field(default=15, ge=1)
 
     # The operator's metrics endpoint (GET /_metrics, Prometheus text) answers only requests that
     # carry this key as a bearer token; empty (the default) switches the endpoint off (404).
     metrics_key: SecretStr = SecretStr("")
+    # Reverse proxies in front of the portal that append the client's address to X-Forwarded-For
+    # (0: none; the TCP peer is the client). Used for rate limits and session bindings, in the
+    # server middleware and (rxconfig) by Reflex alike. With n > 0 the portal must be reachable
+    # only through those proxies, or anyone could name any address.
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
+    # Strict-Transport-Security's max-age, sent on answers over HTTPS (0 sends none).
+    hsts_max_age_seconds: int = Field(default=31_536_000, ge=0)
+
+    # Rate limits, counted in the portal's database so every instance sees the same counts. They
+    # are generous on purpose: many applicants may share one address (a carrier's NAT, a shelter).
+    # Openings of a reply link (/r/<token>) and hand-overs of its token to the server, each:
+    link_window_seconds: int = Field(default=60, ge=1)
+    link_opens_per_address: int = Field(default=30, ge=1)
+    link_opens_per_link: int = Field(default=20, ge=1)
+    # Upload requests (one per pick of files):
+    upload_window_seconds: int = Field(default=600, ge=1)
+    uploads_per_address: int = Field(default=120, ge=1)
+    uploads_per_link: int = Field(default=60, ge=1)
+    # Failed staff sign-ins from one address, whatever the user name, per staff_lockout_minutes.
+    staff_failed_sign_ins_per_address: int = Field(default=30, ge=1)
 
     @field_validator("languages", "staff_trusted_proxies", mode="before")
     @classmethod
@@ -157,6 +180,15 @@ class PortalSettings(BaseSettings):
         if not HEADER_NAME.fullmatch(value):
             raise ValueError("not an HTTP header name")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_an_origin(cls, value: str) -> str:
+        # Redirects and the page's Content-Security-Policy are built from it.
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("public_url must be an http(s) URL")
+        return value.strip()
 
     @field_validator("clamd_address")
     @classmethod
@@ -189,6 +221,12 @@ class PortalSettings(BaseSettings):
         if self.staff_user_header.lower() == self.staff_authority_header.lower():
             raise ValueError("staff_user_header and staff_authority_header must differ")
         return self
+
+    @property
+    def public_origin(self) -> str:
+        """``scheme://host[:port]`` of the public URL: where redirects point and the page may connect."""
+        parts = urlsplit(self.public_url.strip())
+        return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
 
     @property
     def effective_database_url(self) -> str:

@@ -15,9 +15,13 @@ locale key ``error.<code>`` (see ``locales/``), so no English ever leaves this p
     │                                               carries server_code, the case service's own code)
     ├── IntakeError                 an uploaded file is refused; code names the rule (file_too_large, ...)
     ├── DraftError                  the reply cannot be submitted yet; code names the rule
+    ├── RateLimited                 too_many_attempts / too_many_uploads (carries retry_after, seconds)
     └── StaffAuthError              staff sign-in and staff accounts (portal.domain.staff)
                                     sign-in:  sign_in_failed (unknown user or wrong password, deliberately
-                                                              one code), sign_in_locked (carries locked_until),
+                                                              one code), sign_in_locked (carries locked_until;
+                                                              per user name and address, known or not),
+                                              too_many_attempts (too many failures from one address,
+                                                                 carries retry_after),
                                               untrusted_proxy, session_expired
                                     accounts: staff_user_exists, password_too_short, password_too_long,
                                               password_mismatch (the command's repeated entry),
@@ -113,6 +117,16 @@ class IntakeError(PortalError):
 
 class DraftError(PortalError):
     code = "draft_incomplete"
+
+
+class RateLimited(PortalError):
+    """A rate limit refused the request; ``retry_after`` says in how many seconds it may try again."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, code: str | None = None, *, retry_after: int) -> None:
+        super().__init__(code, retry_after=retry_after)
+        self.retry_after = retry_after
 
 
 class StaffAuthError(PortalError):

@@ -3,13 +3,17 @@
 Two modes, chosen by ``PortalSettings.staff_auth``:
 
 * ``local`` (the embedded default): ``StaffAccounts`` keeps accounts in the portal's database,
-  passwords only as argon2id hashes, with consecutive failures locking an account for a while.
+  passwords only as argon2id hashes. Failures count per user name *and* client address (a
+  stranger elsewhere cannot lock anybody out) and per address (one address cannot try name
+  after name); unknown user names count, lock and cost exactly like known ones.
 * ``headers`` (single sign-on): an authenticating reverse proxy names the staff member in two
   headers; ``identity_from_headers`` believes them only from the configured proxy addresses.
 
 Either way the result is a ``StaffUser`` bound to exactly one authority, and a ``StaffSession``
-that ends after a stretch of idleness. Sign-out is dropping the session (in header mode the
-proxy's own sign-out ends the single sign-on as well).
+that ends after a stretch of idleness. A session never starts on the credential it was asked
+from: ``SignInGrants`` hands a signed-in user over, once, to a fresh one (see ``state.staff``).
+Sign-out is dropping the session (in header mode the proxy's own sign-out ends the single
+sign-on as well).
 
 Synchronous and CPU-bound (argon2 takes tens of milliseconds on purpose): async callers wrap
 ``StaffAccounts`` calls in ``asyncio.to_thread``. Timestamps are aware UTC, as in the store.
@@ -17,6 +21,7 @@ Synchronous and CPU-bound (argon2 takes tens of milliseconds on purpose): async 
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 import secrets
@@ -28,10 +33,12 @@ from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Column, Integer, MetaData, String, Table, case, insert, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from portal.domain.clients import address_group
 from portal.domain.errors import StaffAuthError
+from portal.domain.ratelimit import RateLimiter, Rule
 from portal.domain.store import UtcDateTime, make_engine
 
 if TYPE_CHECKING:
@@ -55,11 +62,27 @@ staff_accounts = Table(
     Column("authority_id", String(64), nullable=False, index=True),
     Column("display_name", String(MAX_DISPLAY_NAME_CHARS), nullable=False, default=""),
     Column("password_hash", String(512), nullable=False),
-    # Consecutive failures since the last success or the end of the last lock.
+    # No longer read: failures now count per user name and address (rate_counters), so that a lock
+    # cannot be set on anyone's account from anywhere. Kept so databases made before still insert.
     Column("failed_attempts", Integer, nullable=False, default=0),
     Column("locked_until", UtcDateTime, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
 )
+
+
+# A sign-in handed to a fresh session credential: single use, bound to the client, short-lived.
+staff_sign_in_grants = Table(
+    "staff_sign_in_grants",
+    metadata,
+    Column("grant_hash", String(64), primary_key=True),
+    Column("username", String(120), nullable=False),
+    Column("authority_id", String(64), nullable=False),
+    Column("display_name", String(MAX_DISPLAY_NAME_CHARS), nullable=False),
+    Column("binding", String(64), nullable=False),
+    Column("lang", String(16), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
+)
+GRANT_SECONDS = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +120,66 @@ def new_session(user: StaffUser, now: datetime, minutes: int) -> StaffSession:
     return StaffSession(user=user, expires_at=now + idle, idle=idle)
 
 
+class SignInGrants:
+    """One-time hand-over of a sign-in from the credential it happened on to a fresh one.
+
+    A session credential someone else already knows (planted before the sign-in, or read from a
+    log) must not become signed in. So a sign-in only issues a grant: a random value stored as its
+    hash, valid once, for ``GRANT_SECONDS``, from the same client binding. The browser takes it to
+    a new page load with a new credential, which redeems it. In the database, so that any
+    instance can redeem what another issued.
+    """
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+
+    def create_all(self) -> None:
+        metadata.create_all(self.engine, tables=[staff_sign_in_grants])
+
+    def issue(self, user: StaffUser, binding: str, now: datetime, lang: str = "") -> str:
+        if now.tzinfo is None:
+            raise ValueError("naive datetime")
+        grant = secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            conn.execute(delete(staff_sign_in_grants).where(staff_sign_in_grants.c.expires_at <= now))
+            conn.execute(
+                insert(staff_sign_in_grants).values(
+                    grant_hash=_grant_hash(grant),
+                    username=user.username,
+                    authority_id=user.authority_id,
+                    display_name=user.display_name,
+                    binding=binding,
+                    lang=lang[:16],
+                    expires_at=now + timedelta(seconds=GRANT_SECONDS),
+                )
+            )
+        return grant
+
+    def redeem(self, grant: str, binding: str, now: datetime) -> tuple[StaffUser, str] | None:
+        """The user (and the language they chose) for a grant, once; None when unknown, used,
+        expired or presented by another client."""
+        if now.tzinfo is None:
+            raise ValueError("naive datetime")
+        if not GRANT.fullmatch(grant):
+            return None
+        c = staff_sign_in_grants.c
+        with self.engine.begin() as conn:
+            # Deleted as it is read: a second redemption (a race included) finds nothing.
+            row = conn.execute(
+                delete(staff_sign_in_grants).where(c.grant_hash == _grant_hash(grant)).returning(*c)
+            ).first()
+        if row is None or row.expires_at <= now or not secrets.compare_digest(row.binding, binding):
+            return None
+        return _user(row), str(row.lang)
+
+
+GRANT = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def _grant_hash(grant: str) -> str:
+    return hashlib.sha256(grant.encode()).hexdigest()
+
+
 # ---------------------------------------------------------------------- local accounts
 
 
@@ -107,30 +190,42 @@ class StaffAccounts:
         *,
         max_failed_attempts: int = 5,
         lockout_minutes: int = 15,
+        failed_per_address: int = 30,
         hasher: PasswordHasher | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
-        if max_failed_attempts < 1 or lockout_minutes < 1:
-            raise ValueError("max_failed_attempts and lockout_minutes must be positive")
+        if max_failed_attempts < 1 or lockout_minutes < 1 or failed_per_address < 1:
+            raise ValueError("max_failed_attempts, lockout_minutes and failed_per_address must be positive")
         self.engine = make_engine(database_url)
         self.max_failed_attempts = max_failed_attempts
         self.lockout = timedelta(minutes=lockout_minutes)
+        self.limiter = limiter or RateLimiter(database_url)
+        window = lockout_minutes * 60
+        # A user name from one address: locked after max_failed_attempts for the rest of the window.
+        self._pair_rule = Rule("staff_failures_name_address", max_failed_attempts, window)
+        # One address, any user names: stops trying name after name (password spraying).
+        self._address_rule = Rule("staff_failures_address", failed_per_address, window)
         # argon2-cffi's defaults are argon2id with the RFC 9106 low-memory profile; a new release
         # that raises them makes check_needs_rehash upgrade stored hashes at the next sign-in.
         self.hasher = hasher or PasswordHasher()
 
     @classmethod
-    def from_settings(cls, settings: PortalSettings) -> StaffAccounts:
+    def from_settings(cls, settings: PortalSettings, limiter: RateLimiter | None = None) -> StaffAccounts:
         return cls(
             settings.effective_database_url,
             max_failed_attempts=settings.staff_max_failed_attempts,
             lockout_minutes=settings.staff_lockout_minutes,
+            failed_per_address=settings.staff_failed_sign_ins_per_address,
+            limiter=limiter,
         )
 
     def create_all(self) -> None:
         metadata.create_all(self.engine)
+        self.limiter.create_all()
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self.limiter.dispose()
 
     @cached_property
     def _dummy_hash(self) -> str:
@@ -175,71 +270,49 @@ class StaffAccounts:
         row = self._row(username)
         return _user(row) if row is not None else None
 
-    def verify(self, username: str, password: str, now: datetime) -> StaffUser:
+    def verify(self, username: str, password: str, now: datetime, source: str = "") -> StaffUser:
         """The staff member for this username and password, or ``StaffAuthError``.
 
-        ``sign_in_failed`` covers unknown user and wrong password alike. ``sign_in_locked``
-        (``locked_until`` in params) answers while an account is locked, whatever the password,
-        and for the failure that locks it.
+        ``source`` is the client's address. ``sign_in_failed`` covers unknown user and wrong
+        password alike. ``sign_in_locked`` (``locked_until`` in params) answers while this user
+        name is locked for this address, whatever the password, and for the failure that locks
+        it; ``too_many_attempts`` (``retry_after``) while the address has failed too often with
+        any names. Both answer without any password check: a lock cannot test passwords, and a
+        flood of refused attempts costs no argon2 work. Known and unknown names take the same
+        path through the counters, the lookup and one argon2 verification, so nothing tells
+        them apart.
         """
         if now.tzinfo is None:
             raise ValueError("naive datetime")
-        row = self._row(username) if len(password) <= MAX_PASSWORD_CHARS else None
+        name = username.strip()
+        address = address_group(source)
+        # Each attempt is counted as a failure *before* the password is checked (taken back on
+        # success): parallel guesses cannot all slip in before the lock.
+        from_address = self.limiter.hit([(self._address_rule, address)], now)
+        if not from_address.allowed:
+            raise StaffAuthError("too_many_attempts", retry_after=from_address.retry_after)
+        pair = f"{name}\0{address}"
+        attempt = self.limiter.hit([(self._pair_rule, pair)], now)
+        if not attempt.allowed:
+            raise StaffAuthError("sign_in_locked", locked_until=now + timedelta(seconds=attempt.resets_in))
+        row = self._row(name) if len(password) <= MAX_PASSWORD_CHARS else None
+        ok = False
         if row is None:
             self._burn(password)
-            raise StaffAuthError("sign_in_failed")
-        if not self._reserve_attempt(row.id, now):
-            # Locked: never look at the real hash, so a lock cannot be used to test passwords.
-            self._burn(password)
-            current = self._row(username)
-            raise StaffAuthError("sign_in_locked", locked_until=current.locked_until if current else None)
-        ok: bool
-        try:
-            ok = self.hasher.verify(row.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            ok = False
-        if ok:
-            values: dict[str, Any] = {"failed_attempts": 0, "locked_until": None}
+        else:
+            try:
+                ok = self.hasher.verify(row.password_hash, password)
+            except (VerificationError, InvalidHashError):
+                ok = False
+        if ok and row is not None:
+            self.limiter.reset(self._pair_rule, pair)
+            self.limiter.release(self._address_rule, address, now)
             if self.hasher.check_needs_rehash(row.password_hash):
-                values["password_hash"] = self.hasher.hash(password)
-            self._update(row.id, **values)
+                self._update(row.id, password_hash=self.hasher.hash(password))
             return _user(row)
-        locked_until = self._lock_if_exhausted(row.id, now)
-        if locked_until is not None:
-            raise StaffAuthError("sign_in_locked", locked_until=locked_until)
+        if attempt.remaining == 0:
+            raise StaffAuthError("sign_in_locked", locked_until=now + timedelta(seconds=attempt.resets_in))
         raise StaffAuthError("sign_in_failed")
-
-    def _reserve_attempt(self, account_id: int, now: datetime) -> bool:
-        """Count this attempt as a failure *before* checking the password, in one conditional
-        UPDATE: parallel guesses then cannot all slip in before the lock (a success resets the
-        count). False when the account is locked, or its attempts are used up by guesses still
-        running. An expired lock starts a fresh count."""
-        c = staff_accounts.c
-        unlocked = c.locked_until.is_(None) & (c.failed_attempts < self.max_failed_attempts)
-        lock_over = c.locked_until.is_not(None) & (c.locked_until <= now)
-        with self.engine.begin() as conn:
-            result = conn.execute(
-                update(staff_accounts)
-                .where((c.id == account_id) & (unlocked | lock_over))
-                .values(
-                    failed_attempts=case((c.locked_until.is_not(None), 1), else_=c.failed_attempts + 1),
-                    locked_until=None,
-                )
-            )
-        return result.rowcount == 1
-
-    def _lock_if_exhausted(self, account_id: int, now: datetime) -> datetime | None:
-        c = staff_accounts.c
-        locked_until = now + self.lockout
-        with self.engine.begin() as conn:
-            result = conn.execute(
-                update(staff_accounts)
-                .where(
-                    (c.id == account_id) & c.locked_until.is_(None) & (c.failed_attempts >= self.max_failed_attempts)
-                )
-                .values(locked_until=locked_until)
-            )
-        return locked_until if result.rowcount == 1 else None
 
     def _burn(self, password: str) -> None:
         try:

@@ -23,8 +23,9 @@ def _error_view() -> rx.Component:
             t["link." + code + "_title"],
             t["link." + code + "_body"],
             rx.cond(S.error_when != "", rx.el.p(t["link.answered_when"], " ", rx.el.bdi(S.error_when))),
+            rx.cond(S.error_wait != "", rx.el.p(S.error_wait, id="error-wait")),
             rx.cond(
-                code == "case_service_unavailable",
+                (code == "case_service_unavailable") | (code == "too_many_attempts"),
                 rx.el.button(t["link.retry"], type="button", class_name="button-primary", on_click=S.retry),
             ),
             tone="error",

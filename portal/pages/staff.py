@@ -31,7 +31,9 @@ def _checking(state) -> rx.Component:  # noqa: ANN001
 
 
 def sign_in_page() -> rx.Component:
-    return _shell(S, sign_in_form(S.t, S.sign_in_error, S.sign_in, S.header_mode, S.signed_out, S.sign_in_again))
+    return _shell(
+        S, sign_in_form(S.t, S.sign_in_error, S.sign_in, S.header_mode, S.signed_out, S.sign_in_again, S.sign_in_wait)
+    )
 
 
 def list_page() -> rx.Component:

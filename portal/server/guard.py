@@ -1,11 +1,13 @@
 """ASGI middleware in front of Reflex: who may upload and how much, before the body is read;
-security headers.
+rate limits; security headers.
 
 Reflex enforces upload size and count only in the browser, serves its upload folder without
 authentication, and creates a session's state for any client token an upload names; it also
 answers an upload sent to a handler that takes no files with a server error. So this layer
 decides on the server, before Reflex sees the request: only the portal's upload handler, only
-for a session whose reply link was verified and is still open, only within the size limit.
+for a session whose reply link was verified and is still open, only within the size limit and
+the rate limits. The headers are set in ``portal.server.headers``, the rate limits in
+``portal.server.ratelimit``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,11 @@ import json
 from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from typing import Any
 
+from portal.domain.ratelimit import PortalRules, RateLimiter
+from portal.server.headers import ResponseHeaders
+from portal.server.ratelimit import RequestLimits, header, link_refusal, upload_refusal
+from portal.settings import PortalSettings
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -21,23 +28,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # Does the session with this Reflex client token hold a verified, open reply link?
 MayUpload = Callable[[str], Awaitable[bool]]
-
-SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
-    # The token is in the first URL: no Referer may ever carry it elsewhere.
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-    # Reflex inlines scripts and evaluates scripts sent from the server ('unsafe-inline'/'unsafe-eval',
-    # reflex-notes "Security knobs"); everything else is limited to our own origin: no third party.
-    (
-        b"content-security-policy",
-        b"default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
-        b"img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self' ws: wss:; object-src 'none'; "
-        b"base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-    ),
-]
 
 
 def _problem(status: int, code: str) -> tuple[dict[str, Any], bytes]:
@@ -58,11 +48,27 @@ class PortalGuard:
         app: ASGIApp,
         *,
         max_upload_request_bytes: int,
+        settings: PortalSettings | None = None,
+        limiter: Callable[[], RateLimiter] | None = None,
+        upload_refused_handler: str = "",
         upload_handlers: Collection[str] = (),
         may_upload: MayUpload | None = None,
     ) -> None:
+        """``limiter`` (called on first use, so building the app opens no database) turns the rate
+        limits on; ``upload_refused_handler`` is the reply state's event that shows a refused
+        upload (see ``portal.server.ratelimit``)."""
         self.app = app
         self.max_upload_request_bytes = max_upload_request_bytes
+        self.settings = settings or PortalSettings()
+        self.headers = ResponseHeaders(
+            self.settings.public_origin, self.settings.trusted_proxy_hops, self.settings.hsts_max_age_seconds
+        )
+        self.limits = (
+            RequestLimits(limiter, PortalRules.from_settings(self.settings), self.settings.trusted_proxy_hops)
+            if limiter is not None
+            else None
+        )
+        self.upload_refused_handler = upload_refused_handler
         # Full names of the event handlers that take files; any other is refused.
         self.upload_handlers = frozenset(upload_handlers)
         self.may_upload = may_upload
@@ -72,13 +78,10 @@ class PortalGuard:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                names = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(n, v) for n, v in SECURITY_HEADERS if n not in names]
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
-            await send(message)
+        send_with_headers = self.headers.wrap(scope, send)
+        link = scope["method"] in ("GET", "HEAD") and _is_link_path(path)
+        if link and await self._link_refused(scope, path, send_with_headers):
+            return
 
         if scope["method"] in ("GET", "HEAD") and _is_link_path(path):
             # A reply link /r/<token> gets the prerendered /reply page, which paints at once; the
@@ -103,13 +106,37 @@ class PortalGuard:
             if refusal is not None:
                 await self._reply(send_with_headers, *refusal)
                 return
+            # Counted only for a session that may upload: a stranger's requests leave no trace.
+            if await self._upload_refused(scope, send_with_headers):
+                return
             receive = _capped(receive, length)
         await self.app(scope, receive, send_with_headers)
 
+    async def _link_refused(self, scope: Scope, path: str, send: Send) -> bool:
+        """Counts a link opening; answers 429 and returns True when refused."""
+        if self.limits is None:
+            return False
+        verdict = await self.limits.link_opening(scope, path.strip("/").split("/")[1])
+        if verdict.allowed:
+            return False
+        languages = list(self.settings.languages)
+        await _answer(send, link_refusal(verdict, header(scope, b"accept-language"), languages))
+        return True
+
+    async def _upload_refused(self, scope: Scope, send: Send) -> bool:
+        """Counts an upload request; answers 429 and returns True when refused."""
+        if self.limits is None:
+            return False
+        verdict = await self.limits.upload(scope)
+        if verdict.allowed:
+            return False
+        await _answer(send, upload_refusal(verdict, self.upload_refused_handler))
+        return True
+
     async def _upload_refusal(self, scope: Scope) -> tuple[int, str] | None:
         """Why an upload request is refused before anything of it is read, if it is."""
-        handler = _header(scope, b"reflex-event-handler")
-        token = _header(scope, b"reflex-client-token")
+        handler = header(scope, b"reflex-event-handler")
+        token = header(scope, b"reflex-client-token")
         if not handler or not token:
             return 400, "upload_malformed"
         if handler not in self.upload_handlers:
@@ -126,16 +153,15 @@ class PortalGuard:
         await send({"type": "http.response.body", "body": body})
 
 
+async def _answer(send: Send, answer: tuple[int, list[tuple[bytes, bytes]], bytes]) -> None:
+    status, headers, body = answer
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 def _is_link_path(path: str) -> bool:
     parts = path.strip("/").split("/")
     return len(parts) == 2 and parts[0] == "r" and parts[1] != ""
-
-
-def _header(scope: Scope, name: bytes) -> str:
-    for key, value in scope.get("headers", []):
-        if key.lower() == name:
-            return bytes(value).decode("latin-1")
-    return ""
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -98,6 +98,10 @@ class LanguageState(rx.State):
     def _tr_count(self, key: str, count: int, **params: object) -> str:
         return i18n.translate_count(self.lang, key, count, **{**self._text_params(), **params})
 
+    def _tr_wait(self, minutes: int) -> str:
+        """How long to wait before trying again (a refused attempt), as a sentence."""
+        return self._tr_count("limit.wait_minutes", minutes, minutes=formatting.format_number(minutes, self.lang))
+
     def _document_attributes(self) -> rx.event.EventSpec:
         # The document root cannot be stateful in Reflex, so lang/dir follow the choice by script.
         return rx.call_script(

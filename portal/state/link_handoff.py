@@ -11,6 +11,11 @@ address bar with CLEAR, all in the one round trip that loading the page takes an
 
 from __future__ import annotations
 
+from portal import runtime
+from portal.domain.clients import address_group
+from portal.domain.ratelimit import Verdict
+from portal.server.ratelimit import count, link_subject
+
 # Runs while the HTML is parsed: before the app's modules, on every page (only /r/<token> acts).
 HANDOFF = (
     "(function(){var m=/^\\/r\\/([^\\/?#]+)\\/?$/.exec(location.pathname);"
@@ -22,3 +27,14 @@ FRAGMENT_PREFIX = "t="
 
 # Sent back with the verified request: the token leaves the address bar and the tab's history.
 CLEAR = "history.replaceState(null,'','/reply');"
+
+
+async def count_handover(client_ip: str, token: str) -> Verdict:
+    """Counts one hand-over of a token (per client address and per link) against the limits.
+
+    The hand-over, not the page request, is what asks the case service about a token, so this is
+    the limit that stops anyone from trying tokens; the guard counts the page requests apart.
+    """
+    rules = runtime.rate_rules()
+    checks = [(rules.handover_address, address_group(client_ip)), (rules.handover_link, link_subject(token))]
+    return await count(runtime.rate_limiter, checks)

@@ -20,6 +20,7 @@ from portal import presenter, runtime
 from portal.domain import commit_checks, delivery, errors, intake, reply
 from portal.domain.message import MessageView
 from portal.state import link_handoff
+from portal.state.binding import current_binding
 from portal.state.language import LanguageState
 from portal.state.uploads import UploadMixin
 
@@ -40,6 +41,7 @@ class ReplyState(UploadMixin, LanguageState):
     phase: str = "checking"  # none | checking | error | ready
     error_code: str = ""
     error_when: str = ""
+    error_wait: str = ""  # how long a refused hand-over must wait, as a sentence
     msg: presenter.MessageDisplay = presenter.MessageDisplay()
     step: str = "overview"  # overview | item | text | extras | appointment | review | done
     item_index: int = 0
@@ -69,6 +71,9 @@ class ReplyState(UploadMixin, LanguageState):
     _idempotency_key: str = ""
     _answered_at: datetime | None = None
     _received: datetime | None = None
+    # The client the link was verified from (state.binding); the session ends anywhere else.
+    _bound_to: str = ""
+    _wait_minutes: int = 0
 
     # ------------------------------------------------------------------ opening the link
 
@@ -108,6 +113,12 @@ class ReplyState(UploadMixin, LanguageState):
     async def _verify(self) -> datetime | None:
         """Resolve the token and load the request; returns when a link was answered, if it was."""
         self.phase = "checking"
+        verdict = await link_handoff.count_handover(self.router.session.client_ip, self._token)
+        if not verdict.allowed:
+            self._fail(errors.RateLimited(retry_after=verdict.retry_after))
+            self._wait_minutes = verdict.minutes
+            return None
+        self._wait_minutes = 0
         if not TOKEN_FORMAT.fullmatch(self._token):
             self._fail(errors.LinkMalformed())
             return None
@@ -134,6 +145,7 @@ class ReplyState(UploadMixin, LanguageState):
         if self._message is None or self._message.id != message.id:
             self._start_draft(message)
         self._message = message
+        self._bound_to = current_binding(self)
         self.phase = "ready"
         # From now on this session, and only a session that got here, may send files.
         await asyncio.to_thread(
@@ -175,7 +187,8 @@ class ReplyState(UploadMixin, LanguageState):
     def _fail(self, exc: errors.PortalError) -> None:
         self.phase = "error"
         self.error_code = exc.code
-        if not isinstance(exc, errors.CaseServiceUnavailable):
+        # A refusal for now (service down, too many attempts) says nothing about the link.
+        if not isinstance(exc, (errors.CaseServiceUnavailable, errors.RateLimited)):
             # The session must not keep a request the link no longer opens, nor send files.
             self._message = None
             self._draft = None
@@ -198,10 +211,31 @@ class ReplyState(UploadMixin, LanguageState):
         self.declaration = False
         self.done_reference = ""
 
+    async def _binding_lost(self) -> None:
+        """An event from another address or browser than the link was opened in (state.binding):
+        the session ends before anything of it is sent there; opening the link again starts anew."""
+        self.reset()
+        self._token = ""
+        self._message = None
+        self._draft = None
+        self._uploads = {}
+        self._problem_list = []
+        self._idempotency_key = ""
+        self._answered_at = None
+        self._received = None
+        self._bound_to = ""
+        self._wait_minutes = 0
+        self.phase = "error"
+        self.error_code = "session_moved"
+        with contextlib.suppress(Exception):  # nor may files come in under its client token
+            await asyncio.to_thread(runtime.link_sessions().close, self._client_token())
+
     # ------------------------------------------------------------------ rendering
 
     def _render(self) -> None:
         self.error_when = presenter.format_when(self._answered_at, self.lang)
+        minutes = self._wait_minutes
+        self.error_wait = self._tr_wait(minutes) if minutes else ""
         self.done_received = presenter.format_when(self._received, self.lang)
         if self._message is None or self._draft is None:
             return

@@ -3,14 +3,21 @@
 Staff sessions live in this state (one browser tab), never in a cookie: the applicant pages
 share no state with them. Every page of the area checks the session on load and every event
 checks it again, so an expired or missing session always ends on the sign-in page.
+
+A session is bound to the tab's address and browser (``state.binding``) and never starts on the
+credential the sign-in came from: a sign-in issues a one-time grant (``SignInGrants``), the page
+drops its Reflex client token and loads ``/staff#g=<grant>`` with a new one, and that new session
+redeems the grant. A token someone planted or read before the sign-in stays signed out.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
+import math
+from collections.abc import Coroutine
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import reflex as rx
@@ -19,6 +26,7 @@ from portal import runtime
 from portal.domain import errors
 from portal.domain.staff import StaffSession, StaffUser, identity_from_headers, new_session
 from portal.staff_presenter import StaffRow, staff_rows
+from portal.state.binding import binding_matches, current_binding
 from portal.state.language import LanguageState
 
 log = logging.getLogger(__name__)
@@ -28,12 +36,48 @@ HOME_ROUTE = "/staff"
 # The case service takes at most 64 characters for a reference or id.
 MAX_QUERY_CHARS = 64
 LIST_LIMIT = 50
+GRANT_PREFIX = "g="
+# argon2 is meant to be slow: one verification at a time per process, so a flood of sign-ins
+# cannot take both cores from the applicants (refused attempts never get this far).
+_PASSWORD_CHECKS = asyncio.Semaphore(1)
 
 
 def _reload_at_sign_in() -> rx.event.EventSpec:
     # A full page load (not the router's navigation, and not rx.redirect's is_external, which
     # opens a new tab): nothing the staff pages held stays in the browser's memory.
     return rx.call_script(f"window.location.replace('{SIGN_IN_ROUTE}')")
+
+
+def _hand_over(grant: str) -> rx.event.EventSpec:
+    # A full page load with a new client token (Reflex makes one when the tab has none); the
+    # grant travels in the fragment, which no request and no log carries.
+    target = f"{HOME_ROUTE}#{GRANT_PREFIX}{grant}"
+    return rx.call_script(f"sessionStorage.removeItem('token');window.location.replace('{target}')")
+
+
+async def _audit_entry(user: StaffUser, action: str, source: str, message_id: str | None = None) -> None:
+    async with runtime.case_service() as client:
+        await client.staff_audit(
+            user.authority_id, actor=user.username, action=action, source=source, message_id=message_id
+        )
+
+
+async def _audit_entry_quietly(user: StaffUser, action: str, source: str) -> None:
+    # Sign-in and sign-out stand even when the log is briefly unreachable; previews and
+    # revocations do not (they are refused instead).
+    try:
+        await _audit_entry(user, action, source)
+    except errors.PortalError:
+        log.warning("audit entry %s could not be written", action)
+
+
+_BACKGROUND: set[asyncio.Task[None]] = set()
+
+
+def _in_background(work: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.create_task(work)
+    _BACKGROUND.add(task)  # the loop keeps only a weak reference
+    task.add_done_callback(_BACKGROUND.discard)
 
 
 def now() -> datetime:
@@ -51,6 +95,7 @@ class StaffState(LanguageState):
     # Set on load, not as a default: defaults are compiled into the built frontend.
     header_mode: bool = False
     sign_in_error: str = ""  # a locale key
+    sign_in_wait: str = ""  # a filled text: how long a refused sign-in must wait
     list_error: str = ""
     query: str = ""
     rows: list[StaffRow] = []
@@ -64,13 +109,10 @@ class StaffState(LanguageState):
 
     # ------------------------------------------------------------------ session
 
-    def _binding(self) -> str:
-        return hashlib.sha256(f"{self.router.session.client_ip}|{self.router.headers.user_agent}".encode()).hexdigest()
-
     def _user(self) -> StaffUser | None:
         """The signed-in staff member, extending the session; None when there is none (any more)."""
         session = self._session
-        if session is None or not session.is_valid(now()) or self._binding() != self._bound_to:
+        if session is None or not session.is_valid(now()) or not binding_matches(self, self._bound_to):
             self._end_session()
             return None
         self._session = session.touch(now())
@@ -99,7 +141,7 @@ class StaffState(LanguageState):
         """Sent by the page every minute without extending the session: once it has ended, the
         screen with applicants' data goes and the sign-in page says why."""
         session = self._session
-        if session is not None and session.is_valid(now()) and self._binding() == self._bound_to:
+        if session is not None and session.is_valid(now()) and binding_matches(self, self._bound_to):
             return None
         was_signed_in = self.signed_in
         self._end_session()
@@ -107,6 +149,13 @@ class StaffState(LanguageState):
         if was_signed_in:
             self.sign_in_error = "staff.error.session_expired"
         return _reload_at_sign_in()
+
+    async def _binding_lost(self) -> None:
+        """An event from another address or browser (state.binding): the session ends."""
+        self._end_session()
+        await self._forget_preview()
+        self.sign_in_error = "staff.error.session_expired"
+        self.sign_in_wait = ""
 
     def _session_timer(self) -> rx.event.EventSpec:
         return rx.call_script(
@@ -118,27 +167,45 @@ class StaffState(LanguageState):
         return self.router.session.client_ip or "unknown"
 
     async def _audit(self, user: StaffUser, action: str, message_id: str | None = None) -> None:
-        async with runtime.case_service() as client:
-            await client.staff_audit(
-                user.authority_id, actor=user.username, action=action, source=self._source(), message_id=message_id
-            )
+        await _audit_entry(user, action, self._source(), message_id)
 
     async def _audit_quietly(self, user: StaffUser, action: str) -> None:
-        # Sign-in and sign-out stand even when the log is briefly unreachable; previews and
-        # revocations do not (they are refused instead).
-        try:
-            await self._audit(user, action)
-        except errors.PortalError:
-            log.warning("audit entry %s could not be written", action)
+        await _audit_entry_quietly(user, action, self._source())
 
     def _start(self, user: StaffUser) -> None:
         self._session = new_session(user, now(), runtime.settings().staff_session_minutes)
-        self._bound_to = self._binding()
+        self._bound_to = current_binding(self)
         self.signed_out = False
         self.signed_in = True
         self.staff_name = user.display_name or user.username
         self.authority_id = user.authority_id
         self.sign_in_error = ""
+        self.sign_in_wait = ""
+
+    async def _grant(self, user: StaffUser) -> rx.event.EventSpec:
+        """Signed in: nothing starts on this credential; the grant takes the user to a new one."""
+        self._end_session()
+        self.sign_in_error = ""
+        self.sign_in_wait = ""
+        lang = self.lang if self._chosen else ""
+        grant = await asyncio.to_thread(runtime.staff_grants().issue, user, current_binding(self), now(), lang)
+        return _hand_over(grant)
+
+    async def _redeem_grant(self) -> list[rx.event.EventSpec]:
+        """On load of /staff: a grant in the fragment starts the session on this new credential."""
+        fragment = self.router.url.fragment
+        if not fragment.startswith(GRANT_PREFIX):
+            return []
+        redeemed = await asyncio.to_thread(
+            runtime.staff_grants().redeem, fragment.removeprefix(GRANT_PREFIX), current_binding(self), now()
+        )
+        if redeemed is not None:
+            user, lang = redeemed
+            self._start(user)
+            if lang:
+                self._chosen = True
+                self.lang = lang
+        return [rx.call_script(f"history.replaceState(null,'','{HOME_ROUTE}')")]
 
     @rx.event
     async def open_sign_in(self):  # noqa: ANN201 - Reflex event handler
@@ -168,9 +235,8 @@ class StaffState(LanguageState):
         except errors.StaffAuthError as exc:
             self.sign_in_error = f"staff.error.{exc.code}"
             return []
-        self._start(user)
         await self._audit_quietly(user, "sign_in")
-        return [rx.redirect(HOME_ROUTE)]
+        return [await self._grant(user)]
 
     @rx.event
     async def sign_in(self, form: dict[str, str]):  # noqa: ANN201
@@ -182,16 +248,34 @@ class StaffState(LanguageState):
             self.sign_in_error = "staff.error.fields_missing"
             return self._focus("sign-in-error")
         try:
-            user = await asyncio.to_thread(runtime.staff_accounts().verify, username, password, now())
+            async with _PASSWORD_CHECKS:
+                user = await asyncio.to_thread(
+                    runtime.staff_accounts().verify, username, password, now(), self.router.session.client_ip
+                )
         except errors.StaffAuthError as exc:
             self.sign_in_error = f"staff.error.{exc.code}"
-            account = await asyncio.to_thread(runtime.staff_accounts().get, username)
-            if account is not None:
-                await self._audit_quietly(account, "sign_in_failed")
+            self.sign_in_wait = self._wait_text(exc)
+            if exc.code != "too_many_attempts":  # a flood from one address is not written to the log
+                account = await asyncio.to_thread(runtime.staff_accounts().get, username)
+                if account is not None:
+                    # Not awaited: a known user name must not answer later than an unknown one.
+                    _in_background(_audit_entry_quietly(account, "sign_in_failed", self._source()))
             return self._focus("sign-in-error")
-        self._start(user)
         await self._audit_quietly(user, "sign_in")
-        return rx.redirect(HOME_ROUTE)
+        return await self._grant(user)
+
+    def _wait_text(self, exc: errors.StaffAuthError) -> str:
+        """How long a locked or refused sign-in has to wait, as a sentence ("" when it need not)."""
+        seconds: float = 0
+        locked_until, retry_after = exc.params.get("locked_until"), exc.params.get("retry_after")
+        if isinstance(locked_until, datetime):
+            seconds = (locked_until - now()).total_seconds()
+        elif isinstance(retry_after, int):
+            seconds = float(retry_after)
+        if seconds <= 0:
+            return ""
+        minutes = max(1, math.ceil(seconds / 60))
+        return self._tr_wait(minutes)
 
     @rx.event
     async def sign_out(self):  # noqa: ANN201
@@ -213,7 +297,8 @@ class StaffState(LanguageState):
 
     @rx.event
     async def open_list(self):  # noqa: ANN201
-        specs = self._pick_initial(None)
+        handed_over = await self._redeem_grant()
+        specs = [*self._pick_initial(None), *handed_over]
         user = self._user()
         if user is None:
             return rx.redirect(SIGN_IN_ROUTE)

@@ -14,6 +14,7 @@ import reflex as rx
 
 from portal import runtime
 from portal.domain import errors, intake, reply
+from portal.server.ratelimit import UPLOAD_REFUSED_CODE, count, link_subject
 
 
 class UploadMixin(rx.State, mixin=True):
@@ -22,6 +23,7 @@ class UploadMixin(rx.State, mixin=True):
     if TYPE_CHECKING:
         _draft: reply.Draft | None
         _message: Any
+        _token: str
         _uploads: dict[str, intake.StoredUpload]
         _problem_list: list[reply.Problem]
         step: str
@@ -35,6 +37,7 @@ class UploadMixin(rx.State, mixin=True):
         def _render(self) -> None: ...
         def _tr(self, key: str, **params: object) -> str: ...
         def _tr_count(self, key: str, count: int, **params: object) -> str: ...
+        def _tr_wait(self, minutes: int) -> str: ...
 
     @rx.event
     async def upload(self, files: list[rx.UploadFile]):  # noqa: ANN201
@@ -45,6 +48,9 @@ class UploadMixin(rx.State, mixin=True):
         """
         if self._draft is None or self._message is None or self.step not in ("item", "extras"):
             return None
+        refused_for_now = await self._count_upload()
+        if refused_for_now is not None:
+            return refused_for_now
         item = self._current_item()
         # An item's own list, or (further documents) the files of the one document being added now.
         target_files = item.files if item is not None else []
@@ -184,3 +190,27 @@ class UploadMixin(rx.State, mixin=True):
     @rx.event
     def upload_refused_by_browser(self, rejected: list[dict]):  # noqa: ANN201
         self.announcement = self._tr("error.upload_failed")
+
+    # ------------------------------------------------------------------ rate limit (per link)
+
+    async def _count_upload(self) -> rx.event.EventSpec | None:
+        """Counts this upload against the link's limit (the guard counted address and tab before
+        the body was read); the refusal when it is over, else None."""
+        verdict = await count(runtime.rate_limiter, [(runtime.rate_rules().upload_link, link_subject(self._token))])
+        if verdict.allowed:
+            return None
+        return self._show_upload_refusal(verdict.minutes)
+
+    def _show_upload_refusal(self, minutes: int) -> rx.event.EventSpec:
+        wait = self._tr_wait(minutes)
+        self.upload_errors = [f"{self._tr('error.too_many_uploads')} {wait}"]
+        self.announcement = ""
+        return rx.call_script("setTimeout(()=>{const e=document.getElementById('upload-errors');if(e){e.focus();}},50)")
+
+    @rx.event
+    def upload_refused(self, code: str, minutes: int):  # noqa: ANN201
+        """Called by the guard's 429 answer to an upload (portal.server.ratelimit): says why."""
+        if code != UPLOAD_REFUSED_CODE or self._message is None:
+            return None
+        return self._show_upload_refusal(max(1, min(int(minutes), 24 * 60)))
+

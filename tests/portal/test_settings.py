@@ -132,3 +132,31 @@ def test_metrics_key_is_off_by_default_and_never_short(monkeypatch: pytest.Monke
         monkeypatch.setenv("PORTAL_METRICS_KEY", bad)
         with pytest.raises(ValidationError):
             PortalSettings()
+def test_limits_proxies_and_public_origin(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = PortalSettings()
+    assert (settings.trusted_proxy_hops, settings.link_opens_per_address, settings.link_opens_per_link) == (0, 30, 20)
+    assert (settings.uploads_per_address, settings.uploads_per_link, settings.staff_failed_sign_ins_per_address) == (
+        120,
+        60,
+        30,
+    )
+    monkeypatch.setenv("PORTAL_TRUSTED_PROXY_HOPS", "2")
+    monkeypatch.setenv("PORTAL_PUBLIC_URL", "https://Portal.Example.de/")
+    settings = PortalSettings()
+    assert settings.trusted_proxy_hops == 2
+    assert settings.public_origin == "https://portal.example.de"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"trusted_proxy_hops": -1},
+        {"link_opens_per_address": 0},
+        {"uploads_per_link": 0},
+        {"public_url": "portal.example.de"},  # no scheme: redirects and the CSP need an origin
+        {"public_url": "javascript:alert(1)"},
+    ],
+)
+def test_limit_misconfiguration_is_refused(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        PortalSettings(**kwargs)  # type: ignore[arg-type]

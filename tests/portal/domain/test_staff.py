@@ -14,7 +14,15 @@ from argon2 import PasswordHasher
 from argon2.low_level import Type
 
 from portal.domain.errors import PortalError, StaffAuthError
-from portal.domain.staff import StaffAccounts, StaffUser, identity_from_headers, new_session, staff_accounts
+from portal.domain.staff import (
+    GRANT_SECONDS,
+    SignInGrants,
+    StaffAccounts,
+    StaffUser,
+    identity_from_headers,
+    new_session,
+    staff_accounts,
+)
 from portal.settings import PortalSettings
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -102,6 +110,99 @@ def test_wrong_password_and_unknown_user_look_the_same(accounts: StaffAccounts) 
     accounts.create("m.muster2", "abh-potsdam", PASSWORD)  # keep m.muster below the lock
     absent = statistics.median(timed("niemand") for _ in range(3))
     assert 0.33 < known / absent < 3
+
+
+class CountingHasher(PasswordHasher):
+    """argon2's own hasher, counting its verifications (cheap parameters for speed)."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=64, parallelism=1)
+        self.verifications = 0
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:  # noqa: A002 - argon2's name
+        self.verifications += 1
+        return super().verify(hash, password)
+
+
+def test_unknown_user_costs_one_password_check_like_a_known_one(url: str) -> None:
+    hasher = CountingHasher()
+    accounts = _accounts(url, hasher)
+    accounts.create("m.muster", "abh-potsdam", PASSWORD)
+    accounts._dummy_hash  # noqa: B018 - made once per process, before any comparison
+    for username in ("m.muster", "niemand"):
+        before = hasher.verifications
+        error = _code(accounts.verify, username, "falsches Passwort", NOW, "198.51.100.7")
+        assert (error.code, error.params) == ("sign_in_failed", {})
+        assert hasher.verifications - before == 1, username
+    accounts.dispose()
+
+
+def test_unknown_user_names_lock_like_known_ones(fast: StaffAccounts) -> None:
+    fast.create("m.muster", "abh-potsdam", PASSWORD)
+    for username in ("m.muster", "niemand"):
+        answers = [_code(fast.verify, username, "falsch-falsch", NOW, "198.51.100.7") for _ in range(4)]
+        assert [a.code for a in answers] == ["sign_in_failed", "sign_in_failed", "sign_in_locked", "sign_in_locked"]
+        assert answers[2].params == {"locked_until": NOW + timedelta(minutes=15)}
+
+
+def test_nobody_can_lock_an_account_from_elsewhere(fast: StaffAccounts) -> None:
+    fast.create("m.muster", "abh-potsdam", PASSWORD)
+    for _ in range(5):
+        _code(fast.verify, "m.muster", "falsch-falsch", NOW, "203.0.113.66")
+    assert _code(fast.verify, "m.muster", PASSWORD, NOW, "203.0.113.66").code == "sign_in_locked"
+    # The staff member at their own desk is not locked out by a stranger's guesses.
+    assert fast.verify("m.muster", PASSWORD, NOW, "198.51.100.7").username == "m.muster"
+    # Another IPv6 address of the stranger's /64 is the same stranger.
+    for _ in range(3):
+        _code(fast.verify, "m.muster", "falsch-falsch", NOW, "2001:db8:5:6::1")
+    assert _code(fast.verify, "m.muster", PASSWORD, NOW, "2001:db8:5:6::abcd").code == "sign_in_locked"
+
+
+def test_one_address_cannot_try_name_after_name(url: str) -> None:
+    hasher = CountingHasher()
+    accounts = _accounts(url, hasher, max_failed_attempts=3, failed_per_address=4)
+    accounts.create("m.muster", "abh-potsdam", PASSWORD)
+    codes = [_code(accounts.verify, f"name-{i}", "falsch-falsch", NOW, "203.0.113.66").code for i in range(4)]
+    assert codes == ["sign_in_failed"] * 4
+    checked = hasher.verifications
+    refused = _code(accounts.verify, "m.muster", PASSWORD, NOW, "203.0.113.66")
+    assert refused.code == "too_many_attempts" and refused.params == {"retry_after": 15 * 60}
+    # Refused attempts cost no argon2 work: a flood of them cannot eat the processor.
+    assert hasher.verifications == checked
+    assert accounts.verify("m.muster", PASSWORD, NOW, "198.51.100.7").username == "m.muster"
+    # Successful sign-ins from a shared office address do not count against it.
+    for _ in range(6):
+        accounts.verify("m.muster", PASSWORD, NOW + timedelta(minutes=15), "198.51.100.9")
+    accounts.dispose()
+
+
+def test_locked_attempts_do_not_check_the_password(url: str) -> None:
+    hasher = CountingHasher()
+    accounts = _accounts(url, hasher, max_failed_attempts=2)
+    accounts.create("m.muster", "abh-potsdam", PASSWORD)
+    for _ in range(2):
+        _code(accounts.verify, "m.muster", "falsch-falsch", NOW)
+    checked = hasher.verifications
+    for _ in range(5):
+        assert _code(accounts.verify, "m.muster", PASSWORD, NOW).code == "sign_in_locked"
+    assert hasher.verifications == checked
+    accounts.dispose()
+
+
+def test_sign_in_grants_are_single_use_short_lived_and_bound(accounts: StaffAccounts) -> None:
+    grants = SignInGrants(accounts.engine)
+    grants.create_all()
+    user = StaffUser("m.muster", "abh-potsdam", "Max Muster")
+    grant = grants.issue(user, "binding-a", NOW, "en")
+    assert grants.redeem(grant, "binding-a", NOW + timedelta(seconds=5)) == (user, "en")
+    assert grants.redeem(grant, "binding-a", NOW + timedelta(seconds=6)) is None  # used
+    elsewhere = grants.issue(user, "binding-a", NOW)
+    assert grants.redeem(elsewhere, "binding-b", NOW) is None  # another client
+    assert grants.redeem(elsewhere, "binding-a", NOW) is None  # and it is gone for good
+    late = grants.issue(user, "binding-a", NOW)
+    assert grants.redeem(late, "binding-a", NOW + timedelta(seconds=GRANT_SECONDS)) is None
+    for bad in ("", "x" * 43 + "!", "g" * 500):
+        assert grants.redeem(bad, "binding-a", NOW) is None
 
 
 def test_lockout_after_consecutive_failures_and_its_end(fast: StaffAccounts) -> None:

@@ -29,7 +29,7 @@ ALLOWED: dict[str, set[str]] = {
                    "previous_step", "remove_file", "retry", "set_appointment_answer", "set_appointment_reason",
                    "set_appointment_times", "set_declaration", "set_expected_date", "set_extra_code",
                    "set_extra_description", "set_not_available", "set_reason", "set_text", "submit",
-                   "switch_language", "upload", "upload_refused_by_browser"},
+                   "switch_language", "upload", "upload_refused", "upload_refused_by_browser"},
 }
 
 

@@ -1,5 +1,6 @@
-"""The applicant's session against the real case service: nothing is said to be received that
-the case service would refuse, and a link's allowance is shared by all of its sessions."""
+"""The applicant's session in the real state tree: nothing is said to be received that the case
+service would refuse, a link's allowance is shared by all of its sessions, hand-over limits and
+the session's binding."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ import io
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pypdf import PdfWriter
 from reflex.istate.data import RouterData, SessionData
 from reflex_components_core.core._upload import UploadFile
 
+from portal.state.binding import SessionBinding
 from portal.state.reply import ReplyState
+from portal.state.staff import StaffState
 from tests.portal.conftest import authority_client, replies_for
-from tests.portal.state.conftest import substate
+from tests.portal.state.conftest import set_connection, substate, tab, verified
 
 
 def _pdf() -> bytes:
@@ -147,3 +151,64 @@ def _now():  # noqa: ANN202
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+MALFORMED = "not-a-token!"
+
+
+@pytest.fixture
+def limits(configure: Any) -> None:
+    # No case service: a malformed token is refused before it is asked, but after it is counted.
+    configure(link_opens_per_address=3, link_opens_per_link=2, case_service_url="http://127.0.0.1:9")
+
+
+async def _hand_over(state: ReplyState, token: str) -> None:
+    set_connection(state, state.router.session.client_ip, "Firefox/140", f"/reply#t={token}")
+    await state.on_reply_page()
+
+
+async def test_hand_overs_are_limited_per_address(limits: None) -> None:
+    here = tab(ReplyState)
+    for i in range(3):
+        await _hand_over(here, f"{MALFORMED}{i}")
+        assert here.error_code == "link_malformed"
+    await _hand_over(here, f"{MALFORMED}x")
+    assert (here.phase, here.error_code) == ("error", "too_many_attempts")
+    assert here.error_wait == "Bitte warten Sie 1 Minute und versuchen Sie es dann noch einmal."
+    # "Try again" is counted too.
+    await here.retry()
+    assert here.error_code == "too_many_attempts"
+    elsewhere = tab(ReplyState, address="198.51.100.8")
+    await _hand_over(elsewhere, f"{MALFORMED}y")
+    assert elsewhere.error_code == "link_malformed" and elsewhere.error_wait == ""
+
+
+async def test_hand_overs_are_limited_per_link(limits: None) -> None:
+    for i in range(2):
+        state = tab(ReplyState, address=f"198.51.100.{i}")
+        await _hand_over(state, MALFORMED)
+        assert state.error_code == "link_malformed"
+    state = tab(ReplyState, address="198.51.100.50")
+    await _hand_over(state, MALFORMED)
+    assert state.error_code == "too_many_attempts"
+    # The wait is said in the session's language.
+    state.switch_language("en")
+    assert state.error_wait == "Please wait 1 minute and then try again."
+
+
+async def test_a_verified_session_ends_when_used_from_another_client(configure: Any) -> None:
+    configure()
+    state = tab(ReplyState)
+    verified(state)
+    binding = SessionBinding(ReplyState, StaffState)
+    await binding.preprocess(None, state, None)  # type: ignore[arg-type]
+    assert state.phase == "ready" and state._message is not None
+    # The tab's client token replayed from another browser: nothing of the session reaches it.
+    set_connection(state, "198.51.100.7", "curl/8.0", "/reply")
+    await binding.preprocess(None, state, None)  # type: ignore[arg-type]
+    assert (state.phase, state.error_code) == ("error", "session_moved")
+    assert state._message is None and state._draft is None and state._token == "" and state.text == ""
+    # Back at the first client it stays ended: only the link itself opens it again.
+    set_connection(state, "198.51.100.7", "Firefox/140", "/reply")
+    await binding.preprocess(None, state, None)  # type: ignore[arg-type]
+    assert state.phase == "error" and state._message is None
