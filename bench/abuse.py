@@ -293,27 +293,38 @@ def flood(browser: Browser, portal: PortalProcess, case_service: Any) -> dict[st
             sign_ins[text] = sign_ins.get(text, 0) + 1
         context.close()
 
-    flooder = threading.Thread(target=open_links, daemon=True)
-    flooder.start()
-    latencies = []
     context = browser.new_context(extra_http_headers={"X-Forwarded-For": APPLICANT})
     page = context.new_page()
+
+    def link_checks(first: int) -> list[float]:
+        taken = []
+        for n in range(first, first + LATENCY_SAMPLES):
+            created = messages.create(case_service, messages.question(reference=f"ABH-P-2026-91{n:04d}"))
+            taken.append(_open_request(page, _link(portal, created)) * 1000)
+        return sorted(taken)
+
+    quiet = link_checks(0)
+    flooder = threading.Thread(target=open_links, daemon=True)
+    flooder.start()
     try:
-        for n in range(LATENCY_SAMPLES):
-            created = messages.create(case_service, messages.question(reference=f"ABH-P-2026-9100{n:02d}"))
-            latencies.append(_open_request(page, _link(portal, created)) * 1000)
+        latencies = link_checks(LATENCY_SAMPLES)
         sign_in()
     finally:
         stop.set()
         flooder.join()
         context.close()
-    latencies.sort()
     return {
         "link_statuses": statuses,
         "sign_in_messages": sign_ins,
+        "quiet_p50_ms": statistics.median(quiet),
+        "quiet_p95_ms": _p95(quiet),
         "latency_p50_ms": statistics.median(latencies),
-        "latency_p95_ms": latencies[max(0, round(0.95 * len(latencies)) - 1)],
+        "latency_p95_ms": _p95(latencies),
     }
+
+
+def _p95(sorted_values: list[float]) -> float:
+    return sorted_values[max(0, round(0.95 * len(sorted_values)) - 1)]
 
 
 def main() -> None:
@@ -324,7 +335,8 @@ def main() -> None:
             data_dir=folder / "portal",
             case_service_url=case_service.url,
             case_service_key=case_service.portal_key,
-            extra_env={"PORTAL_TRUSTED_PROXIES": "127.0.0.1/32", "PORTAL_TRUSTED_PROXY_HOPS": "1"},
+            # The bench stands in for a proxy that appends each client's address.
+            extra_env={"PORTAL_TRUSTED_PROXY_HOPS": "1"},
         )
         print("building and starting the portal ...", flush=True)
         portal.start()
@@ -350,9 +362,12 @@ def main() -> None:
     print(f"link openings by status       {dict(sorted(floods['link_statuses'].items()))}")
     answers = "; ".join(f"{n}× {text[:60]!r}" for text, n in floods["sign_in_messages"].items())
     print(f"sign-in answers               {answers}")
+    print(f"applicant link check, quiet   p50 {floods['quiet_p50_ms']:5.0f} ms, p95 {floods['quiet_p95_ms']:5.0f} ms")
     ok = "met" if floods["latency_p95_ms"] < LATENCY_TARGET_MS else "NOT met"
-    print(f"applicant link check p50      {floods['latency_p50_ms']:8.0f} ms")
-    print(f"applicant link check p95      {floods['latency_p95_ms']:8.0f} ms  (target < {LATENCY_TARGET_MS}: {ok})")
+    print(
+        f"applicant link check, flood   p50 {floods['latency_p50_ms']:5.0f} ms, p95 {floods['latency_p95_ms']:5.0f} ms"
+        f"  (target p95 < {LATENCY_TARGET_MS}: {ok})"
+    )
 
 
 if __name__ == "__main__":
