@@ -20,7 +20,11 @@
 
 Memory: pixels are decoded once; a JPEG larger than twice the target is decoded at 1/2 .. 1/8
 scale by libjpeg (``draft``). Other formats are bounded by ``Limits.max_image_pixels`` (checked
-from the header, before any pixel is decoded).
+from the header, before any pixel is decoded; every TIFF frame's header too, and at most
+``max_pdf_pages`` of them are read). Only the first frame of an animated WebP is decoded, onto a
+canvas whose size is checked like any image's. In the portal all of this runs in the sandbox
+(:mod:`portal.domain.sandbox`), whose memory limit covers what the header cannot show (a 59 MP
+16-bit PNG with transparency needs over 600 MB to flatten).
 """
 
 from __future__ import annotations
@@ -115,18 +119,25 @@ def open_checked(path: Path, media_type: str, limits: Limits) -> Image.Image:
 
 def _check_dimensions(im: Image.Image, media_type: str, limits: Limits) -> None:
     try:
-        frames = getattr(im, "n_frames", 1) if media_type in _MULTI_PAGE else 1
-        if frames > limits.max_pdf_pages:
-            raise IntakeError("image_too_many_pages", pages=frames, max=limits.max_pdf_pages)
         total = 0
-        for index in range(frames):
-            if frames > 1:
-                im.seek(index)  # reads the next frame's header, not its pixels
+        for index in range(limits.max_pdf_pages + 1):
+            if index:
+                if media_type not in _MULTI_PAGE:
+                    break
+                try:
+                    im.seek(index)  # reads the next frame's header, not its pixels
+                except EOFError:
+                    break
+                if index == limits.max_pdf_pages:
+                    # Counted frame by frame up to the limit only: Pillow's n_frames reads every
+                    # frame header, and its loop check makes that quadratic (a 6 MB TIFF of
+                    # 50,000 tiny frames takes half a minute).
+                    raise IntakeError("image_too_many_pages", pages=index + 1, max=limits.max_pdf_pages)
             width, height = im.size
             total += width * height
             if width * height > limits.max_image_pixels or total > limits.max_total_image_pixels:
                 raise IntakeError("image_too_large_dimensions", width=width, height=height)
-        if frames > 1:
+        if media_type in _MULTI_PAGE:
             im.seek(0)
     except IntakeError:
         raise
@@ -138,11 +149,14 @@ def check_image(media_type: str) -> Callable[[Path, Limits], int]:
     """The :class:`~portal.domain.formats.Format` checker: type and dimensions; returns the pages.
 
     Pixel data is decoded once, by :func:`normalise_image` (a default step), which refuses broken
-    data with ``image_broken``; a PNG's chunk checksums are verified here already (cheap).
+    data with ``image_broken``; a PNG's chunk checksums are verified here already (cheap), and
+    its compressed text and ICC chunks are inflated within Pillow's caps (``MAX_TEXT_CHUNK``,
+    1 MiB each, ``MAX_TEXT_MEMORY``, 64 MiB together): a bomb in them is ``image_broken``.
     """
 
     def check(path: Path, limits: Limits) -> int:
         with open_checked(path, media_type, limits) as im:
+            # After the frame-by-frame check above, n_frames is known without reading more.
             pages = getattr(im, "n_frames", 1) if media_type in _MULTI_PAGE else 1
             if media_type == "image/png":
                 try:
