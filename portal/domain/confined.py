@@ -55,7 +55,7 @@ def limits_from(data: dict[str, Any]) -> Limits:
 
 def inspection_from(data: object) -> Inspection:
     """An Inspection from a job's answer; refuses anything that is not one."""
-    if not isinstance(data, dict) or not isinstance(data.get("notes"), list):
+    if not isinstance(data, dict) or not isinstance(data.get("notes"), list | tuple):
         raise IntakeError(_REFUSED)
     notes = tuple(_text(n) for n in data["notes"])
     return Inspection(_text(data.get("media_type")), _text(data.get("extension")), page_count(data.get("pages")), notes)

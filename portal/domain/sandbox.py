@@ -17,7 +17,8 @@ Each child, before it reads its request:
 * ``RLIMIT_AS``: its address space may grow by at most ``Limits.sandbox_memory_bytes`` over the
   server's (allocations beyond fail: MemoryError in Python, an abort in C code);
 * ``RLIMIT_CPU``: ``Limits.sandbox_seconds`` of CPU time (SIGXCPU, then SIGKILL);
-* ``RLIMIT_FSIZE``: it writes no file larger than four times ``Limits.max_file_bytes``;
+* ``RLIMIT_FSIZE``: it writes no file larger than four times ``Limits.max_file_bytes`` (the
+  write fails; a normalised image or sanitised PDF is near its original's size);
 * ``RLIMIT_CORE`` 0: a crash never writes a core file with an applicant's document in it.
 
 The server kills a child that runs longer than ``Limits.sandbox_seconds`` of wall-clock time
@@ -35,6 +36,7 @@ parameters. Logs name the job and the reason, never the file.
 from __future__ import annotations
 
 import atexit
+import errno
 import importlib
 import json
 import logging
@@ -372,12 +374,8 @@ def _child(sock: socket.socket, budget: dict[str, Any], jobs: Mapping[str, Job])
         _limit(budget)
         request = json.loads(_read_all(sock, _MAX_REQUEST))
         answer = {"ok": jobs[request["job"]](request["args"])}
-    except IntakeError as exc:
-        answer = _refusal(exc)
-    except MemoryError:
-        answer = {"fault": "memory"}
-    except BaseException:
-        answer = {"fault": "error"}
+    except BaseException as exc:  # whatever the parser raised becomes an answer
+        answer = _failure(exc)
     try:
         sock.sendall(json.dumps(answer).encode() + b"\n")
     finally:
@@ -393,13 +391,18 @@ def _limit(budget: dict[str, Any]) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def _refusal(exc: IntakeError) -> dict[str, Any]:
-    # A parser that ran out of memory raises whatever its authors chose; the refusal it became
-    # (image_broken, pdf_broken) would tell the applicant the wrong thing.
+def _failure(exc: BaseException) -> dict[str, Any]:
+    # A parser that ran out of memory, or a writer stopped by RLIMIT_FSIZE (Python ignores
+    # SIGXFSZ, so the write fails with EFBIG), raises whatever its authors chose; the refusal it
+    # became (image_broken, pdf_broken) would tell the applicant the wrong thing.
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, MemoryError):
             return {"fault": "memory"}
+        if isinstance(cause, OSError) and cause.errno == errno.EFBIG:
+            return {"fault": "file size"}
         cause = cause.__cause__ or cause.__context__
+    if not isinstance(exc, IntakeError):
+        return {"fault": "error"}
     params = {k: v for k, v in exc.params.items() if isinstance(v, str | int | float)}
     return {"refused": exc.code, "params": params}

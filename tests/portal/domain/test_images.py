@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from portal.domain import formats, images
 from portal.domain.errors import IntakeError
 from portal.domain.inspection import Inspection
 from portal.domain.limits import Limits
+from tests.fixtures import bombs
 from tests.fixtures.corpus import CAMERA_SIZE, camera_exif, camera_image
 
 LIMITS = Limits()
@@ -212,3 +214,51 @@ def test_a_truncated_image_is_broken(name: str, corpus: dict[str, Path], tmp_pat
 def test_pdfs_are_not_an_image_steps_business(corpus: dict[str, Path]) -> None:
     found = Inspection("application/pdf", "pdf", 1)
     assert images.normalise_image(corpus["blank.pdf"], found, LIMITS) is found
+
+
+def test_tiff_frames_are_read_only_up_to_the_page_limit(tmp_path: Path) -> None:
+    check = images.check_image("image/tiff")
+    exactly = save_bytes(tmp_path / "exactly.tif", bombs.tiff_many_frames(LIMITS.max_pdf_pages))
+    assert check(exactly, LIMITS) == LIMITS.max_pdf_pages
+    one_more = save_bytes(tmp_path / "one_more.tif", bombs.tiff_many_frames(LIMITS.max_pdf_pages + 1))
+    many = save_bytes(tmp_path / "many.tif", bombs.tiff_many_frames(50_000))
+    for path in (one_more, many):
+        started = time.perf_counter()
+        with pytest.raises(IntakeError) as refused:
+            check(path, LIMITS)
+        assert refused.value.code == "image_too_many_pages"
+        # Reading all 50,000 frame headers (Pillow's n_frames) takes about 30 s.
+        assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize(
+    ("build", "media_type"),
+    [
+        (bombs.jpeg_dimensions_bomb, "image/jpeg"),
+        (bombs.heic_dimensions_bomb, "image/heic"),
+        (bombs.webp_canvas_bomb, "image/webp"),
+        (bombs.png_dimensions_bomb, "image/png"),
+        (bombs.tiff_huge_frame, "image/tiff"),
+    ],
+)
+def test_a_header_that_claims_too_many_pixels_is_refused_before_decoding(
+    build: Callable[[], bytes], media_type: str, tmp_path: Path
+) -> None:
+    path = save_bytes(tmp_path / "bomb", build())
+    with pytest.raises(IntakeError) as refused:
+        images.open_checked(path, media_type, LIMITS)
+    assert refused.value.code == "image_too_large_dimensions"
+
+
+@pytest.mark.parametrize("build", [bombs.png_text_bomb, bombs.png_icc_bomb])
+def test_compressed_png_chunks_are_inflated_within_pillows_caps(build: Callable[[], bytes], tmp_path: Path) -> None:
+    # A zTXt or iCCP chunk of 1 MB that inflates to 1 GiB: Pillow stops after 1 MiB.
+    path = save_bytes(tmp_path / "chunk.png", build())
+    with pytest.raises(IntakeError) as refused:
+        images.check_image("image/png")(path, LIMITS)
+    assert refused.value.code == "image_broken"
+
+
+def save_bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
