@@ -108,7 +108,7 @@ def open_checked(path: Path, media_type: str, limits: Limits) -> Image.Image:
     except Image.DecompressionBombError as exc:
         raise IntakeError("image_too_large_dimensions") from exc
     except Exception as exc:
-        raise IntakeError("image_broken") from exc
+        raise _broken(exc) from exc
     try:
         _check_dimensions(im, media_type, limits)
     except BaseException:
@@ -143,6 +143,18 @@ def _check_dimensions(im: Image.Image, media_type: str, limits: Limits) -> None:
         raise
     except Exception as exc:
         raise IntakeError("image_broken") from exc
+
+
+def _broken(exc: Exception) -> Exception:
+    """``image_broken``, unless the decoder ran out of memory (the sandbox refuses that itself).
+
+    pillow-heif reports libheif's allocation failures as RuntimeError: "Memory allocation error:
+    ..." (heif_error_Memory_allocation_error) or "Out of memory", not MemoryError. (Smaller
+    failures inside libde265 read as decoding errors and stay image_broken.)
+    """
+    if isinstance(exc, RuntimeError) and str(exc).startswith(("Memory allocation error", "Out of memory")):
+        return MemoryError()
+    return IntakeError("image_broken")
 
 
 def check_image(media_type: str) -> Callable[[Path, Limits], int]:
@@ -196,7 +208,7 @@ def normalise_image(path: Path, found: Inspection, limits: Limits, /) -> Inspect
         except Exception as exc:
             # Truncated data, corrupt entropy coding, a decoder's "broken data stream": all are
             # images the caseworker could not open either.
-            raise IntakeError("image_broken") from exc
+            raise _broken(exc) from exc
     if pages:
         rewrite(path, lambda fh: write_image_pdf(pages, fh))
         result = Inspection("application/pdf", "pdf", len(pages))

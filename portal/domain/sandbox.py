@@ -382,8 +382,14 @@ def _child(sock: socket.socket, budget: dict[str, Any], jobs: Mapping[str, Job])
         os._exit(0)  # no atexit handlers or finalisers inherited from the server
 
 
+# In a child: its address space when forked, and the most it may reach.
+_memory_floor, _memory_ceiling = 0, 0
+
+
 def _limit(budget: dict[str, Any]) -> None:
-    memory = _statm(0) + int(budget["memory"])
+    global _memory_floor, _memory_ceiling
+    _memory_floor = _statm(0)
+    memory = _memory_ceiling = _memory_floor + int(budget["memory"])
     cpu = max(math.ceil(float(budget["seconds"])), 1)
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
@@ -402,7 +408,20 @@ def _failure(exc: BaseException) -> dict[str, Any]:
         if isinstance(cause, OSError) and cause.errno == errno.EFBIG:
             return {"fault": "file size"}
         cause = cause.__cause__ or cause.__context__
+    if _memory_exhausted():
+        # C libraries report a failed allocation as a broken stream (libjpeg's "Insufficient
+        # memory" is Pillow's "broken data stream"; libde265's is "did not give a decompressed
+        # image"): a job that failed after using most of its memory is taken to have run out.
+        return {"fault": "memory"}
     if not isinstance(exc, IntakeError):
         return {"fault": "error"}
     params = {k: v for k, v in exc.params.items() if isinstance(v, str | int | float)}
     return {"refused": exc.code, "params": params}
+
+
+def _memory_exhausted() -> bool:
+    if not _memory_ceiling:
+        return False
+    with open("/proc/self/status") as fh:
+        peak = next((int(line.split()[1]) * 1024 for line in fh if line.startswith("VmPeak:")), 0)
+    return peak - _memory_floor > (_memory_ceiling - _memory_floor) * 3 // 4

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageCms, ImageDraw
 from pypdf import PdfReader
 
-from portal.domain import formats, images
+from portal.domain import formats, images, intake, sandbox
 from portal.domain.errors import IntakeError
 from portal.domain.inspection import Inspection
 from portal.domain.limits import Limits
@@ -262,3 +262,16 @@ def test_compressed_png_chunks_are_inflated_within_pillows_caps(build: Callable[
 def save_bytes(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_a_decoder_running_out_of_memory_is_not_a_broken_image(tmp_path: Path) -> None:
+    # libheif and libde265 report failed allocations as RuntimeError or as decoding errors: the
+    # applicant must not be told their photo is damaged when it only did not fit the memory limit.
+    path = save(camera_image((2400, 1800)), tmp_path / "photo.heic", "HEIF", quality=50)
+    found = formats.inspect(path, LIMITS)
+    step = intake.DEFAULT_STEPS[0]
+    with pytest.raises(IntakeError) as refused:
+        step(path, found, Limits(sandbox_memory_bytes=32 << 20))
+    assert refused.value.code == "file_too_complex"
+    assert sandbox.recent_usage()[-1].outcome == "memory"
+    assert step(path, found, LIMITS).media_type == "image/jpeg"  # it fits the default limit
