@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import atexit
 import errno
+import gc
 import importlib
 import json
 import logging
@@ -156,7 +157,11 @@ def _exchange(budget: bytes, request: bytes, timeout: float) -> bytes:
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     with ours:
         try:
-            _server().submit(budget, theirs)
+            try:
+                _server().submit(budget, theirs)
+            except OSError:
+                # The server died since it was last seen alive: _server() starts a new one.
+                _server().submit(budget, theirs)
         finally:
             theirs.close()
         deadline = time.monotonic() + timeout
@@ -274,6 +279,9 @@ def serve() -> None:
     module = importlib.import_module(JOBS_MODULE)
     getattr(module, "preload", lambda: None)()
     jobs: Mapping[str, Job] = module.JOBS
+    # Objects that exist now are never collected: the children's collector then does not write to
+    # (and so copy) every page of the server's heap it inherited.
+    gc.freeze()
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
     os.set_blocking(wake_w, False)

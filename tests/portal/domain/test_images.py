@@ -275,3 +275,13 @@ def test_a_decoder_running_out_of_memory_is_not_a_broken_image(tmp_path: Path) -
     assert refused.value.code == "file_too_complex"
     assert sandbox.recent_usage()[-1].outcome == "memory"
     assert step(path, found, LIMITS).media_type == "image/jpeg"  # it fits the default limit
+
+
+def test_a_48_mp_photo_is_decoded_at_half_size(tmp_path: Path) -> None:
+    im = Image.new("RGB", (8064, 6048), (150, 130, 110))
+    ImageDraw.Draw(im).rectangle((0, 0, 1000, 1000), fill=(255, 0, 0))
+    source = save(im, tmp_path / "48mp.jpg", "JPEG", quality=80)
+    path, _ = normalised(source, tmp_path)
+    with Image.open(path) as out:
+        assert out.size == (4032, 3024)  # libjpeg's half size, kept: no second resampling
+        assert is_red(out.convert("RGB").getpixel((10, 10)))  # type: ignore[arg-type]

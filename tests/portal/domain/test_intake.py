@@ -292,6 +292,22 @@ async def test_a_rewriting_step_is_measured_again(corpus: dict[str, Path], files
     assert stored.size == len(data) and stored.sha512 == hashlib.sha512(data).hexdigest()
 
 
+def test_a_registry_may_name_a_plain_check(corpus: dict[str, Path]) -> None:
+    # The sandbox sniffs; a check that is no sandbox job runs here, after it.
+    checked: list[Path] = []
+
+    def count_pages(path: Path, limits: Limits) -> int:
+        checked.append(path)
+        return 7
+
+    registry = {"image/png": intake.Format("image/png", "png", count_pages)}
+    assert intake.inspect(corpus["alpha.png"], LIMITS, registry) == Inspection("image/png", "png", 7)
+    assert checked == [corpus["alpha.png"]]
+    with pytest.raises(IntakeError) as refused:
+        intake.inspect(corpus["photo.jpg"], LIMITS, registry)
+    assert refused.value.code == "file_type_unsupported"
+
+
 # ---------------------------------------------------------------- names
 
 
