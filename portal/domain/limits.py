@@ -30,14 +30,17 @@ class Limits:
     # pages, and a flate bomb (1 MB -> 1 GiB) is refused after inflating 100 MB in ~0.3 s.
     max_pdf_content_bytes: int = 100_000_000
     # Every parse, render and re-encode of an upload runs in a child process (sandbox.py) whose
-    # address space may grow by this much. Measured peaks (bench/bombs.py): a 12 MP photo
-    # ~140 MB, a 48 MP JPEG ~330 MB, a 48 MP HEIC ~420 MB (libheif decodes at full size), a
-    # 35 MP scan (A4, 600 dpi) ~260 MB, the first page of a PDF ~15 MB. Larger is refused.
+    # address space may grow by this much. Peaks measured (the job's ru_maxrss, 2-core VM): a
+    # 12 MP photo ~170 MB, a 48 MP JPEG ~120 MB (decoded at half size), a 48 MP HEIC ~400 MB
+    # (libheif decodes whole), an A4 scan at 600 dpi (35 MP) ~300 MB, a 60 MP PNG ~440 MB, a
+    # PDF's checks and first page under 100 MB. Every bomb that the checks before decoding
+    # refuse stays under 100 MB; one that passes them is stopped here.
     sandbox_memory_bytes: int = 512 * 1024 * 1024
     # Wall-clock and CPU seconds per job. The slowest legitimate job measured (a 60 MP PNG) takes
     # ~5 s on a shared 2-core VM.
     sandbox_seconds: float = 30.0
-    # Jobs at once per portal process: jobs x memory bounds what the sandbox can take.
+    # Jobs at once per portal process (the others wait): jobs x memory bounds what the sandbox can
+    # take. Two: the machines have two cores, and decoding is CPU-bound.
     sandbox_jobs: int = 2
 
     def __post_init__(self) -> None:
