@@ -176,6 +176,9 @@ def _limit(budget: dict[str, Any]) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_FSIZE, (int(budget["fsize"]), int(budget["fsize"])))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # The server kills a late child; should the server be gone, SIGALRM (default: terminate)
+    # still ends it, a little later.
+    signal.alarm(cpu + 5)
 
 
 def _failure(exc: BaseException) -> dict[str, Any]:
