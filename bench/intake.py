@@ -4,7 +4,9 @@
 
 Every case runs in a fresh Python process (``--case NAME``), so the peak resident set size
 (``ru_maxrss``, which counts C allocations of libjpeg, libheif and zlib that tracemalloc cannot
-see) belongs to that case alone. The inputs are generated first, in a process of their own.
+see) belongs to that case alone. The decoding itself runs in the sandbox's child processes
+(portal/domain/sandbox.py): their largest peak is the "job peak" column. The inputs are
+generated first, in a process of their own.
 """
 
 from __future__ import annotations
@@ -236,7 +238,11 @@ def run_case(name: str, inputs: Path) -> dict[str, float]:
             times.append(time.perf_counter() - started)
             shutil.rmtree(work / "out", ignore_errors=True)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3  # kB on Linux
-    return {"ms": statistics.median(times) * 1e3, "peak_mb": peak, "baseline_mb": baseline}
+    from portal.domain import sandbox
+
+    # The parsing runs in the sandbox's children: their peaks, as the fork server reports them.
+    child = max((u.peak_bytes for u in sandbox.recent_usage()), default=0) / 1e6
+    return {"ms": statistics.median(times) * 1e3, "peak_mb": peak, "baseline_mb": baseline, "child_mb": child}
 
 
 # ---------------------------------------------------------------- the table
@@ -270,13 +276,20 @@ def main() -> None:
     report(results, sizes)
 
 
+def _peak(case: dict[str, float]) -> float:
+    return max(case["peak_mb"], case["child_mb"])
+
+
 def report(r: dict[str, dict[str, float]], sizes: dict[str, int]) -> None:
     print(
         f"inputs: photo.jpg {sizes['photo.jpg'] / 1e6:.1f} MB, photo.heic {sizes['photo.heic'] / 1e6:.1f} MB, "
         f"fifty.pdf {sizes['fifty.pdf'] / 1e3:.0f} kB, bomb.png {sizes['bomb.png'] / 1e3:.0f} kB; "
-        f"median of {REPEAT} runs, peak RSS of the whole process"
+        f"median of {REPEAT} runs, peak RSS of the case's process and of its largest sandbox job"
     )
-    print(f"{'case':<18} {'time ms':>9} {'floor ms':>9} {'ratio':>6} {'peak MB':>8} {'(import base)':>13}")
+    print(
+        f"{'case':<18} {'time ms':>9} {'floor ms':>9} {'ratio':>6} {'peak MB':>8} {'(import base)':>13} "
+        f"{'job peak MB':>11}"
+    )
     for name in CASES:
         if name.endswith("_floor"):
             continue
@@ -285,7 +298,7 @@ def report(r: dict[str, dict[str, float]], sizes: dict[str, int]) -> None:
         floor_text = f"{floor:9.1f}" if floor else " " * 9
         print(
             f"{name:<18} {r[name]['ms']:9.1f} {floor_text} {ratio:>6} {r[name]['peak_mb']:8.0f} "
-            f"{r[name]['baseline_mb']:13.0f}"
+            f"{r[name]['baseline_mb']:13.0f} {r[name]['child_mb']:11.0f}"
         )
     print("\ntargets:")
     checks = [
@@ -293,8 +306,8 @@ def report(r: dict[str, dict[str, float]], sizes: dict[str, int]) -> None:
         ("normalise 12 MP HEIC within 2x floor", r["heic_12mp"]["ms"] <= 2 * r["heic_12mp_floor"]["ms"]),
         ("refuse a 400 MP bomb in < 50 ms", r["bomb_400mp"]["ms"] < 50),
         ("refuse a 72 MP image in < 50 ms", r["large_72mp"]["ms"] < 50),
-        ("peak memory, one 12 MP JPEG (full vet) < 250 MB", r["jpeg_12mp_full"]["peak_mb"] < 250),
-        ("peak memory, one 12 MP HEIC (full vet) < 250 MB", r["heic_12mp_full"]["peak_mb"] < 250),
+        ("peak memory, one 12 MP JPEG (full vet) < 250 MB", _peak(r["jpeg_12mp_full"]) < 250),
+        ("peak memory, one 12 MP HEIC (full vet) < 250 MB", _peak(r["heic_12mp_full"]) < 250),
     ]
     for label, met in checks:
         print(f"  {'met    ' if met else 'MISSED '} {label}")

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -103,6 +103,15 @@ class CaseServiceAPI(FastAPI):
         return self.openapi_schema or {}
 
 
+def _declared_query_only(request: Request) -> None:
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    declared = {param.alias for param in getattr(dependant, "query_params", [])}
+    unknown = sorted(set(request.query_params) - declared)
+    if unknown:
+        raise ServiceError(422, "unknown_parameter", f"not a query parameter of this operation: {unknown[0][:64]!r}")
+
+
 def create_app(settings: CaseServiceSettings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
     db = Database(settings.database_url)
     ctx = AppContext(settings=settings, db=db, keys=KeyRing(settings), clock=clock or utc_now)
@@ -122,8 +131,10 @@ def create_app(settings: CaseServiceSettings, *, clock: Callable[[], datetime] |
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.include_router(build_router(ctx))
-    app.include_router(build_staff_router(ctx))
+    # A query parameter the operation does not declare is refused, not silently ignored: the
+    # document says what the service takes, and a client's typo must not read as "no filter".
+    app.include_router(build_router(ctx), dependencies=[Depends(_declared_query_only)])
+    app.include_router(build_staff_router(ctx), dependencies=[Depends(_declared_query_only)])
     docs = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
     html_paths = frozenset(path for path in docs if path)
     app.guard_policy = GuardPolicy(

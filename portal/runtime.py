@@ -98,6 +98,10 @@ def limits() -> Limits:
         max_files_per_item=s.max_files_per_item,
         max_files_per_reply=s.max_files_per_reply,
         max_reply_bytes=s.max_reply_bytes,
+        max_pdf_content_bytes=s.max_pdf_content_bytes,
+        sandbox_memory_bytes=s.sandbox_memory_mb * 1024 * 1024,
+        sandbox_seconds=s.sandbox_seconds,
+        sandbox_jobs=s.sandbox_jobs,
     )
 
 

@@ -78,6 +78,15 @@ class PortalSettings(BaseSettings):
     max_files_per_reply: int = Field(default=30, ge=1)
     max_reply_bytes: int = Field(default=60_000_000, ge=1)
     max_text_chars: int = Field(default=5000, ge=1)
+    # What a PDF's pages may inflate to (content streams together); more is file_too_complex.
+    max_pdf_content_bytes: int = Field(default=100_000_000, ge=1)
+    # Every parse, render and re-encode of an upload runs in a child process with hard limits
+    # (portal/domain/sandbox.py): the MiB of address space one job may add, its wall-clock and
+    # CPU seconds, and how many jobs run at once (the sandbox's memory is bounded by jobs x MiB).
+    # A job stopped at a limit refuses the file (file_too_complex). See Limits for the figures.
+    sandbox_memory_mb: int = Field(default=512, ge=64)
+    sandbox_seconds: float = Field(default=30.0, gt=0)
+    sandbox_jobs: int = Field(default=2, ge=1)
 
     request_timeout_seconds: float = Field(default=10.0, gt=0)
     delivery_retry_initial_seconds: float = Field(default=2.0, gt=0)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["open_private", "rewrite"]
+__all__ = ["open_private", "rewrite", "temporary"]
 
 # O_EXCL: never reuse or follow an existing path; 0o600: only the portal reads uploads.
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
@@ -17,9 +17,14 @@ def open_private(path: Path) -> BinaryIO:
     return os.fdopen(os.open(path, _FLAGS, 0o600), "wb")
 
 
+def temporary(path: Path) -> Path:
+    """Where :func:`rewrite` writes the new content of ``path`` before it replaces it."""
+    return path.with_name(path.name + ".new")
+
+
 def rewrite(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Replace ``path`` by what ``write`` writes, atomically: a reader sees the old or the new file."""
-    tmp = path.with_name(path.name + ".new")
+    tmp = temporary(path)
     try:
         with open_private(tmp) as fh:
             write(fh)

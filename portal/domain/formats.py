@@ -9,6 +9,11 @@ Allowed: PDF, JPEG, PNG, HEIC/HEIF, WebP, TIFF. libmagic (file 5.44) names them
 write), ``image/heif`` (brand ``mif1``), ``image/webp`` and ``image/tiff``. AVIF (``image/avif``,
 the same container with another codec) is refused as unsupported: caseworkers' viewers cannot
 open it and no phone camera writes it by default.
+
+Both the sniffing and the checks read hostile bytes, so :func:`inspect` runs them in one sandbox
+job (:mod:`portal.domain.sandbox`): the registry's checks are :class:`ConfinedCheck` job names.
+A registry may also name a plain function as a check; it then runs in the calling process, after
+the sandboxed sniff.
 """
 
 from __future__ import annotations
@@ -21,13 +26,13 @@ from types import MappingProxyType
 
 import magic
 
+from portal.domain import sandbox
+from portal.domain.confined import ConfinedCheck, page_count, to_json
 from portal.domain.errors import IntakeError
-from portal.domain.images import check_image
 from portal.domain.inspection import Inspection
 from portal.domain.limits import DEFAULT_LIMITS, Limits
-from portal.domain.pdfs import check_pdf
 
-__all__ = ["FORMATS", "Checker", "Format", "Inspection", "check_pdf", "inspect", "refusal_code", "sniff"]
+__all__ = ["FORMATS", "Checker", "ConfinedCheck", "Format", "Inspection", "inspect", "refusal_code", "sniff"]
 
 # Checks a file of its format and returns its page count; raises IntakeError.
 Checker = Callable[[Path, Limits], int]
@@ -41,12 +46,12 @@ class Format:
 
 
 def _image(media_type: str, extension: str) -> Format:
-    return Format(media_type, extension, check_image(media_type))
+    return Format(media_type, extension, ConfinedCheck("check_image", media_type))
 
 
 FORMATS: Mapping[str, Format] = MappingProxyType(
     {
-        "application/pdf": Format("application/pdf", "pdf", check_pdf),
+        "application/pdf": Format("application/pdf", "pdf", ConfinedCheck("check_pdf", "application/pdf")),
         "image/jpeg": _image("image/jpeg", "jpg"),
         "image/png": _image("image/png", "png"),
         "image/heic": _image("image/heic", "heic"),
@@ -140,10 +145,19 @@ def sniff(path: Path) -> str:
 
 
 def inspect(path: Path, limits: Limits = DEFAULT_LIMITS, formats: Mapping[str, Format] = FORMATS) -> Inspection:
-    """Decide what ``path`` is by its content and check it; raises IntakeError if it is refused."""
-    media_type = sniff(path)
-    fmt = formats.get(media_type)
+    """Decide what ``path`` is by its content and check it; raises IntakeError if it is refused.
+
+    One sandbox job sniffs the type and runs the format's check when it is a ConfinedCheck.
+    """
+    checks = {t: f.check.job for t, f in formats.items() if isinstance(f.check, ConfinedCheck)}
+    args = {"path": str(path), "limits": to_json(limits), "allowed": sorted(formats), "checks": checks}
+    found = sandbox.run("inspect", args, limits)
+    media_type = found.get("media_type") if isinstance(found, dict) else None
+    fmt = formats.get(media_type) if isinstance(media_type, str) else None
     if fmt is None:
-        raise IntakeError(refusal_code(media_type, path), media_type=media_type)
-    pages = fmt.check(path, limits)
+        refusal = found.get("refusal") if isinstance(found, dict) else None
+        if not isinstance(refusal, str) or not refusal.startswith("file_type_"):
+            raise IntakeError("file_too_complex")
+        raise IntakeError(refusal, media_type=str(media_type)[:100])
+    pages = page_count(found.get("pages")) if media_type in checks else fmt.check(path, limits)
     return Inspection(fmt.media_type, fmt.extension, pages)

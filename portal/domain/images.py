@@ -10,7 +10,8 @@
   untagged images are shown as sRGB by every viewer, so the look is kept and the file carries no
   profile (a phone's Display-P3 photo would otherwise look washed out);
 * at most :data:`MAX_LONG_EDGE` pixels on the long edge (A4 at ~345 dpi); smaller images keep
-  their size (upscaling adds bytes, not detail);
+  their size (upscaling adds bytes, not detail), and so do JPEGs that libjpeg decodes at half
+  size or less to between 15/16 of it and it (a 48 MP photo of 8064 px becomes 4032 px);
 * in a format every viewer opens. Camera formats (JPEG, HEIC/HEIF) become JPEG. Other images
   (PNG, WebP, TIFF) become PNG when they look like a document graphic or screenshot (transparency,
   or at most :data:`GRAPHIC_COLOURS` colours) or when the PNG is smaller than the JPEG; otherwise
@@ -20,7 +21,11 @@
 
 Memory: pixels are decoded once; a JPEG larger than twice the target is decoded at 1/2 .. 1/8
 scale by libjpeg (``draft``). Other formats are bounded by ``Limits.max_image_pixels`` (checked
-from the header, before any pixel is decoded).
+from the header, before any pixel is decoded; every TIFF frame's header too, and at most
+``max_pdf_pages`` of them are read). Only the first frame of an animated WebP is decoded, onto a
+canvas whose size is checked like any image's. In the portal all of this runs in the sandbox
+(:mod:`portal.domain.sandbox`), whose memory limit covers what the header cannot show (a 59 MP
+16-bit PNG with transparency needs over 600 MB to flatten).
 """
 
 from __future__ import annotations
@@ -104,7 +109,7 @@ def open_checked(path: Path, media_type: str, limits: Limits) -> Image.Image:
     except Image.DecompressionBombError as exc:
         raise IntakeError("image_too_large_dimensions") from exc
     except Exception as exc:
-        raise IntakeError("image_broken") from exc
+        raise _broken(exc) from exc
     try:
         _check_dimensions(im, media_type, limits)
     except BaseException:
@@ -115,18 +120,25 @@ def open_checked(path: Path, media_type: str, limits: Limits) -> Image.Image:
 
 def _check_dimensions(im: Image.Image, media_type: str, limits: Limits) -> None:
     try:
-        frames = getattr(im, "n_frames", 1) if media_type in _MULTI_PAGE else 1
-        if frames > limits.max_pdf_pages:
-            raise IntakeError("image_too_many_pages", pages=frames, max=limits.max_pdf_pages)
         total = 0
-        for index in range(frames):
-            if frames > 1:
-                im.seek(index)  # reads the next frame's header, not its pixels
+        for index in range(limits.max_pdf_pages + 1):
+            if index:
+                if media_type not in _MULTI_PAGE:
+                    break
+                try:
+                    im.seek(index)  # reads the next frame's header, not its pixels
+                except EOFError:
+                    break
+                if index == limits.max_pdf_pages:
+                    # Counted frame by frame up to the limit only: Pillow's n_frames reads every
+                    # frame header, and its loop check makes that quadratic (a 6 MB TIFF of
+                    # 50,000 tiny frames takes half a minute).
+                    raise IntakeError("image_too_many_pages", pages=index + 1, max=limits.max_pdf_pages)
             width, height = im.size
             total += width * height
             if width * height > limits.max_image_pixels or total > limits.max_total_image_pixels:
                 raise IntakeError("image_too_large_dimensions", width=width, height=height)
-        if frames > 1:
+        if media_type in _MULTI_PAGE:
             im.seek(0)
     except IntakeError:
         raise
@@ -134,15 +146,30 @@ def _check_dimensions(im: Image.Image, media_type: str, limits: Limits) -> None:
         raise IntakeError("image_broken") from exc
 
 
+def _broken(exc: Exception) -> Exception:
+    """``image_broken``, unless the decoder ran out of memory (the sandbox refuses that itself).
+
+    pillow-heif reports libheif's allocation failures as RuntimeError: "Memory allocation error:
+    ..." (heif_error_Memory_allocation_error) or "Out of memory", not MemoryError. (Smaller
+    failures inside libde265 read as decoding errors and stay image_broken.)
+    """
+    if isinstance(exc, RuntimeError) and str(exc).startswith(("Memory allocation error", "Out of memory")):
+        return MemoryError()
+    return IntakeError("image_broken")
+
+
 def check_image(media_type: str) -> Callable[[Path, Limits], int]:
     """The :class:`~portal.domain.formats.Format` checker: type and dimensions; returns the pages.
 
     Pixel data is decoded once, by :func:`normalise_image` (a default step), which refuses broken
-    data with ``image_broken``; a PNG's chunk checksums are verified here already (cheap).
+    data with ``image_broken``; a PNG's chunk checksums are verified here already (cheap), and
+    its compressed text and ICC chunks are inflated within Pillow's caps (``MAX_TEXT_CHUNK``,
+    1 MiB each, ``MAX_TEXT_MEMORY``, 64 MiB together): a bomb in them is ``image_broken``.
     """
 
     def check(path: Path, limits: Limits) -> int:
         with open_checked(path, media_type, limits) as im:
+            # After the frame-by-frame check above, n_frames is known without reading more.
             pages = getattr(im, "n_frames", 1) if media_type in _MULTI_PAGE else 1
             if media_type == "image/png":
                 try:
@@ -182,7 +209,7 @@ def normalise_image(path: Path, found: Inspection, limits: Limits, /) -> Inspect
         except Exception as exc:
             # Truncated data, corrupt entropy coding, a decoder's "broken data stream": all are
             # images the caseworker could not open either.
-            raise IntakeError("image_broken") from exc
+            raise _broken(exc) from exc
     if pages:
         rewrite(path, lambda fh: write_image_pdf(pages, fh))
         result = Inspection("application/pdf", "pdf", len(pages))
@@ -239,10 +266,13 @@ def _target(size: tuple[int, int]) -> tuple[int, int]:
 
 
 def _draft(im: Image.Image) -> None:
-    # libjpeg can decode at 1/2, 1/4 or 1/8 scale, never below the requested size: a 48 MP photo
-    # decodes at half size (a quarter of the memory and time), a 12 MP one at full size.
+    # libjpeg can decode at 1/2, 1/4 or 1/8 scale, never below the requested size. Asking for
+    # 15/16 of the target lets a 48 MP photo (8064 px) decode at half size, 4032 px, which is
+    # then kept as it is: a quarter of the memory (~140 MB instead of ~370 MB) and of the time.
+    # Asking for the target itself would decode it whole (half of 8064 is under 4096).
     if im.format in ("JPEG", "MPO") and max(im.size) > MAX_LONG_EDGE:
-        im.draft(None, _target(im.size))
+        width, height = _target(im.size)
+        im.draft(None, (width * 15 // 16, height * 15 // 16))
 
 
 def _bounded(im: Image.Image) -> Image.Image:

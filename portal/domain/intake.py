@@ -13,11 +13,18 @@ not touch the rest: pass ``formats=`` / ``steps=`` to :func:`accept`. Every refu
 :class:`IntakeError` whose code maps to ``error.<code>``; the stored file is deleted whenever a
 file is refused. Size, SHA-512 and pages describe the bytes that will be handed over.
 
+Nothing of an upload is parsed in the portal's own process: sniffing and checks, the default
+steps, hints and thumbnail, and merging run as jobs in the sandbox (:mod:`portal.domain.sandbox`),
+child processes with hard limits on memory, CPU and time (``Limits.sandbox_*``). A job stopped
+at a limit, or one that crashes, refuses the file with ``file_too_complex``, as do the cheap
+checks before decoding (image dimensions from the header, a PDF's inflated content size).
+A step or check passed in as a plain function runs in the calling process.
+
 Error codes: too_many_files_item, too_many_files_reply, reply_too_large, file_too_large,
 file_empty, file_type_word, file_type_archive, file_type_executable, file_type_html,
 file_type_svg, file_type_unsupported, pdf_encrypted, pdf_broken, pdf_too_many_pages,
-image_broken, image_too_large_dimensions, image_too_many_pages, merge_images_only (and the
-scanner's file_infected, scanner_unavailable).
+image_broken, image_too_large_dimensions, image_too_many_pages, merge_images_only,
+file_too_complex (and the scanner's file_infected, scanner_unavailable).
 Notice codes (``notice.<code>``): pdf_javascript_removed, pdf_actions_removed,
 pdf_attachments_removed, pdf_xfa_removed, image_converted_jpeg, image_converted_png,
 image_converted_pdf, image_location_removed. Hint codes (``hint.<code>``): photo_dark,
@@ -38,14 +45,12 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from portal.domain.catalogue import file_stem
+from portal.domain.confined import ConfinedStep, describe, merge_images_to_pdf
 from portal.domain.errors import IntakeError
+from portal.domain.files import temporary
 from portal.domain.formats import FORMATS, Format, Inspection, inspect
-from portal.domain.images import normalise_image
+from portal.domain.images import IMAGE_TYPES
 from portal.domain.limits import DEFAULT_LIMITS, Limits
-from portal.domain.merge import merge_images_to_pdf
-from portal.domain.pdfs import sanitise_pdf
-from portal.domain.preview import thumbnail
-from portal.domain.quality import quality_hints
 
 __all__ = [
     "CHUNK",
@@ -206,8 +211,12 @@ class Step(Protocol):
     def __call__(self, path: Path, found: Inspection, limits: Limits, /) -> Inspection: ...
 
 
-# Images: upright, no metadata, bounded, JPEG/PNG/PDF. PDFs: active content removed.
-DEFAULT_STEPS: tuple[Step, ...] = (normalise_image, sanitise_pdf)
+# Images: upright, no metadata, bounded, JPEG/PNG/PDF. PDFs: active content removed. Both in the
+# sandbox (images.normalise_image and pdfs.sanitise_pdf, run by portal.domain.jobs).
+DEFAULT_STEPS: tuple[Step, ...] = (
+    ConfinedStep("normalise_image", frozenset(IMAGE_TYPES)),
+    ConfinedStep("sanitise_pdf", frozenset({"application/pdf"})),
+)
 
 # A malware scanner (portal.domain.scanner): returns when the file is clean, raises IntakeError.
 Scan = Callable[[Path], None]
@@ -248,8 +257,12 @@ def vet(
             found = step(path, found, limits)
         rewritten = _identity(path) != before
         size, sha512 = _measure(path) if rewritten else (received.size, received.sha512)
+        hints, small = describe(path, found.media_type, limits)
     except BaseException:
         path.unlink(missing_ok=True)
+        # A step killed while rewriting leaves its temporary file (files.rewrite cannot clean up
+        # after SIGKILL).
+        temporary(path).unlink(missing_ok=True)
         raise
     return StoredUpload(
         id=path.name,
@@ -260,9 +273,9 @@ def vet(
         sha512=sha512,
         pages=found.pages,
         original_name=clean_original_name(original_name),
-        quality=quality_hints(path) if found.media_type.startswith("image/") else (),
+        quality=hints,
         notes=found.notes,
-        thumbnail=thumbnail(path, found.media_type),
+        thumbnail=small,
     )
 
 
@@ -303,7 +316,7 @@ def merge_uploads(
     The merged file goes through the same checks as an uploaded PDF. The originals are left for
     the caller to remove. Its name defaults to the first upload's, with ``.pdf``. Hints of the
     photos carry over, so "blurred" stays visible on the document. Raises IntakeError
-    (merge_images_only, pdf_too_many_pages, file_too_large).
+    (merge_images_only, pdf_too_many_pages, file_too_large, file_too_complex).
     """
     path = merge_images_to_pdf([u.path for u in uploads], files_dir, limits)
     try:

@@ -34,7 +34,7 @@ from portal.domain.errors import IntakeError
 from portal.domain.files import open_private
 from portal.domain.limits import Limits
 
-__all__ = ["A4", "PageImage", "merge_images_to_pdf", "page_from_encoded", "write_image_pdf"]
+__all__ = ["A4", "PageImage", "merge_images_to_pdf", "page_from_encoded", "write_image_pdf", "write_merged_pdf"]
 
 A4 = (595.28, 841.89)  # points (1/72 inch)
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -158,6 +158,17 @@ def merge_images_to_pdf(paths: Sequence[Path], files_dir: Path, limits: Limits) 
     ``merge_images_only`` (another type), ``pdf_too_many_pages`` and, before anything is read,
     ``file_too_large`` when the pages together exceed ``max_file_bytes``.
     """
+    out = files_dir / secrets.token_hex(16)
+    write_merged_pdf(paths, out, limits)
+    return out
+
+
+def write_merged_pdf(paths: Sequence[Path], out: Path, limits: Limits) -> int:
+    """:func:`merge_images_to_pdf` into the new file ``out``; returns the page count.
+
+    ``out`` is gone after any refusal. The sandbox's merge job calls this with a name its caller
+    chose, so the caller can remove the file even when the job is killed.
+    """
     if not paths:
         raise ValueError("nothing to merge")
     if len(paths) > limits.max_pdf_pages:
@@ -168,10 +179,11 @@ def merge_images_to_pdf(paths: Sequence[Path], files_dir: Path, limits: Limits) 
     # PNG pages are copied as they are and JPEG pages too, so the inputs' sizes bound the output.
     if sum(p.stat().st_size + _OVERHEAD_PER_PAGE for p in paths) > limits.max_file_bytes:
         raise IntakeError("file_too_large")
-    out = files_dir / secrets.token_hex(16)
     try:
         with open_private(out) as fh:
-            write_image_pdf((page_from_encoded(p.read_bytes(), t) for p, t in zip(paths, types, strict=True)), fh)
+            pages = write_image_pdf(
+                (page_from_encoded(p.read_bytes(), t) for p, t in zip(paths, types, strict=True)), fh
+            )
     except BaseException as exc:
         out.unlink(missing_ok=True)
         if isinstance(exc, Exception) and not isinstance(exc, IntakeError):
@@ -180,4 +192,4 @@ def merge_images_to_pdf(paths: Sequence[Path], files_dir: Path, limits: Limits) 
     if out.stat().st_size > limits.max_file_bytes:  # a non-normalised PNG can grow when stored raw
         out.unlink()
         raise IntakeError("file_too_large")
-    return out
+    return pages

@@ -1,4 +1,13 @@
-"""PDF checks (structure, encryption, pages) and the sanitising step that removes active content.
+"""PDF checks (structure, encryption, pages, inflated size) and the sanitising step that removes active content.
+
+Inflated size: a viewer inflates a page's content streams whole before it parses them, so a
+1 MB file can carry a page of 1 GiB (PDFium then takes over 2 GB to draw it). :func:`check_pdf`
+refuses a file whose content streams inflate to more than ``Limits.max_pdf_content_bytes``, or
+that draws an image of more than ``Limits.max_image_pixels`` (the rule for photos, 60 MP; an A4
+scan at 600 dpi is 35 MP), with ``file_too_complex`` before anything renders it (see
+:mod:`portal.domain.pdf_content`).
+pypdf's own decoders (object and cross-reference streams) are capped at
+:data:`PYPDF_STREAM_LIMIT`, and everything here runs in the sandbox anyway.
 
 Active content removed by :func:`sanitise_pdf`, and why
 -------------------------------------------------------
@@ -34,27 +43,53 @@ owner-password-only PDF opens without a password anyway. What was removed is rec
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pypdf import PasswordType, PdfReader, PdfWriter
+from pypdf import PasswordType, PdfReader, PdfWriter, apply_configuration
+from pypdf.errors import LimitReachedError
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 from portal.domain.errors import IntakeError
 from portal.domain.files import rewrite
 from portal.domain.inspection import Inspection
 from portal.domain.limits import Limits
+from portal.domain.pdf_content import measure
 
-__all__ = ["check_pdf", "open_pdf", "sanitise_pdf"]
+__all__ = ["PYPDF_STREAM_LIMIT", "check_pdf", "open_pdf", "sanitise_pdf"]
 
 PDF = "application/pdf"
+TOO_COMPLEX = "file_too_complex"
+# One stream as pypdf decodes it (object and cross-reference streams hold a few hundred kB in
+# real files; pypdf's default is 75 MB). Over it pypdf raises LimitReachedError.
+PYPDF_STREAM_LIMIT = 32_000_000
 
 # ---------------------------------------------------------------- checks
 
 # The PDF spec puts %%EOF at the end; readers tolerate up to 1 KiB of trailing bytes. Without it
 # the file was cut off in transfer, even where pypdf's lenient mode could rebuild some pages.
 _PDF_TAIL = 1024
+
+
+@contextmanager
+def _bounded() -> Iterator[None]:
+    """pypdf's decoders capped at PYPDF_STREAM_LIMIT, and its LimitReachedError as our refusal."""
+    limit = PYPDF_STREAM_LIMIT
+    try:
+        with apply_configuration(
+            zlib_maximum_output_length=limit,
+            lzw_maximum_output_length=limit,
+            run_length_maximum_output_length=limit,
+            brotli_maximum_output_length=limit,
+            jbig2_maximum_output_length=limit,
+            array_based_stream_maximum_output_length=limit,
+        ):
+            yield
+    except LimitReachedError as exc:
+        raise IntakeError(TOO_COMPLEX) from exc
 
 
 def open_pdf(path: Path) -> PdfReader:
@@ -66,6 +101,8 @@ def open_pdf(path: Path) -> PdfReader:
     try:
         reader = PdfReader(path, strict=False)
         encrypted = reader.is_encrypted
+    except LimitReachedError:
+        raise
     except Exception as exc:
         # A parser of hostile input raises anything (KeyError, RecursionError, ...): whatever
         # stops it means the caseworker's viewer may fail too.
@@ -76,18 +113,25 @@ def open_pdf(path: Path) -> PdfReader:
 
 
 def check_pdf(path: Path, limits: Limits) -> int:
-    """Checks structure, encryption and page count; returns the page count."""
-    reader = open_pdf(path)
-    try:
-        pages = len(reader.pages)
-        if pages > limits.max_pdf_pages:
-            raise IntakeError("pdf_too_many_pages", pages=pages, max=limits.max_pdf_pages)
-        for page in reader.pages:
-            _ = page.mediabox  # resolves every page object, so a broken page tree shows here
-    except IntakeError:
-        raise
-    except Exception as exc:
-        raise IntakeError("pdf_broken") from exc
+    """Checks structure, encryption, page count and inflated content size; returns the page count."""
+    with _bounded():
+        reader = open_pdf(path)
+        try:
+            pages = len(reader.pages)
+            if pages > limits.max_pdf_pages:
+                raise IntakeError("pdf_too_many_pages", pages=pages, max=limits.max_pdf_pages)
+            for page in reader.pages:
+                _ = page.mediabox  # resolves every page object, so a broken page tree shows here
+            if pages:
+                size = measure(reader, limits.max_pdf_content_bytes)
+                if size.content_bytes > limits.max_pdf_content_bytes:
+                    raise IntakeError(TOO_COMPLEX)
+                if size.largest_image_pixels > limits.max_image_pixels:
+                    raise IntakeError(TOO_COMPLEX)
+        except (IntakeError, LimitReachedError):
+            raise
+        except Exception as exc:
+            raise IntakeError("pdf_broken") from exc
     if pages == 0:
         raise IntakeError("pdf_broken")
     return pages
@@ -134,6 +178,11 @@ def sanitise_pdf(path: Path, found: Inspection, limits: Limits, /) -> Inspection
     """Step: remove active content (see the module docstring); rewrite only if there was any."""
     if found.media_type != PDF:
         return found
+    with _bounded():
+        return _sanitise(path, found)
+
+
+def _sanitise(path: Path, found: Inspection) -> Inspection:
     try:
         reader = open_pdf(path)
         root = reader.trailer["/Root"].get_object()
@@ -148,7 +197,7 @@ def sanitise_pdf(path: Path, found: Inspection, limits: Limits, /) -> Inspection
             return found
         writer = PdfWriter(clone_from=reader)
         rewrite(path, writer.write)
-    except IntakeError:
+    except (IntakeError, LimitReachedError):
         raise
     except Exception as exc:
         raise IntakeError("pdf_broken") from exc

@@ -1,10 +1,12 @@
 """Small JPEG previews of uploads, so the applicant sees which photo or document is which.
 
 ``thumbnail`` never fails an upload: whatever cannot be shown gets None and the page shows a
-generic file icon. PDF pages are rendered by PDFium (the pypdfium2 wheel bundles it; nothing is
-fetched at run time) without its form environment, so no script in a PDF ever runs; it only
-sees files that passed the scanner and the sanitiser. PDFium is not thread-safe and uploads are
-vetted in worker threads, hence the lock.
+generic file icon; only running out of memory is raised (MemoryError), so that the sandbox job
+it runs in (:mod:`portal.domain.jobs`) refuses the file. PDF pages are rendered by PDFium (the
+pypdfium2 wheel bundles it; nothing is fetched at run time) without its form environment, so no
+script in a PDF ever runs; it only sees files that passed the scanner, the PDF checks (inflated
+content size included) and the sanitiser. PDFium is not thread-safe, hence the lock for callers
+that use threads (the portal runs each thumbnail in a process of its own).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ def thumbnail(path: Path, media_type: str) -> bytes | None:
         else:
             return None
         return _jpeg(small)
+    except MemoryError:
+        raise  # in the sandbox: a bomb, which refuses the file, not a picture we cannot draw
     except Exception:
         return None
 

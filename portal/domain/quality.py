@@ -40,6 +40,8 @@ def quality_hints(path: Path) -> tuple[str, ...]:
         with Image.open(path, formats=("JPEG", "PNG")) as im:
             short_edge = min(im.size)
             grey = _reduced_grey(im)
+    except MemoryError:
+        raise  # in the sandbox: a bomb, which refuses the file
     except Exception:
         return ()
     hints = []

@@ -227,3 +227,11 @@ def test_status_link_expires_after_info_period(api: Api, clock: Clock) -> None:
     assert created["expires_at"] == "2026-05-11T09:00:00Z"  # sent_at + 90 days
     clock.advance(timedelta(days=90))
     assert api.resolve(created["reply_link"]).json()["state"] == "expired"
+
+
+@pytest.mark.parametrize("query", ["=false", "afterr=3", "after=0&limit=5&authority=abh-cottbus"])
+def test_an_undeclared_query_parameter_is_refused_not_ignored(client: TestClient, query: str) -> None:
+    response = client.get(f"/api/v1/replies?{query}", headers=auth(KEY_A))
+    assert response.status_code == 422
+    assert response.json()["code"] == "unknown_parameter"
+    assert client.get("/api/v1/replies?after=0&limit=5", headers=auth(KEY_A)).status_code == 200

@@ -20,6 +20,8 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert settings.languages[:3] == ("de", "de-simple", "en") and len(settings.languages) == 13
     assert settings.default_language == "de"
     assert settings.clamd_address == "" and settings.clamd_timeout_seconds == 30.0
+    assert (settings.sandbox_memory_mb, settings.sandbox_seconds, settings.sandbox_jobs) == (512, 30.0, 2)
+    assert settings.max_pdf_content_bytes == 100_000_000
     assert settings.effective_database_url == "sqlite:///data/portal/portal.sqlite3"
     assert settings.files_dir == Path("data/portal/files") and (tmp_path / "data/portal/files").is_dir()
 

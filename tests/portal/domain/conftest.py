@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.corpus import build_corpus
+from tests.fixtures.corpus import build_corpus, camera_image
 
 
 @pytest.fixture(scope="session")
@@ -20,3 +20,11 @@ def files_dir(tmp_path: Path) -> Path:
     d = tmp_path / "files"
     d.mkdir()
     return d
+
+
+@pytest.fixture(scope="session")
+def camera_jpeg(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 6 MP camera-like JPEG, read-only: enough work for a sandbox job to be measured or stopped."""
+    path = tmp_path_factory.mktemp("camera") / "camera.jpg"
+    camera_image((3000, 2000)).save(path, "JPEG", quality=90)
+    return path

@@ -3,16 +3,18 @@ from __future__ import annotations
 import io
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageCms, ImageDraw
 from pypdf import PdfReader
 
-from portal.domain import formats, images
+from portal.domain import formats, images, intake, sandbox
 from portal.domain.errors import IntakeError
 from portal.domain.inspection import Inspection
 from portal.domain.limits import Limits
+from tests.fixtures import bombs
 from tests.fixtures.corpus import CAMERA_SIZE, camera_exif, camera_image
 
 LIMITS = Limits()
@@ -212,3 +214,74 @@ def test_a_truncated_image_is_broken(name: str, corpus: dict[str, Path], tmp_pat
 def test_pdfs_are_not_an_image_steps_business(corpus: dict[str, Path]) -> None:
     found = Inspection("application/pdf", "pdf", 1)
     assert images.normalise_image(corpus["blank.pdf"], found, LIMITS) is found
+
+
+def test_tiff_frames_are_read_only_up_to_the_page_limit(tmp_path: Path) -> None:
+    check = images.check_image("image/tiff")
+    exactly = save_bytes(tmp_path / "exactly.tif", bombs.tiff_many_frames(LIMITS.max_pdf_pages))
+    assert check(exactly, LIMITS) == LIMITS.max_pdf_pages
+    one_more = save_bytes(tmp_path / "one_more.tif", bombs.tiff_many_frames(LIMITS.max_pdf_pages + 1))
+    many = save_bytes(tmp_path / "many.tif", bombs.tiff_many_frames(50_000))
+    for path in (one_more, many):
+        started = time.perf_counter()
+        with pytest.raises(IntakeError) as refused:
+            check(path, LIMITS)
+        assert refused.value.code == "image_too_many_pages"
+        # Reading all 50,000 frame headers (Pillow's n_frames) takes about 30 s.
+        assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize(
+    ("build", "media_type"),
+    [
+        (bombs.jpeg_dimensions_bomb, "image/jpeg"),
+        (bombs.heic_dimensions_bomb, "image/heic"),
+        (bombs.webp_canvas_bomb, "image/webp"),
+        (bombs.png_dimensions_bomb, "image/png"),
+        (bombs.tiff_huge_frame, "image/tiff"),
+    ],
+)
+def test_a_header_that_claims_too_many_pixels_is_refused_before_decoding(
+    build: Callable[[], bytes], media_type: str, tmp_path: Path
+) -> None:
+    path = save_bytes(tmp_path / "bomb", build())
+    with pytest.raises(IntakeError) as refused:
+        images.open_checked(path, media_type, LIMITS)
+    assert refused.value.code == "image_too_large_dimensions"
+
+
+@pytest.mark.parametrize("build", [bombs.png_text_bomb, bombs.png_icc_bomb])
+def test_compressed_png_chunks_are_inflated_within_pillows_caps(build: Callable[[], bytes], tmp_path: Path) -> None:
+    # A zTXt or iCCP chunk of 1 MB that inflates to 1 GiB: Pillow stops after 1 MiB.
+    path = save_bytes(tmp_path / "chunk.png", build())
+    with pytest.raises(IntakeError) as refused:
+        images.check_image("image/png")(path, LIMITS)
+    assert refused.value.code == "image_broken"
+
+
+def save_bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_a_decoder_running_out_of_memory_is_not_a_broken_image(tmp_path: Path) -> None:
+    # libheif and libde265 report failed allocations as RuntimeError or as decoding errors: the
+    # applicant must not be told their photo is damaged when it only did not fit the memory limit.
+    path = save(camera_image((2400, 1800)), tmp_path / "photo.heic", "HEIF", quality=50)
+    found = formats.inspect(path, LIMITS)
+    step = intake.DEFAULT_STEPS[0]
+    with pytest.raises(IntakeError) as refused:
+        step(path, found, Limits(sandbox_memory_bytes=32 << 20))
+    assert refused.value.code == "file_too_complex"
+    assert sandbox.recent_usage()[-1].outcome == "memory"
+    assert step(path, found, LIMITS).media_type == "image/jpeg"  # it fits the default limit
+
+
+def test_a_48_mp_photo_is_decoded_at_half_size(tmp_path: Path) -> None:
+    im = Image.new("RGB", (8064, 6048), (150, 130, 110))
+    ImageDraw.Draw(im).rectangle((0, 0, 1000, 1000), fill=(255, 0, 0))
+    source = save(im, tmp_path / "48mp.jpg", "JPEG", quality=80)
+    path, _ = normalised(source, tmp_path)
+    with Image.open(path) as out:
+        assert out.size == (4032, 3024)  # libjpeg's half size, kept: no second resampling
+        assert is_red(out.convert("RGB").getpixel((10, 10)))  # type: ignore[arg-type]

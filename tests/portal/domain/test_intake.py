@@ -5,14 +5,16 @@ import io
 import os
 import stat
 import unicodedata
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
-from portal.domain import intake
+from portal.domain import intake, sandbox
 from portal.domain.errors import IntakeError
+from portal.domain.files import temporary
 from portal.domain.intake import Inspection, Limits, StoredUpload
+from tests.fixtures import bombs
 from tests.fixtures.corpus import ACCEPTED, EXPECTED, HOSTILE_NAMES, SIZE_LIMIT
 
 LIMITS = Limits(max_file_bytes=SIZE_LIMIT)
@@ -290,6 +292,22 @@ async def test_a_rewriting_step_is_measured_again(corpus: dict[str, Path], files
     assert stored.size == len(data) and stored.sha512 == hashlib.sha512(data).hexdigest()
 
 
+def test_a_registry_may_name_a_plain_check(corpus: dict[str, Path]) -> None:
+    # The sandbox sniffs; a check that is no sandbox job runs here, after it.
+    checked: list[Path] = []
+
+    def count_pages(path: Path, limits: Limits) -> int:
+        checked.append(path)
+        return 7
+
+    registry = {"image/png": intake.Format("image/png", "png", count_pages)}
+    assert intake.inspect(corpus["alpha.png"], LIMITS, registry) == Inspection("image/png", "png", 7)
+    assert checked == [corpus["alpha.png"]]
+    with pytest.raises(IntakeError) as refused:
+        intake.inspect(corpus["photo.jpg"], LIMITS, registry)
+    assert refused.value.code == "file_type_unsupported"
+
+
 # ---------------------------------------------------------------- names
 
 
@@ -355,3 +373,121 @@ async def test_merge_uploads_refuses_a_pdf(corpus: dict[str, Path], files_dir: P
         intake.merge_uploads(uploads, files_dir, LIMITS)
     assert refused.value.code == "merge_images_only"
     assert len(leftovers(files_dir)) == 2
+
+
+# ---------------------------------------------------------------- decompression bombs
+
+# Every accepted format, as a bomb (tests/fixtures/bombs.py), and how it is refused. None of them
+# may cost the sandbox's child more than this: they are all stopped before they inflate.
+BOMBS: dict[str, tuple[Callable[[], bytes], str]] = {
+    "pdf_content.pdf": (bombs.pdf_content_bomb, "file_too_complex"),  # 1 MB -> 1 GiB page
+    "pdf_repeated.pdf": (bombs.pdf_repeated_contents_bomb, "file_too_complex"),
+    "pdf_pages.pdf": (bombs.pdf_many_pages_bomb, "file_too_complex"),
+    "pdf_form.pdf": (bombs.pdf_form_bomb, "file_too_complex"),
+    "pdf_image.pdf": (bombs.pdf_image_bomb, "file_too_complex"),
+    "pdf_object_stream.pdf": (bombs.pdf_object_stream_bomb, "file_too_complex"),
+    "png_dimensions.png": (bombs.png_dimensions_bomb, "image_too_large_dimensions"),
+    "png_text.png": (bombs.png_text_bomb, "image_broken"),
+    "png_icc.png": (bombs.png_icc_bomb, "image_broken"),
+    "jpeg_dimensions.jpg": (bombs.jpeg_dimensions_bomb, "image_too_large_dimensions"),
+    "heic_dimensions.heic": (bombs.heic_dimensions_bomb, "image_too_large_dimensions"),
+    "webp_canvas.webp": (bombs.webp_canvas_bomb, "image_too_large_dimensions"),
+    "tiff_frames.tif": (bombs.tiff_many_frames, "image_too_many_pages"),
+    "tiff_huge_frame.tif": (bombs.tiff_huge_frame, "image_too_large_dimensions"),
+}
+BOMB_PEAK = 150_000_000
+
+
+def jobs_since(count: int) -> list[sandbox.Usage]:
+    return sandbox.recent_usage()[count:]
+
+
+@pytest.mark.parametrize("name", sorted(BOMBS))
+async def test_bombs_are_refused_before_they_inflate(name: str, tmp_path: Path, files_dir: Path) -> None:
+    build, code = BOMBS[name]
+    source = tmp_path / name
+    source.write_bytes(build())
+    before = len(sandbox.recent_usage())
+    with pytest.raises(IntakeError) as refused:
+        await accept_file(source, files_dir, Limits())
+    assert refused.value.code == code
+    assert leftovers(files_dir) == []
+    jobs = jobs_since(before)
+    assert [u.job for u in jobs] == ["inspect"]  # refused by the checks, before any decoding
+    assert jobs[0].peak_bytes < BOMB_PEAK
+
+
+def _reset_peak() -> None:
+    Path("/proc/self/clear_refs").write_text("5")  # resets this process's peak resident set (Linux)
+
+
+def _hwm_and_rss() -> tuple[int, int]:
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    return int(status["VmHWM"].split()[0]) * 1024, int(status["VmRSS"].split()[0]) * 1024
+
+
+async def test_a_pdf_page_that_inflates_to_a_gibibyte_never_reaches_the_portals_memory(
+    tmp_path: Path, files_dir: Path
+) -> None:
+    source = tmp_path / "bomb.pdf"
+    source.write_bytes(bombs.pdf_content_bomb())
+    assert source.stat().st_size < 1_100_000
+    _reset_peak()
+    _, rss = _hwm_and_rss()
+    with pytest.raises(IntakeError) as refused:
+        await accept_file(source, files_dir, Limits())
+    assert refused.value.code == "file_too_complex"
+    peak, _ = _hwm_and_rss()
+    assert peak - rss < 30_000_000
+
+
+async def test_an_image_too_big_to_decode_within_the_memory_limit(tmp_path: Path, files_dir: Path) -> None:
+    # 59 MP passes the pixel rule, but 16-bit RGBA needs over 600 MB to flatten: only the
+    # sandbox's memory limit stops it (with the default 512 MiB).
+    source = tmp_path / "memory.png"
+    source.write_bytes(bombs.png_memory_bomb())
+    before = len(sandbox.recent_usage())
+    with pytest.raises(IntakeError) as refused:
+        await accept_file(source, files_dir, Limits())
+    assert refused.value.code == "file_too_complex"
+    assert leftovers(files_dir) == []
+    killed = jobs_since(before)[-1]
+    assert (killed.job, killed.outcome) == ("normalise_image", "memory")
+    assert killed.peak_bytes < Limits().sandbox_memory_bytes + 100_000_000
+
+
+async def test_a_slow_job_is_stopped_and_the_file_deleted(corpus: dict[str, Path], files_dir: Path) -> None:
+    with pytest.raises(IntakeError) as refused:
+        await accept_file(corpus["iphone.heic"], files_dir, Limits(sandbox_seconds=0.001))
+    assert refused.value.code == "file_too_complex"
+    assert leftovers(files_dir) == []
+
+
+async def test_a_killed_step_leaves_no_temporary_file(corpus: dict[str, Path], files_dir: Path) -> None:
+    received = await intake.receive(chunks_of(corpus["photo.jpg"]), files_dir, LIMITS)
+    # What files.rewrite leaves when its process is killed mid-write.
+    temporary(received.path).write_bytes(b"half a photo")
+    with pytest.raises(IntakeError):
+        intake.vet(received, "photo.jpg", LIMITS, scan=refuse_all)
+    assert leftovers(files_dir) == []
+
+
+def refuse_all(path: Path) -> None:
+    raise IntakeError("file_infected")
+
+
+async def test_an_animated_webp_is_taken_by_its_first_frame(tmp_path: Path, files_dir: Path) -> None:
+    source = tmp_path / "frames.webp"
+    source.write_bytes(bombs.webp_many_frames())  # 20,000 frames on a 16 MP canvas
+    before = len(sandbox.recent_usage())
+    stored = await accept_file(source, files_dir, Limits())
+    assert stored.pages == 1 and stored.media_type in ("image/jpeg", "image/png")
+    assert all(u.outcome == "ok" and u.peak_bytes < 400_000_000 for u in jobs_since(before))
+
+
+async def test_a_merge_that_is_stopped_leaves_only_the_photos(corpus: dict[str, Path], files_dir: Path) -> None:
+    photos = [await accept_file(corpus[n], files_dir) for n in ("gps_rotated.jpg", "alpha.png")]
+    with pytest.raises(IntakeError) as refused:
+        intake.merge_uploads(photos, files_dir, Limits(max_file_bytes=SIZE_LIMIT, sandbox_seconds=0.001))
+    assert refused.value.code == "file_too_complex"
+    assert sorted(leftovers(files_dir)) == sorted(p.path for p in photos)

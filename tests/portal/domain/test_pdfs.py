@@ -13,6 +13,7 @@ from portal.domain import pdfs
 from portal.domain.errors import IntakeError
 from portal.domain.inspection import Inspection
 from portal.domain.limits import Limits
+from tests.fixtures import bombs
 
 LIMITS = Limits()
 PDF = Inspection("application/pdf", "pdf", 1)
@@ -125,3 +126,39 @@ def test_refusals(name: str, code: str, corpus: dict[str, Path]) -> None:
     with pytest.raises(IntakeError) as refused:
         pdfs.check_pdf(corpus[name], LIMITS)
     assert refused.value.code == code
+
+
+# ---------------------------------------------------------------- decompression bombs
+
+
+def written(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def test_content_over_the_limit_is_refused_before_rendering(tmp_path: Path) -> None:
+    bomb = written(tmp_path, "page.pdf", bombs.pdf_content_bomb(4 * bombs.MIB))
+    assert pdfs.check_pdf(bomb, Limits(max_pdf_content_bytes=4 * bombs.MIB)) == 1  # the limit itself is allowed
+    with pytest.raises(IntakeError) as refused:
+        pdfs.check_pdf(bomb, Limits(max_pdf_content_bytes=4 * bombs.MIB - 1))
+    assert refused.value.code == "file_too_complex"
+
+
+def test_an_image_over_the_pixel_limit_is_refused(tmp_path: Path) -> None:
+    pdf = written(tmp_path, "image.pdf", bombs.pdf_image_bomb(side=1000))
+    assert pdfs.check_pdf(pdf, Limits(max_image_pixels=1_000_000)) == 1
+    with pytest.raises(IntakeError) as refused:
+        pdfs.check_pdf(pdf, Limits(max_image_pixels=999_999))
+    assert refused.value.code == "file_too_complex"
+
+
+def test_an_object_stream_bomb_stops_pypdf_at_its_cap(tmp_path: Path) -> None:
+    # Reading the page tree means inflating the object stream: pypdf stops at PYPDF_STREAM_LIMIT.
+    pdf = written(tmp_path, "objstm.pdf", bombs.pdf_object_stream_bomb())
+    for run in (lambda: pdfs.check_pdf(pdf, LIMITS), lambda: pdfs.sanitise_pdf(pdf, PDF, LIMITS)):
+        with pytest.raises(IntakeError) as refused:
+            run()
+        assert refused.value.code == "file_too_complex"
+    small = written(tmp_path, "small.pdf", bombs.pdf_object_stream_bomb(bombs.MIB))
+    assert pdfs.check_pdf(small, LIMITS) == 1  # the same structure, within the cap, is a fine PDF

@@ -1,0 +1,26 @@
+"""Process-wide resources built from the settings."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal import runtime
+from portal.domain.limits import Limits
+from portal.settings import get_settings
+
+
+def test_limits_come_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORTAL_MAX_FILE_BYTES", "5000000")
+    monkeypatch.setenv("PORTAL_MAX_PDF_CONTENT_BYTES", "20000000")
+    monkeypatch.setenv("PORTAL_SANDBOX_MEMORY_MB", "256")
+    monkeypatch.setenv("PORTAL_SANDBOX_SECONDS", "12.5")
+    monkeypatch.setenv("PORTAL_SANDBOX_JOBS", "3")
+    get_settings.cache_clear()
+    try:
+        limits = runtime.limits()
+    finally:
+        get_settings.cache_clear()
+    assert limits.max_file_bytes == 5_000_000 and limits.max_pdf_content_bytes == 20_000_000
+    assert (limits.sandbox_memory_bytes, limits.sandbox_seconds, limits.sandbox_jobs) == (256 * 2**20, 12.5, 3)
+    # What the settings leave out keeps the domain's default.
+    assert limits.max_image_pixels == Limits().max_image_pixels
