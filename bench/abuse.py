@@ -26,7 +26,6 @@ import sys
 import tempfile
 import threading
 import time
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -57,100 +56,41 @@ CAPTURE_SOCKET = (
     "(()=>{const send=WebSocket.prototype.send;"
     "WebSocket.prototype.send=function(d){window.__rkSocket=this;return send.call(this,d);};})();"
 )
+# Times the link check in the page: from the moment the token is handed over on the websocket (the
+# page's first event, whose on_load handler verifies the token) to the moment the verified request
+# (its "Reply now" button) is on screen.
+TIME_LINK_CHECK = (
+    "(()=>{const send=WebSocket.prototype.send;"
+    "WebSocket.prototype.send=function(d){if(typeof d==='string'&&d.includes('hydrate')"
+    "&&window.__rkHandOver===undefined){window.__rkHandOver=performance.now();}return send.call(this,d);};"
+    "new MutationObserver(()=>{const b=document.getElementById('start-button');"
+    "if(window.__rkShown===undefined&&b&&b.offsetParent!==null){window.__rkShown=performance.now();}})"
+    ".observe(document,{subtree:true,childList:true,attributes:true});})();"
+)
 
 
 # ---------------------------------------------------------------- crafted files
 
 
-def _pdf_bomb() -> bytes:
-    """One page whose content stream inflates to 1 GiB of spaces (about 1 MB on the wire)."""
-    packer = zlib.compressobj(9)
-    chunk = b" " * (1 << 20)
-    body = b"".join(packer.compress(chunk) for _ in range(1024)) + packer.flush()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(body) + body + b"\nendstream",
-    ]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.7\n")
-    offsets = []
-    for number, obj in enumerate(objects, 1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + obj + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    out.writelines(b"%010d 00000 n \n" % offset for offset in offsets)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
-    return out.getvalue()
-
-
-def _png(width: int, height: int) -> bytes:
-    """A 1-bit PNG of ``width`` × ``height`` zero pixels: a few kB, gigabytes when decoded as RGB."""
-    import struct
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    row = b"\x00" + b"\x00" * ((width + 7) // 8)
-    packer = zlib.compressobj(9)
-    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
-    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-
-
-def _ztxt_png() -> bytes:
-    """A small PNG with a compressed text chunk that inflates to 200 MB."""
-    import struct
-
-    base = _png(64, 64)
-    packer = zlib.compressobj(9)
-    text = b"".join(packer.compress(b"A" * (1 << 20)) for _ in range(200)) + packer.flush()
-    data = b"Comment\x00\x00" + text
-    ztxt = struct.pack(">I", len(data)) + b"zTXt" + data + struct.pack(">I", zlib.crc32(b"zTXt" + data))
-    return base[:33] + ztxt + base[33:]
-
-
-def _jpeg_header(width: int, height: int) -> bytes:
-    """A baseline JPEG whose header claims ``width`` × ``height`` pixels, with a tiny scan."""
-    from PIL import Image
-
-    small = io.BytesIO()
-    Image.new("RGB", (16, 16), "white").save(small, "JPEG")
-    data = bytearray(small.getvalue())
-    sof = data.find(b"\xff\xc0")
-    data[sof + 5 : sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
-    return bytes(data)
-
-
-def _tiff_frames(frames: int) -> bytes:
-    from PIL import Image
-
-    out = io.BytesIO()
-    pages = [Image.new("1", (2000, 2000)) for _ in range(frames)]
-    pages[0].save(out, "TIFF", save_all=True, append_images=pages[1:], compression="tiff_deflate")
-    return out.getvalue()
-
-
-def _webp(width: int, height: int) -> bytes:
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("L", (width, height)).save(out, "WEBP", lossless=True)
-    return out.getvalue()
-
-
 def crafted_files(folder: Path) -> list[Path]:
+    """Names that look like format strings, and the test suite's bombs of every accepted format."""
+    from tests.fixtures import bombs
+
     made: dict[str, Callable[[], bytes]] = {
         "{operator_name:>20000000}.pdf": _small_pdf,
         "{0}{1}.pdf": _small_pdf,
-        "bomb-1gib-stream.pdf": _pdf_bomb,
-        "bomb-400mp.png": lambda: _png(20000, 20000),
-        "bomb-ztxt.png": _ztxt_png,
-        "bomb-65k.jpg": lambda: _jpeg_header(65000, 65000),
-        "bomb-16k.webp": lambda: _webp(16383, 16383),
-        "bomb-300-frames.tif": lambda: _tiff_frames(300),
+        "bomb-1gib-content.pdf": bombs.pdf_content_bomb,
+        "bomb-1gib-form.pdf": bombs.pdf_form_bomb,
+        "bomb-object-stream.pdf": bombs.pdf_object_stream_bomb,
+        "bomb-image-60k.pdf": bombs.pdf_image_bomb,
+        "bomb-100k-px.png": bombs.png_dimensions_bomb,
+        "bomb-59mp-16bit.png": bombs.png_memory_bomb,
+        "bomb-1gib-text.png": bombs.png_text_bomb,
+        "bomb-65k-px.jpg": bombs.jpeg_dimensions_bomb,
+        "bomb-60k-px.heic": bombs.heic_dimensions_bomb,
+        "bomb-canvas.webp": bombs.webp_canvas_bomb,
+        "bomb-50k-frames.tif": bombs.tiff_many_frames,
+        "bomb-huge-frame.tif": bombs.tiff_huge_frame,
     }
     paths = []
     for name, build in made.items():
@@ -216,12 +156,15 @@ def _link(portal: PortalProcess, created: dict[str, Any]) -> str:
     return f"{portal.url}/r/{created['reply_link'].rsplit('/r/', 1)[1]}"
 
 
-def _open_request(page: Page, link: str) -> float:
-    """Seconds from the link request to the request's heading on screen."""
+def _open_request(page: Page, link: str) -> tuple[float, float]:
+    """Milliseconds from the link request to the request on screen, and of that the link check
+    (token handed over → verified request shown; needs TIME_LINK_CHECK in the page)."""
     start = time.perf_counter()
     page.goto(link, wait_until="commit")
     page.locator("#start-button").wait_for(state="visible", timeout=30_000)
-    return time.perf_counter() - start
+    whole = (time.perf_counter() - start) * 1000
+    check = page.evaluate("window.__rkShown !== undefined ? window.__rkShown - window.__rkHandOver : null")
+    return whole, float(check) if check is not None else float("nan")
 
 
 def attempts(browser: Browser, portal: PortalProcess, case_service: Any, folder: Path) -> dict[str, Any]:
@@ -240,10 +183,10 @@ def attempts(browser: Browser, portal: PortalProcess, case_service: Any, folder:
     with sampler:
         for path in files:
             page.locator("#documents input[type=file]").set_input_files(str(path))
-            # Accepted (a file row) or refused (the error list): either way the portal answered.
-            page.locator(f".file-row:has-text('{path.name[:12]}'), #upload-errors").first.wait_for(timeout=60_000)
-            errors = page.locator("#upload-errors")
-            outcomes[path.name] = "refused" if errors.count() and errors.is_visible() else "accepted"
+            # The name shows in its file row (accepted) or in the refusal: the portal has answered.
+            page.get_by_text(path.name).first.wait_for(timeout=60_000)
+            refused = page.locator("#upload-errors", has_text=path.name)
+            outcomes[path.name] = "refused" if refused.count() else "accepted"
             for button in page.get_by_role("button", name="Entfernen").all():
                 button.click()
         # The old text lookup, called as an event with a format-string key.
@@ -280,10 +223,11 @@ def flood(browser: Browser, portal: PortalProcess, case_service: Any) -> dict[st
     def sign_in() -> None:
         context = browser.new_context(extra_http_headers={"X-Forwarded-For": ATTACKER})
         page = context.new_page()
-        page.goto(f"{portal.url}/staff/sign-in")
         for n in range(SIGN_IN_ATTEMPTS):
             if stop.is_set():
                 break
+            # A fresh page each time: the answer read is this attempt's, not the last one's.
+            page.goto(f"{portal.url}/staff/sign-in")
             page.locator("#username").fill(f"staff-{n % 3}")
             page.locator("#password").fill("wrong-password")
             page.locator("#sign-in-button").click()
@@ -293,15 +237,18 @@ def flood(browser: Browser, portal: PortalProcess, case_service: Any) -> dict[st
             sign_ins[text] = sign_ins.get(text, 0) + 1
         context.close()
 
-    context = browser.new_context(extra_http_headers={"X-Forwarded-For": APPLICANT})
+    context = browser.new_context()
+    context.add_init_script(TIME_LINK_CHECK)
     page = context.new_page()
 
-    def link_checks(first: int) -> list[float]:
+    def link_checks(first: int) -> list[tuple[float, float]]:
         taken = []
         for n in range(first, first + LATENCY_SAMPLES):
             created = messages.create(case_service, messages.question(reference=f"ABH-P-2026-91{n:04d}"))
-            taken.append(_open_request(page, _link(portal, created)) * 1000)
-        return sorted(taken)
+            # Each sample is another applicant (own address), as on a real day.
+            page.set_extra_http_headers({"X-Forwarded-For": f"198.51.100.{10 + n}"})
+            taken.append(_open_request(page, _link(portal, created)))
+        return taken
 
     quiet = link_checks(0)
     flooder = threading.Thread(target=open_links, daemon=True)
@@ -316,15 +263,19 @@ def flood(browser: Browser, portal: PortalProcess, case_service: Any) -> dict[st
     return {
         "link_statuses": statuses,
         "sign_in_messages": sign_ins,
-        "quiet_p50_ms": statistics.median(quiet),
-        "quiet_p95_ms": _p95(quiet),
-        "latency_p50_ms": statistics.median(latencies),
-        "latency_p95_ms": _p95(latencies),
+        "quiet": _quantiles(quiet),
+        "flood": _quantiles(latencies),
     }
 
 
-def _p95(sorted_values: list[float]) -> float:
-    return sorted_values[max(0, round(0.95 * len(sorted_values)) - 1)]
+def _quantiles(samples: list[tuple[float, float]]) -> dict[str, float]:
+    """p50 and p95 of the whole opening and of the link check."""
+    out = {}
+    for index, name in ((0, "open"), (1, "check")):
+        values = sorted(sample[index] for sample in samples)
+        out[f"{name}_p50"] = statistics.median(values)
+        out[f"{name}_p95"] = values[max(0, round(0.95 * len(values)) - 1)]
+    return out
 
 
 def main() -> None:
@@ -362,12 +313,14 @@ def main() -> None:
     print(f"link openings by status       {dict(sorted(floods['link_statuses'].items()))}")
     answers = "; ".join(f"{n}× {text[:60]!r}" for text, n in floods["sign_in_messages"].items())
     print(f"sign-in answers               {answers}")
-    print(f"applicant link check, quiet   p50 {floods['quiet_p50_ms']:5.0f} ms, p95 {floods['quiet_p95_ms']:5.0f} ms")
-    ok = "met" if floods["latency_p95_ms"] < LATENCY_TARGET_MS else "NOT met"
-    print(
-        f"applicant link check, flood   p50 {floods['latency_p50_ms']:5.0f} ms, p95 {floods['latency_p95_ms']:5.0f} ms"
-        f"  (target p95 < {LATENCY_TARGET_MS}: {ok})"
-    )
+    for phase in ("quiet", "flood"):
+        q = floods[phase]
+        print(
+            f"applicant, {phase:5s}  link check p50 {q['check_p50']:4.0f} ms, p95 {q['check_p95']:4.0f} ms;"
+            f"  whole opening p50 {q['open_p50']:4.0f} ms, p95 {q['open_p95']:4.0f} ms"
+        )
+    ok = "met" if floods["flood"]["check_p95"] < LATENCY_TARGET_MS else "NOT met"
+    print(f"link check p95 during the flood: target < {LATENCY_TARGET_MS} ms: {ok}")
 
 
 if __name__ == "__main__":
