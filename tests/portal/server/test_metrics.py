@@ -71,7 +71,8 @@ async def test_a_missing_or_wrong_key_is_refused(http: httpx.AsyncClient, author
 async def test_the_right_key_gets_the_figures(http: httpx.AsyncClient, store: PortalStore) -> None:
     store.enqueue("m-old", PAYLOAD, [], "k-old", NOW - timedelta(hours=2))
     rejected = store.enqueue("m-rejected", PAYLOAD, [], "k-rejected", NOW)
-    store.claim_due(NOW, 60, 10)  # both leased: being delivered
+    # Both leased for a day: still being delivered however long the suite ran since NOW was taken.
+    store.claim_due(NOW, 86_400, 10)
     store.mark_rejected(rejected.id, "link_revoked")
 
     response = await http.get("/_metrics", headers={"Authorization": f"bearer  {KEY}"})
