@@ -190,6 +190,13 @@ class PortalSettings(BaseSettings):
             raise ValueError("not an HTTP header name")
         return value
 
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir_is_absolute(cls, value: Path) -> Path:
+        # Resolved once, against the directory the portal was started in: the upload sandbox's
+        # processes run elsewhere (cwd "/"), and every path handed to them must mean the same file.
+        return value.expanduser().resolve()
+
     @field_validator("public_url")
     @classmethod
     def _public_url_is_an_origin(cls, value: str) -> str:

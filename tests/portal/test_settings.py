@@ -162,3 +162,13 @@ def test_limits_proxies_and_public_origin(monkeypatch: pytest.MonkeyPatch) -> No
 def test_limit_misconfiguration_is_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         PortalSettings(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_relative_data_dir_is_made_absolute_where_the_portal_starts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PORTAL_DATA_DIR", "data/portal")
+    settings = PortalSettings()
+    assert settings.data_dir == tmp_path.resolve() / "data" / "portal"
+    assert settings.files_dir.is_absolute()
