@@ -22,8 +22,9 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert settings.clamd_address == "" and settings.clamd_timeout_seconds == 30.0
     assert (settings.sandbox_memory_mb, settings.sandbox_seconds, settings.sandbox_jobs) == (512, 30.0, 2)
     assert settings.max_pdf_content_bytes == 100_000_000
-    assert settings.effective_database_url == "sqlite:///data/portal/portal.sqlite3"
-    assert settings.files_dir == Path("data/portal/files") and (tmp_path / "data/portal/files").is_dir()
+    data = tmp_path.resolve() / "data" / "portal"
+    assert settings.effective_database_url == f"sqlite:///{data}/portal.sqlite3"
+    assert settings.files_dir == data / "files" and (tmp_path / "data/portal/files").is_dir()
 
 
 def test_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
