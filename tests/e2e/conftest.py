@@ -49,7 +49,16 @@ def portal(
         data_dir=Path(tmp_path_factory.mktemp("portal-e2e")),
         case_service_url=case_service.url,  # type: ignore[attr-defined]
         case_service_key=case_service.portal_key,  # type: ignore[attr-defined]
-        extra_env={"PORTAL_CLAMD_ADDRESS": clamd.unix_address, "PORTAL_CLAMD_TIMEOUT_SECONDS": "5"},
+        extra_env={
+            "PORTAL_CLAMD_ADDRESS": clamd.unix_address,
+            "PORTAL_CLAMD_TIMEOUT_SECONDS": "5",
+            # One test browser on one address opens links and uploads far faster than people do; the
+            # limits themselves are tested in tests/portal and measured by bench/abuse.py.
+            "PORTAL_LINK_OPENS_PER_ADDRESS": "10000",
+            "PORTAL_LINK_OPENS_PER_LINK": "10000",
+            "PORTAL_UPLOADS_PER_ADDRESS": "10000",
+            "PORTAL_UPLOADS_PER_LINK": "10000",
+        },
     )
     process.start()
     try:
