@@ -11,6 +11,7 @@ from portal.pages.home import home_page
 from portal.pages.info import INFO_PAGES, info_page
 from portal.pages.reply import reply_page
 from portal.pages.staff import list_page, preview_page, sign_in_page
+from portal.sandbox_task import sandbox_lifespan
 from portal.server.guard import PortalGuard
 from portal.server.metrics import with_metrics
 from portal.state import link_handoff
@@ -55,6 +56,7 @@ app.add_middleware(SessionBinding(ReplyState, StaffState))
 # Reflex's default connection overlay (pulser and toast) fails colour contrast; ours replaces it.
 app.app_wraps.pop((5, "Overlay"), None)
 app.register_lifespan_task(delivery_lifespan)
+app.register_lifespan_task(sandbox_lifespan)
 
 app.add_page(home_page, route="/", title="Rückkanal", on_load=LanguageState.start)
 app.add_page(reply_page, route="/reply", title="Rückkanal", on_load=ReplyState.on_reply_page)
