@@ -12,6 +12,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from portal.domain.errors import LinkAnswered, LinkError, LinkExpired, LinkRevoked
+
 
 class View(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -132,6 +134,16 @@ class ResolvedLink(View):
     state: LinkState
     answered_at: datetime | None = None
     expires_at: datetime
+
+    def refusal(self) -> LinkError | None:
+        """Why the link no longer opens its request (its own page), or None while it is open."""
+        if self.state == "expired":
+            return LinkExpired()
+        if self.state == "revoked":
+            return LinkRevoked()
+        if self.state == "answered":
+            return LinkAnswered(self.answered_at)
+        return None
 
 
 class MessageSummaryView(View):

@@ -125,12 +125,8 @@ class ReplyState(UploadMixin, LanguageState):
         try:
             async with runtime.case_service() as client:
                 resolved = await client.resolve(self._token)
-                if resolved.state == "expired":
-                    raise errors.LinkExpired()
-                if resolved.state == "revoked":
-                    raise errors.LinkRevoked()
-                if resolved.state == "answered":
-                    raise errors.LinkAnswered(resolved.answered_at)
+                if (refusal := resolved.refusal()) is not None:
+                    raise refusal
                 message = await client.get_message(resolved.message_id)
         except errors.LinkAnswered as exc:
             self._fail(exc)
@@ -170,11 +166,7 @@ class ReplyState(UploadMixin, LanguageState):
             return False
         except errors.PortalError:
             return True
-        failure = {
-            "expired": errors.LinkExpired(),
-            "revoked": errors.LinkRevoked(),
-            "answered": errors.LinkAnswered(resolved.answered_at),
-        }.get(resolved.state)
+        failure = resolved.refusal()
         if failure is not None:
             self._answered_at = resolved.answered_at
             self._fail(failure)
@@ -214,17 +206,7 @@ class ReplyState(UploadMixin, LanguageState):
     async def _binding_lost(self) -> None:
         """An event from another address or browser than the link was opened in (state.binding):
         the session ends before anything of it is sent there; opening the link again starts anew."""
-        self.reset()
-        self._token = ""
-        self._message = None
-        self._draft = None
-        self._uploads = {}
-        self._problem_list = []
-        self._idempotency_key = ""
-        self._answered_at = None
-        self._received = None
-        self._bound_to = ""
-        self._wait_minutes = 0
+        self.reset()  # every field of this state, the server-side ones (token, draft) included
         self.phase = "error"
         self.error_code = "session_moved"
         with contextlib.suppress(Exception):  # nor may files come in under its client token
