@@ -18,7 +18,6 @@ Every loop is bounded in count and time and sends traffic only to 127.0.0.1.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import statistics
@@ -75,10 +74,11 @@ TIME_LINK_CHECK = (
 def crafted_files(folder: Path) -> list[Path]:
     """Names that look like format strings, and the test suite's bombs of every accepted format."""
     from tests.fixtures import bombs
+    from tests.fixtures.corpus import blank_pdf
 
     made: dict[str, Callable[[], bytes]] = {
-        "{operator_name:>20000000}.pdf": _small_pdf,
-        "{0}{1}.pdf": _small_pdf,
+        "{operator_name:>20000000}.pdf": blank_pdf,
+        "{0}{1}.pdf": blank_pdf,
         "bomb-1gib-content.pdf": bombs.pdf_content_bomb,
         "bomb-1gib-form.pdf": bombs.pdf_form_bomb,
         "bomb-object-stream.pdf": bombs.pdf_object_stream_bomb,
@@ -98,16 +98,6 @@ def crafted_files(folder: Path) -> list[Path]:
         path.write_bytes(build())
         paths.append(path)
     return paths
-
-
-def _small_pdf() -> bytes:
-    from pypdf import PdfWriter
-
-    writer = PdfWriter()
-    writer.add_blank_page(width=595, height=842)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 # ---------------------------------------------------------------- measuring

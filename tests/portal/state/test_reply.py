@@ -9,26 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pypdf import PdfWriter
 from reflex.istate.data import RouterData, SessionData
 from reflex_components_core.core._upload import UploadFile
 
 from portal.state.binding import SessionBinding
 from portal.state.reply import ReplyState
 from portal.state.staff import StaffState
+from tests.fixtures.corpus import blank_pdf
 from tests.portal.conftest import authority_client, replies_for
 from tests.portal.state.conftest import set_connection, substate, tab, verified
 
-
-def _pdf() -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(width=595, height=842)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
-PDF = _pdf()
+PDF = blank_pdf()
 
 
 async def _open(token: str, tab: str = "tab-1") -> ReplyState:
