@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
+from portal.domain import sandbox
+from portal.domain.confined import to_json
+from portal.domain.inspection import Inspection
+from portal.domain.limits import Limits
 from tests.fixtures.corpus import build_corpus, camera_image
 
 
@@ -28,3 +33,22 @@ def camera_jpeg(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("camera") / "camera.jpg"
     camera_image((3000, 2000)).save(path, "JPEG", quality=90)
     return path
+
+
+@pytest.fixture
+def photo(camera_jpeg: Path, tmp_path: Path) -> Path:
+    """A copy of the camera JPEG that a test may let a job change."""
+    path = tmp_path / "photo.jpg"
+    shutil.copyfile(camera_jpeg, path)
+    return path
+
+
+def normalise(path: Path, limits: Limits, found: Inspection = Inspection("image/jpeg", "jpg", 1)) -> object:
+    """Runs the image step on ``path`` as a sandbox job, as intake does."""
+    args = {"path": str(path), "found": to_json(found), "limits": to_json(limits)}
+    return sandbox.run("normalise_image", args, limits)
+
+
+def last() -> sandbox.Usage:
+    """What the most recent sandbox job used."""
+    return sandbox.recent_usage()[-1]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 from pathlib import Path
 
@@ -12,28 +11,11 @@ import pytest
 from portal.domain import sandbox
 from portal.domain.confined import to_json
 from portal.domain.errors import IntakeError
-from portal.domain.inspection import Inspection
 from portal.domain.limits import Limits
 from tests.fixtures import bombs
+from tests.portal.domain.conftest import last, normalise
 
 MIB = 1 << 20
-
-
-def normalise(path: Path, limits: Limits) -> object:
-    found = Inspection("image/jpeg", "jpg", 1)
-    args = {"path": str(path), "found": to_json(found), "limits": to_json(limits)}
-    return sandbox.run("normalise_image", args, limits)
-
-
-def last() -> sandbox.Usage:
-    return sandbox.recent_usage()[-1]
-
-
-@pytest.fixture
-def photo(camera_jpeg: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "photo.jpg"
-    shutil.copyfile(camera_jpeg, path)
-    return path
 
 
 def test_a_job_answers_with_data(photo: Path) -> None:
