@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from portal.domain.store import OutboxState, PortalStore
 from portal.settings import PortalSettings
 from tests.portal.conftest import make_reply
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.processes import run_portal_command
 
 
 def _run(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-    env["PORTAL_DATA_DIR"] = str(data_dir)
-    return subprocess.run(
-        [sys.executable, "-m", "portal.outbox", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    return run_portal_command(data_dir, "portal.outbox", *args)
 
 
 def test_list_retry_and_resolve(tmp_path: Path) -> None:

@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from portal.domain.staff import StaffAccounts
+from tests.support.processes import run_portal_command
 
-ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "ein langes Passwort 42"
 
 
 def _run(tmp_path: Path, stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-    env["PORTAL_DATA_DIR"] = str(tmp_path / "data")
-    return subprocess.run(
-        [sys.executable, "-m", "portal.staff", "create-user", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    return run_portal_command(tmp_path / "data", "portal.staff", "create-user", *args, stdin=stdin)
 
 
 def test_created_user_signs_in(tmp_path: Path) -> None:
