@@ -1,5 +1,5 @@
-"""Reflex configuration. Everything that would reach the internet at start-up is off
-(see ../shared/reflex-notes.md "Running offline"); ports and origin come from the settings."""
+"""Reflex configuration. Everything that would reach the internet at start-up is off (telemetry,
+the version check, the badge linking off-site); ports and origin come from the settings."""
 
 import reflex as rx
 from reflex.plugins.sitemap import SitemapPlugin
@@ -12,7 +12,7 @@ config = rx.Config(
     app_name="portal",
     telemetry_enabled=False,
     show_built_with_reflex=False,
-    # No Radix Themes, no default plugins: the portal ships its own small stylesheet (issue #5).
+    # No Radix Themes, no default plugins: the portal ships its own small stylesheet.
     plugins=[],
     disable_plugins=[SitemapPlugin],
     # The browser reaches websocket and uploads here; in single-port mode that is the public URL.

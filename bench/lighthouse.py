@@ -1,4 +1,4 @@
-"""Speed of the request page against a blank Reflex app (issue #5), on this machine.
+"""Speed of the request page against a blank Reflex app, on this machine.
 
 Starts the reference case service and the built portal, creates a real message, and runs
 Lighthouse (tests/tools, mobile settings, Debian's Chromium) three times on the request page and

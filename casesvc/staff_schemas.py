@@ -1,4 +1,4 @@
-"""Wire shapes of the staff preview and the audit log (issue #6), on the portal face.
+"""Wire shapes of the staff preview and the audit log, on the portal face.
 
 Split from :mod:`casesvc.schemas` to keep modules small; the OpenAPI document holds both.
 """

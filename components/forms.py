@@ -6,7 +6,7 @@ import reflex as rx
 from reflex.vars import Var
 
 UPLOAD_ID = "documents"
-# A courtesy for the phone's picker only; the server decides by content (issue #2, #3).
+# A courtesy for the phone's picker only; the server decides by content.
 ACCEPT = {
     "application/pdf": [".pdf"],
     "image/jpeg": [".jpg", ".jpeg"],

@@ -28,7 +28,7 @@ def connection_notice(t: Var) -> rx.Component:
     """Our own notice when the connection to the server drops (phones lose signal).
 
     Replaces Reflex's default toaster and pulser (their contrast fails axe, and the toaster costs
-    bundle bytes, issue #5); says that nothing entered is lost and that it reconnects by itself.
+    bundle bytes); says that nothing entered is lost and that it reconnects by itself.
     """
     return rx.cond(
         has_too_many_connection_errors,
@@ -82,7 +82,7 @@ def page_shell(
             ),
             class_name="site-header",
             # New nodes when the language (and maybe the direction) changes, instead of the same
-            # nodes moving to the other side: no layout shift when the case's language arrives (#5).
+            # nodes moving to the other side: no layout shift when the case's language arrives.
             key=lang,
         ),
         rx.el.main(

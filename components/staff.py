@@ -1,4 +1,4 @@
-"""The staff area's pieces (issue #6): sign-in, the message list, the preview frame."""
+"""The staff area's pieces: sign-in, the message list, the preview frame."""
 
 from __future__ import annotations
 

@@ -138,7 +138,7 @@ class CaseServiceClient:
         created = _parse(_Created, response, "deliver_reply")
         return Delivery(reply_id=created.reply_id, received_at=created.received_at)
 
-    # ------------------------------------------------------------------ staff (issue #6)
+    # ------------------------------------------------------------------ staff
     # The portal acts for an authority whose staff member it has signed in; the case service
     # never returns another authority's messages, nor any token or link.
 

@@ -43,7 +43,7 @@ async def _purge_loop(stop: asyncio.Event) -> None:
             )
             if deleted:
                 log.info("purged %d uploads of abandoned drafts", deleted)
-            # A draft's uploads are gone after this horizon, so "draft started" ends with them (#6).
+            # A draft's uploads are gone after this horizon, so "draft started" ends with them.
             await asyncio.to_thread(
                 runtime.drafts().purge, datetime.now(UTC) - timedelta(hours=settings.upload_retention_hours)
             )

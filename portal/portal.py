@@ -62,7 +62,7 @@ app.add_page(home_page, route="/", title="Rückkanal", on_load=LanguageState.sta
 app.add_page(reply_page, route="/reply", title="Rückkanal", on_load=ReplyState.on_reply_page)
 for _name in INFO_PAGES:
     app.add_page(info_page(_name), route=f"/{_name}", title="Rückkanal", on_load=LanguageState.start)
-# The staff area (issue #6): each page checks the staff session on load.
+# The staff area: each page checks the staff session on load.
 app.add_page(sign_in_page, route="/staff/sign-in", title="Rückkanal", on_load=StaffState.open_sign_in)
 app.add_page(list_page, route="/staff", title="Rückkanal", on_load=StaffState.open_list)
 app.add_page(preview_page, route="/staff/message/[message_id]", title="Rückkanal", on_load=PreviewState.open_preview)

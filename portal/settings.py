@@ -25,7 +25,7 @@ from pydantic_settings import (
 
 from portal.domain.scanner import parse_address
 
-# The operator's file (issue #5: statement pages set in configuration files). Relative to the
+# The operator's file (statement pages set in configuration files). Relative to the
 # project root, so the portal finds it whatever the working directory.
 CONFIG_FILE = Path(__file__).resolve().parents[1] / "config" / "portal.toml"
 # An HTTP header name (RFC 9110 token).
@@ -133,7 +133,7 @@ class PortalSettings(BaseSettings):
     dpo_contact: str = "datenschutz@example.org"
     arbitration_body: str = "Schlichtungsstelle nach dem Behindertengleichstellungsgesetz, Mauerstraße 53, 10117 Berlin"
 
-    # The staff area (issue #6). "local": staff accounts in the portal's database (the embedded
+    # The staff area. "local": staff accounts in the portal's database (the embedded
     # default); "headers": an authenticating reverse proxy (single sign-on) names the staff member
     # in trusted headers, believed only from the proxy addresses listed here (IPs or CIDR networks).
     staff_auth: Literal["local", "headers"] = "local"

@@ -1,4 +1,4 @@
-"""What the staff pages show, in the staff member's language (issue #6). Plain Python, no Reflex."""
+"""What the staff pages show, in the staff member's language. Plain Python, no Reflex."""
 
 from __future__ import annotations
 

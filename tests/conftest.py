@@ -2,7 +2,7 @@
 
 Playwright's sync API keeps its own event loop running for as long as the session's browser is
 open; pytest-asyncio tests collected after it would then fail with "Runner.run() cannot be called
-from a running event loop" (see ../shared/reflex-notes.md, Testing). Running the e2e tests at the
+from a running event loop". Running the e2e tests at the
 end keeps one pytest run and one summary.
 """
 

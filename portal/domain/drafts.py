@@ -1,4 +1,4 @@
-"""When an applicant started answering a message (issue #6: the staff list shows "draft started").
+"""When an applicant started answering a message (the staff list shows "draft started").
 
 Only the message id and the time are kept: the draft itself stays in the applicant's session.
 A mark is written when the applicant leaves the overview for the first step; it is deleted when

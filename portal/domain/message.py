@@ -147,7 +147,7 @@ class ResolvedLink(View):
 
 
 class MessageSummaryView(View):
-    """One row of the staff list (issue #6): what a message is and where its link stands."""
+    """One row of the staff list: what a message is and where its link stands."""
 
     id: str
     kind: MessageKind

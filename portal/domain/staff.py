@@ -1,4 +1,4 @@
-"""Staff sign-in (issue #6): who may open the staff area, and for which authority.
+"""Staff sign-in: who may open the staff area, and for which authority.
 
 Two modes, chosen by ``PortalSettings.staff_auth``:
 

@@ -1,4 +1,4 @@
-"""Where a message stands, as the staff list says it (issue #6).
+"""Where a message stands, as the staff list says it.
 
 The case service knows the link (open, answered, expired, revoked); the portal knows what has
 not reached the case service yet: a draft started, a reply received and still in the outbox, or a

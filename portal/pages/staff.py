@@ -1,4 +1,4 @@
-"""The staff area (issue #6): /staff/sign-in, /staff (list and search), /staff/message/<id> (preview).
+"""The staff area: /staff/sign-in, /staff (list and search), /staff/message/<id> (preview).
 
 Nothing but the sign-in form renders without a session: the pages show their content only
 while ``signed_in`` is true, and their on-load events send anyone else to the sign-in page.

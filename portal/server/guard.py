@@ -86,7 +86,7 @@ class PortalGuard:
         if scope["method"] in ("GET", "HEAD") and _is_link_path(path):
             # A reply link /r/<token> gets the prerendered /reply page, which paints at once; the
             # script in its head moves the token into the fragment (/reply#t=<token>) before the
-            # app starts (issue #5: first paint without waiting for the JavaScript; a dynamic
+            # app starts (first paint without waiting for the JavaScript; a dynamic
             # route has no prerendered HTML). See portal/state/link_handoff.py.
             scope = {**scope, "path": "/reply/", "raw_path": b"/reply/", "query_string": b""}
         if path.startswith("/_upload"):

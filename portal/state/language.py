@@ -63,7 +63,7 @@ class LanguageState(rx.State):
     lang: str = i18n.REFERENCE_LANGUAGE
     dir: str = "ltr"
     # Filled as page_texts fills them, so the prerendered pages show no placeholders and a German
-    # session does not get the same texts sent again (issue #5: less work before the first paint).
+    # session does not get the same texts sent again (less work before the first paint).
     t: dict[str, str] = i18n.page_texts(i18n.REFERENCE_LANGUAGE, _text_params(i18n.REFERENCE_LANGUAGE))
     languages: list[dict[str, str]] = _language_options()
     # True once the applicant (or staff) picked a language; the case's preference no longer wins.

@@ -1,4 +1,4 @@
-"""Support staff's preview of one message (issue #6): the applicant's page, never a reply.
+"""Support staff's preview of one message: the applicant's page, never a reply.
 
 The preview holds display values only. It has no token, no draft and no upload or submit
 handler, so nothing sent from a preview page can become a reply: the reply and upload handlers

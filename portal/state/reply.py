@@ -283,7 +283,7 @@ class ReplyState(UploadMixin, LanguageState):
 
     @staticmethod
     def _mark_draft_started(message_id: str) -> None:
-        # For the staff list's "draft started" (#6); a failure here must not stop the applicant.
+        # For the staff list's "draft started"; a failure here must not stop the applicant.
         try:
             runtime.drafts().mark(message_id, datetime.now(UTC))
         except Exception:  # noqa: BLE001

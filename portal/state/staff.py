@@ -1,4 +1,4 @@
-"""The staff area (issue #6): signing in, the session, and the list of the authority's messages.
+"""The staff area: signing in, the session, and the list of the authority's messages.
 
 Staff sessions live in this state (one browser tab), never in a cookie: the applicant pages
 share no state with them. Every page of the area checks the session on load and every event

@@ -1,4 +1,4 @@
-"""The portal's own connection notice (issue #5, replacing Reflex's toaster and overlay).
+"""The portal's own connection notice (replacing Reflex's toaster and overlay).
 
 The server goes away while the request is on screen: the page says so in an alert that passes
 axe and keeps what is shown; the notice goes once the server is back.

@@ -133,7 +133,7 @@ def test_reply_end_to_end(portal: PortalProcess, case_service: Any, page: Page, 
         # The SHA-512 is over the bytes handed over, and the authority gets exactly those bytes.
         assert file["sha512"] == hashlib.sha512(body).hexdigest()
         bodies[code] = body
-    # A clean PDF is handed over byte for byte; a photo is re-encoded without its metadata (#3).
+    # A clean PDF is handed over byte for byte; a photo is re-encoded without its metadata.
     assert bodies["health_insurance"] == pdf
     assert bodies["employment_contract"].startswith(b"\xff\xd8") and bodies["employment_contract"] != jpg
     assert Image.open(io.BytesIO(bodies["employment_contract"])).size == (800, 600)

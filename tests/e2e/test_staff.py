@@ -1,4 +1,4 @@
-"""Support staff's preview (issue #6), in Chromium against the real portal and case service.
+"""Support staff's preview, in Chromium against the real portal and case service.
 
 Staff of authority A sign in, find a message by case reference, preview it in Arabic and German
 side by side, cannot reply (neither through the page nor by sending requests themselves) and

@@ -1,4 +1,4 @@
-"""The staff list's rows (issue #6), in the staff member's language."""
+"""The staff list's rows, in the staff member's language."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Draft marks (issue #6): only the first start counts, forgetting and purging work, on SQLite and PostgreSQL."""
+"""Draft marks: only the first start counts, forgetting and purging work, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

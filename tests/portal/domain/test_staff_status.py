@@ -1,4 +1,4 @@
-"""Where a message stands for staff (issue #6): the case service's state plus what only the portal knows."""
+"""Where a message stands for staff: the case service's state plus what only the portal knows."""
 
 from __future__ import annotations
 
