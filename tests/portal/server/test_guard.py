@@ -203,7 +203,8 @@ async def test_link_openings_are_limited_per_address(limited: Tab, downstream: D
         assert (await here.get(f"/r/{TOKEN[:-1]}{i}")).status_code == 200
     refused = await here.get(f"/r/{TOKEN[:-1]}x", headers={"accept-language": "en-GB,en;q=0.9"})
     assert refused.status_code == 429
-    assert refused.headers["retry-after"] == "60"
+    # The window began at the first opening's whole second, so a second boundary may lie between.
+    assert int(refused.headers["retry-after"]) in (59, 60)
     assert refused.headers["cache-control"] == "no-store"
     assert refused.headers["content-type"].startswith("text/html")
     # A page a person can read, in their language, saying how long to wait; the token leaves the address bar.
