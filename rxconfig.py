@@ -20,7 +20,7 @@ config = rx.Config(
     frontend_port=_settings.port,
     backend_port=_settings.port,
     # Client addresses (router.session.client_ip) behind the configured proxies; the server
-    # middleware uses the same rule (portal.domain.clients).
+    # middleware uses the same rule (portal.protection.clients).
     trusted_proxy_hops=_settings.trusted_proxy_hops,
     # The websocket handshake from any other origin is refused (reflex-notes "Security knobs").
     cors_allowed_origins=[_settings.public_url.rstrip("/")],

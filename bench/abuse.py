@@ -180,8 +180,14 @@ def attempts(browser: Browser, portal: PortalProcess, case_service: Any, folder:
             for button in page.get_by_role("button", name="Entfernen").all():
                 button.click()
         # The old text lookup, called as an event with a format-string key.
-        frame = ["event", {"name": f"{_language_state()}.tr", "payload": {"key": "{operator_name:>1000000000}"},
-                           "router_data": {"pathname": "/reply", "asPath": "/reply"}}]
+        frame = [
+            "event",
+            {
+                "name": f"{_language_state()}.tr",
+                "payload": {"key": "{operator_name:>1000000000}"},
+                "router_data": {"pathname": "/reply", "asPath": "/reply"},
+            },
+        ]
         page.evaluate("f => window.__rkSocket.send('42/_event,' + f)", json.dumps(frame))
         time.sleep(3)
     context.close()
@@ -285,8 +291,15 @@ def main() -> None:
             with sync_playwright() as p:
                 browser = p.chromium.launch(
                     executable_path=CHROMIUM,
-                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+                    args=[
+                        "--no-sandbox",
+                        "--disable-gpu",
+                        "--disable-background-networking",
+                        "--disable-component-update",
+                        "--disable-sync",
+                        "--no-first-run",
+                        "--disable-quic",
+                    ],
                 )
                 memory = attempts(browser, portal, case_service, folder)
                 floods = flood(browser, portal, case_service)

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from portal.domain import formats, images, intake, pdfs, preview, quality, sandbox  # noqa: E402
 from portal.domain.errors import IntakeError  # noqa: E402
-from portal.domain.inspection import Inspection  # noqa: E402
+from portal.intake.inspection import Inspection  # noqa: E402
 from tests.fixtures import bombs  # noqa: E402
 from tests.fixtures.corpus import camera_image  # noqa: E402
 

@@ -124,7 +124,8 @@ def _copy(src: Path, work: Path) -> Path:
 
 
 def _vet(src: Path, work: Path, full: bool) -> Callable[[], object]:
-    from portal.domain import formats, intake
+    from portal.intake import formats
+    from portal.intake import pipeline as intake
 
     def run() -> object:
         path = _copy(src, work)
@@ -154,8 +155,8 @@ def _floor(src: Path, work: Path) -> Callable[[], object]:
 
 
 def _refuse(src: Path) -> Callable[[], object]:
-    from portal.domain import formats
     from portal.domain.errors import IntakeError
+    from portal.intake import formats
 
     def run() -> object:
         try:
@@ -168,7 +169,7 @@ def _refuse(src: Path) -> Callable[[], object]:
 
 
 def _merge(inputs: Path, work: Path) -> Callable[[], object]:
-    from portal.domain import intake
+    from portal.intake import pipeline as intake
 
     uploads = []
     for n in range(5):  # normalised first, as they are when the applicant combines them
@@ -238,7 +239,7 @@ def run_case(name: str, inputs: Path) -> dict[str, float]:
             times.append(time.perf_counter() - started)
             shutil.rmtree(work / "out", ignore_errors=True)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3  # kB on Linux
-    from portal.domain import sandbox
+    from portal.intake import sandbox
 
     # The parsing runs in the sandbox's children: their peaks, as the fork server reports them.
     child = max((u.peak_bytes for u in sandbox.recent_usage()), default=0) / 1e6

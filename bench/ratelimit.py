@@ -24,7 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from portal.domain.ratelimit import PortalRules, RateLimiter  # noqa: E402
+from portal.protection.ratelimit import PortalRules, RateLimiter  # noqa: E402
 from portal.settings import PortalSettings  # noqa: E402
 
 RUNS = 2000

@@ -30,7 +30,7 @@ from portal.domain.errors import (
     ReplyRejected,
 )
 from portal.domain.message import MessageSummaryView, MessageView, ResolvedLink
-from portal.domain.store import OutgoingFile
+from portal.outbox.store import OutgoingFile
 
 __all__ = ["CaseServiceClient", "Delivery", "OutgoingFile"]
 

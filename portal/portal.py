@@ -6,20 +6,20 @@ import reflex as rx
 from reflex_base.utils.format import format_event_handler
 
 from portal import runtime
-from portal.delivery_task import delivery_lifespan
+from portal.intake.task import sandbox_lifespan
+from portal.outbox.task import delivery_lifespan
 from portal.pages.home import home_page
 from portal.pages.info import INFO_PAGES, info_page
 from portal.pages.reply import reply_page
 from portal.pages.staff import list_page, preview_page, sign_in_page
-from portal.sandbox_task import sandbox_lifespan
 from portal.server.guard import PortalGuard
 from portal.server.metrics import with_metrics
 from portal.state import link_handoff
 from portal.state.binding import SessionBinding
 from portal.state.language import LanguageState
-from portal.state.preview import PreviewState
 from portal.state.reply import ReplyState
 from portal.state.staff import StaffState
+from portal.state.staff_preview import PreviewState
 
 _settings = runtime.settings()
 # One upload request carries at most one item's files; a little room for the multipart framing.

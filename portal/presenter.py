@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
 from portal.domain import catalogue, formatting, i18n
+from portal.domain.draft import Draft, Problem
 from portal.domain.glossary import terms_in
 from portal.domain.i18n import translate, translate_count
-from portal.domain.intake import StoredUpload
 from portal.domain.message import MessageView
-from portal.domain.reply import Draft, Problem
+from portal.intake.pipeline import StoredUpload
 
 
 @dataclasses.dataclass

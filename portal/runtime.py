@@ -13,14 +13,14 @@ from functools import lru_cache
 from pathlib import Path
 
 from portal.client import CaseServiceClient
-from portal.domain.drafts import DraftMarks
-from portal.domain.intake import Limits
-from portal.domain.link_sessions import LinkSessions
-from portal.domain.ratelimit import PortalRules, RateLimiter
-from portal.domain.scanner import make_scanner
-from portal.domain.staff import SignInGrants, StaffAccounts
-from portal.domain.store import PortalStore
+from portal.intake.pipeline import Limits
+from portal.intake.scanner import make_scanner
+from portal.outbox.draft_marks import DraftMarks
+from portal.outbox.store import PortalStore
+from portal.protection.quotas import LinkSessions
+from portal.protection.ratelimit import PortalRules, RateLimiter
 from portal.settings import PortalSettings, get_settings
+from portal.staff.accounts import SignInGrants, StaffAccounts
 
 
 def settings() -> PortalSettings:

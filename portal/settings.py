@@ -23,7 +23,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from portal.domain.scanner import parse_address
+from portal.intake.scanner import parse_address
 
 # The operator's file (statement pages set in configuration files). Relative to the
 # project root, so the portal finds it whatever the working directory.

@@ -5,7 +5,7 @@ domain does not depend on the case service's package. ``title_de`` is the author
 is shown as-is; the applicant-facing guidance per code lives in the locale files
 (``item.<code>.*``), not here. ``file_stem`` names the files the caseworker receives, so it is
 ASCII without spaces or underscores (the underscore separates stem, case reference and number
-in :func:`portal.domain.intake.caseworker_name`).
+in :func:`portal.intake.pipeline.caseworker_name`).
 """
 
 from __future__ import annotations

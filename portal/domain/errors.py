@@ -16,7 +16,7 @@ locale key ``error.<code>`` (see ``locales/``), so no English ever leaves this p
     ├── IntakeError                 an uploaded file is refused; code names the rule (file_too_large, ...)
     ├── DraftError                  the reply cannot be submitted yet; code names the rule
     ├── RateLimited                 too_many_attempts / too_many_uploads (carries retry_after, seconds)
-    └── StaffAuthError              staff sign-in and staff accounts (portal.domain.staff)
+    └── StaffAuthError              staff sign-in and staff accounts (portal.staff.accounts)
                                     sign-in:  sign_in_failed (unknown user or wrong password, deliberately
                                                               one code), sign_in_locked (carries locked_until;
                                                               per user name and address, known or not),
@@ -34,7 +34,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from portal.domain.store import OutboxEntry
+    from portal.outbox.store import OutboxEntry
 
 
 class PortalError(Exception):

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from portal.domain.message import MessageSummaryView
-from portal.domain.store import OutboxEntry, OutboxState
+from portal.outbox.store import OutboxEntry, OutboxState
 
 
 class StaffStatus(StrEnum):

@@ -15,8 +15,8 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from portal.domain.delivery import delete_files
-from portal.domain.store import OutboxState, PortalStore
+from portal.outbox.delivery import delete_files
+from portal.outbox.store import OutboxState, PortalStore
 from portal.settings import get_settings
 
 

@@ -18,8 +18,8 @@ from components.staff import (
     sign_in_form,
     staff_bar,
 )
-from portal.state.preview import PreviewState as P
 from portal.state.staff import StaffState as S
+from portal.state.staff_preview import PreviewState as P
 
 
 def _shell(state, *children: rx.Component) -> rx.Component:  # noqa: ANN001

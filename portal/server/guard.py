@@ -16,7 +16,7 @@ import json
 from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from typing import Any
 
-from portal.domain.ratelimit import PortalRules, RateLimiter
+from portal.protection.ratelimit import PortalRules, RateLimiter
 from portal.server.headers import ResponseHeaders
 from portal.server.ratelimit import RequestLimits, header, link_refusal, upload_refusal
 from portal.settings import PortalSettings

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from portal.domain.clients import client_address
+from portal.protection.clients import client_address
 
 Message = MutableMapping[str, Any]
 Send = Callable[[Message], Awaitable[None]]

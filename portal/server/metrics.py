@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from portal.domain.delivery import COUNTERS, DeliveryCounters
-from portal.domain.store import OutboxStats, PortalStore
+from portal.outbox.delivery import COUNTERS, DeliveryCounters
+from portal.outbox.store import OutboxStats, PortalStore
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Counted before the app sees the request (an upload before a byte of its body is read), per
 client address (behind ``trusted_proxy_hops`` proxies, the rule Reflex's states use too) and per
-link or session. The counters live in the portal's database (``portal.domain.ratelimit``) so all
+link or session. The counters live in the portal's database (``portal.protection.ratelimit``) so all
 instances share them. A refusal is a 429 with ``Retry-After`` that a person can read:
 
 - a reply link gets a small page in the applicant's language (``Accept-Language``, else German)
@@ -29,8 +29,8 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.domain import formatting, i18n
-from portal.domain.clients import address_group, client_address
-from portal.domain.ratelimit import PortalRules, RateLimiter, Rule, Verdict
+from portal.protection.clients import address_group, client_address
+from portal.protection.ratelimit import PortalRules, RateLimiter, Rule, Verdict
 
 log = logging.getLogger(__name__)
 

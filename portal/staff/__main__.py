@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from portal.domain.errors import PortalError, StaffAuthError
-from portal.domain.staff import StaffAccounts, check_password_policy
 from portal.settings import get_settings
+from portal.staff.accounts import StaffAccounts, check_password_policy
 
 
 def read_password(stdin: TextIO) -> str:

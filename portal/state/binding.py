@@ -2,7 +2,7 @@
 
 A Reflex session is found by the tab's client token alone, which travels in the websocket URL.
 Whoever presents a copied token would get the session, so a session that holds something (a
-verified link, a signed-in staff member) records its binding (``portal.domain.clients``: the
+verified link, a signed-in staff member) records its binding (``portal.protection.clients``: the
 client's address group and browser) and ends when an event arrives from anywhere else.
 
 ``SessionBinding`` checks before *every* event, the hydration on (re)connect included: that
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from reflex.middleware.middleware import Middleware
 from reflex.state import BaseState
 
-from portal.domain.clients import binding
+from portal.protection.clients import binding
 
 if TYPE_CHECKING:
     from reflex.app import App

@@ -12,8 +12,8 @@ address bar with CLEAR, all in the one round trip that loading the page takes an
 from __future__ import annotations
 
 from portal import runtime
-from portal.domain.clients import address_group
-from portal.domain.ratelimit import Verdict
+from portal.protection.clients import address_group
+from portal.protection.ratelimit import Verdict
 from portal.server.ratelimit import count, link_subject
 
 # Runs while the HTML is parsed: before the app's modules, on every page (only /r/<token> acts).

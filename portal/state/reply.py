@@ -17,8 +17,11 @@ from zoneinfo import ZoneInfo
 import reflex as rx
 
 from portal import presenter, runtime
-from portal.domain import commit_checks, delivery, errors, intake, reply
+from portal.domain import draft as reply
+from portal.domain import errors
 from portal.domain.message import MessageView
+from portal.intake import pipeline as intake
+from portal.outbox import commit_checks, delivery
 from portal.state import link_handoff
 from portal.state.binding import current_binding
 from portal.state.language import LanguageState

@@ -24,8 +24,8 @@ import reflex as rx
 
 from portal import runtime
 from portal.domain import errors
-from portal.domain.staff import StaffSession, StaffUser, identity_from_headers, new_session
-from portal.staff_presenter import StaffRow, staff_rows
+from portal.staff.accounts import StaffSession, StaffUser, identity_from_headers, new_session
+from portal.staff.presenter import StaffRow, staff_rows
 from portal.state.binding import binding_matches, current_binding
 from portal.state.language import LanguageState
 
@@ -131,7 +131,7 @@ class StaffState(LanguageState):
     async def _forget_preview(self) -> None:
         # What a preview showed stays in this tab's state otherwise (imported here: the preview
         # state builds on this one).
-        from portal.state.preview import PreviewState
+        from portal.state.staff_preview import PreviewState
 
         preview = await self.get_state(PreviewState)
         preview._forget()

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 import reflex as rx
 
 from portal import runtime
-from portal.domain import errors, intake, reply
+from portal.domain import draft as reply
+from portal.domain import errors
+from portal.intake import pipeline as intake
 from portal.server.ratelimit import UPLOAD_REFUSED_CODE, count, link_subject
 
 
@@ -44,7 +46,7 @@ class UploadMixin(rx.State, mixin=True):
         """Files picked for the current item (or as a further document). Judged by content only.
 
         The reply's allowance of files and bytes belongs to the message, shared by every session
-        on its link (:mod:`portal.domain.link_sessions`), not to this session.
+        on its link (:mod:`portal.protection.quotas`), not to this session.
         """
         if self._draft is None or self._message is None or self.step not in ("item", "extras"):
             return None
@@ -160,7 +162,11 @@ class UploadMixin(rx.State, mixin=True):
         await asyncio.to_thread(runtime.link_sessions().release, photos)
         # One PDF of the same photos: counted again, never refused for the quota the photos held.
         await asyncio.to_thread(
-            runtime.link_sessions().hold, self._client_token(), self._message.id, merged.id, merged.size,
+            runtime.link_sessions().hold,
+            self._client_token(),
+            self._message.id,
+            merged.id,
+            merged.size,
             datetime.now(UTC),
         )
         files.insert(position, merged.id)
@@ -213,4 +219,3 @@ class UploadMixin(rx.State, mixin=True):
         if code != UPLOAD_REFUSED_CODE or self._message is None:
             return None
         return self._show_upload_refusal(max(1, min(int(minutes), 24 * 60)))
-

@@ -20,10 +20,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from portal.domain.store import PortalStore
-from portal.state.preview import PreviewState
+from portal.outbox.store import PortalStore
 from portal.state.reply import ReplyState
 from portal.state.staff import StaffState
+from portal.state.staff_preview import PreviewState
 from tests.e2e.a11y import assert_accessible
 from tests.e2e.portal_process import ROOT, PortalProcess
 from tests.support import messages

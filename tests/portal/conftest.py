@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from portal.domain.store import OutgoingFile
+from portal.outbox.store import OutgoingFile
+from tests.fixtures.corpus import build_corpus
 
 AUTHORITY = "abh-potsdam"
 
@@ -163,3 +164,16 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Read-only samples (tests copy a sample before changing it); see tests/fixtures/README.md."""
+    return build_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture
+def files_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "files"
+    d.mkdir()
+    return d

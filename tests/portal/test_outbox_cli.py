@@ -6,7 +6,7 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-from portal.domain.store import OutboxState, PortalStore
+from portal.outbox.store import OutboxState, PortalStore
 from portal.settings import PortalSettings
 from tests.portal.conftest import make_reply
 from tests.support.processes import run_portal_command

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from portal import runtime
-from portal.domain.limits import Limits
+from portal.intake.limits import Limits
 from portal.settings import get_settings
 
 

@@ -135,6 +135,8 @@ def test_metrics_key_is_off_by_default_and_never_short(monkeypatch: pytest.Monke
         monkeypatch.setenv("PORTAL_METRICS_KEY", bad)
         with pytest.raises(ValidationError):
             PortalSettings()
+
+
 def test_limits_proxies_and_public_origin(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = PortalSettings()
     assert (settings.trusted_proxy_hops, settings.link_opens_per_address, settings.link_opens_per_link) == (0, 30, 20)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.domain.staff import StaffAccounts
+from portal.staff.accounts import StaffAccounts
 from tests.support.processes import run_portal_command
 
 PASSWORD = "ein langes Passwort 42"

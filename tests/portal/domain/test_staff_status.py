@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from portal.domain.staff_status import StaffStatus, status_of
-from portal.domain.store import OutboxEntry, OutboxState
+from portal.outbox.store import OutboxEntry, OutboxState
 from tests.support.summaries import T0, summary
 
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from starlette.staticfiles import StaticFiles
 
-from portal.domain.ratelimit import RateLimiter
+from portal.protection.ratelimit import RateLimiter
 from portal.server.guard import PortalGuard
 from portal.settings import PortalSettings
 
@@ -71,7 +71,9 @@ def client(downstream: Downstream) -> httpx.AsyncClient:
 @pytest.fixture()
 def stranger(downstream: Downstream) -> httpx.AsyncClient:
     """A client with no verified link: random client tokens, any handler name."""
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=_upload_guard(downstream)), base_url="http://portal.test")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=_upload_guard(downstream)), base_url="http://portal.test"
+    )
 
 
 @pytest.mark.parametrize("token", ["", "random-client-token-1", "tab-with-a-verified-link "])

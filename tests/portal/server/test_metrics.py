@@ -13,8 +13,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from portal.domain.delivery import DeliveryCounters
-from portal.domain.store import PortalStore
+from portal.outbox.delivery import DeliveryCounters
+from portal.outbox.store import PortalStore
 from portal.server.guard import PortalGuard
 from portal.server.metrics import MetricsEndpoint, portal_collector, with_metrics
 

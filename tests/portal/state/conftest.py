@@ -10,7 +10,7 @@ from reflex.state import BaseState, State
 
 # Imported for its side effect: the app registers every page and so every state.
 import portal.portal  # noqa: F401
-from portal.domain import reply
+from portal.domain import draft as reply
 from portal.state.binding import current_binding
 from portal.state.reply import ReplyState
 

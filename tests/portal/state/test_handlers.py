@@ -17,19 +17,56 @@ import portal.portal  # noqa: F401
 
 # Reflex's own handlers: hydration, the generic var setter (which only reaches our own set_*
 # handlers: auto setters are off), client storage, on_load dispatch, frontend exceptions.
-REFLEX_OWN = {"hydrate", "hydrate_and_load", "set_is_hydrated", "setvar", "on_load_internal",
-              "update_vars_internal", "handle_frontend_exception"}
+REFLEX_OWN = {
+    "hydrate",
+    "hydrate_and_load",
+    "set_is_hydrated",
+    "setvar",
+    "on_load_internal",
+    "update_vars_internal",
+    "handle_frontend_exception",
+}
 
 ALLOWED: dict[str, set[str]] = {
     "LanguageState": {"change_language", "keep_alive", "start"},
-    "StaffState": {"check_session", "clear_search", "open_list", "open_sign_in", "search", "sign_in",
-                   "sign_in_again", "sign_out", "switch_language"},
+    "StaffState": {
+        "check_session",
+        "clear_search",
+        "open_list",
+        "open_sign_in",
+        "search",
+        "sign_in",
+        "sign_in_again",
+        "sign_out",
+        "switch_language",
+    },
     "PreviewState": {"ask_revoke", "cancel_revoke", "open_preview", "revoke", "show_language", "switch_language"},
-    "ReplyState": {"fix_problem", "go_to", "merge_photos", "move_file", "next_step", "on_reply_page",
-                   "previous_step", "remove_file", "retry", "set_appointment_answer", "set_appointment_reason",
-                   "set_appointment_times", "set_declaration", "set_expected_date", "set_extra_code",
-                   "set_extra_description", "set_not_available", "set_reason", "set_text", "submit",
-                   "switch_language", "upload", "upload_refused", "upload_refused_by_browser"},
+    "ReplyState": {
+        "fix_problem",
+        "go_to",
+        "merge_photos",
+        "move_file",
+        "next_step",
+        "on_reply_page",
+        "previous_step",
+        "remove_file",
+        "retry",
+        "set_appointment_answer",
+        "set_appointment_reason",
+        "set_appointment_times",
+        "set_declaration",
+        "set_expected_date",
+        "set_extra_code",
+        "set_extra_description",
+        "set_not_available",
+        "set_reason",
+        "set_text",
+        "submit",
+        "switch_language",
+        "upload",
+        "upload_refused",
+        "upload_refused_by_browser",
+    },
 }
 
 

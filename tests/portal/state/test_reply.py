@@ -89,7 +89,7 @@ async def test_a_file_changed_on_disk_is_caught_before_received(portal_runtime, 
 
 
 async def test_what_is_received_reaches_the_case_service(portal_runtime, case_service, create_message) -> None:  # noqa: ANN001
-    from portal.domain import delivery
+    from portal.outbox import delivery
 
     message_id, token = await create_message("question")
     state = await _open(token)
@@ -107,7 +107,9 @@ async def test_what_is_received_reaches_the_case_service(portal_runtime, case_se
 
 
 async def test_a_second_session_on_the_same_link_gets_no_fresh_allowance(
-    portal_runtime, create_message, monkeypatch  # noqa: ANN001
+    portal_runtime,
+    create_message,
+    monkeypatch,  # noqa: ANN001
 ) -> None:
     monkeypatch.setenv("PORTAL_MAX_FILES_PER_REPLY", "2")
     from portal.settings import get_settings

@@ -1,0 +1,245 @@
+"""Drains the outbox: hands each committed reply to the case service, at least once, and thanks to
+its idempotency key exactly once as the authority sees it.
+
+- delivered: the entry is marked, its files are deleted from disk (the case service has them now);
+- case service unavailable: retried with exponential backoff and jitter, files kept;
+- refused for good (link answered by someone else, expired, revoked, reply rejected, files gone):
+  marked rejected with the code and the files kept, for an operator to look at. The applicant was
+  told "received", so this must never pass quietly: one ERROR line and a counter per refusal, the
+  staff list shows it (``staff_status``), and retention keeps the files (``HOLDS_FILES``).
+
+Log lines name the outbox reference, the message id and codes only: never a token, a name or
+reply content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from portal.client import CaseServiceClient
+from portal.domain.errors import CaseServiceUnavailable, LinkAnswered, LinkError, ReplyRejected
+from portal.outbox.store import OutboxEntry, PortalStore
+from portal.settings import PortalSettings
+
+log = logging.getLogger(__name__)
+
+# Longer than any single delivery can take (timeouts bound each read and write); a worker that
+# dies mid-delivery only delays its entries by this much.
+LEASE_SECONDS = 300.0
+BATCH_SIZE = 20
+JITTER = 0.1
+# What a code may look like in our log and database; the case service's own codes are its input.
+SAFE_CODE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+@dataclass(slots=True)
+class DeliveryCounters:
+    """What this process's delivery loop did since it started (Prometheus counters). Portal-wide
+    figures come from the database (``PortalStore.stats``)."""
+
+    attempts: int = 0  # replies sent to the case service (each try of each entry)
+    delivered: int = 0
+    unavailable: int = 0  # the case service could not be reached or answered 5xx: retried
+    refused: int = 0  # refused for good: the entry is rejected
+    internal: int = 0  # a bug of ours while delivering: retried
+
+
+COUNTERS = DeliveryCounters()
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """What one round did, by outbox reference."""
+
+    delivered: tuple[str, ...] = ()
+    retried: tuple[str, ...] = ()
+    rejected: tuple[str, ...] = ()
+
+    @property
+    def claimed(self) -> int:
+        return len(self.delivered) + len(self.retried) + len(self.rejected)
+
+
+@dataclass(slots=True)
+class _Tally:
+    delivered: list[str] = field(default_factory=list)
+    retried: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+
+    def report(self) -> DeliveryReport:
+        return DeliveryReport(tuple(self.delivered), tuple(self.retried), tuple(self.rejected))
+
+
+def backoff_seconds(attempts: int, settings: PortalSettings) -> float:
+    """Delay before the next try after ``attempts`` failed ones: initial·2^(n-1), capped, +≤10 %."""
+    exponent = min(max(attempts - 1, 0), 32)
+    base = min(settings.delivery_retry_initial_seconds * 2.0**exponent, settings.delivery_retry_max_seconds)
+    # Jitter spreads the retries of many entries (and portal instances) after an outage.
+    return base * (1.0 + random.uniform(0.0, JITTER))  # noqa: S311 - not security relevant
+
+
+async def deliver_due(
+    store: PortalStore,
+    client: CaseServiceClient,
+    settings: PortalSettings,
+    now: datetime | None = None,
+    counters: DeliveryCounters | None = None,
+) -> DeliveryReport:
+    """Claim the due outbox entries and try each once; ``counters`` defaults to the process's."""
+    now = now or datetime.now(UTC)
+    counters = COUNTERS if counters is None else counters
+    entries = await asyncio.to_thread(store.claim_due, now, LEASE_SECONDS, BATCH_SIZE)
+    tally = _Tally()
+    for index, entry in enumerate(entries):
+        try:
+            await _deliver_one(store, client, settings, entry, now, tally, counters)
+        except CaseServiceUnavailable:
+            # The service is down: the rest of this batch would only wait for the same timeouts.
+            for rest in entries[index:]:
+                await _retry(store, settings, rest, CaseServiceUnavailable.code, now)
+                tally.retried.append(rest.reference)
+            break
+    return tally.report()
+
+
+async def _deliver_one(
+    store: PortalStore,
+    client: CaseServiceClient,
+    settings: PortalSettings,
+    entry: OutboxEntry,
+    now: datetime,
+    tally: _Tally,
+    counters: DeliveryCounters,
+) -> None:
+    counters.attempts += 1
+    try:
+        delivery = await client.deliver_reply(entry.message_id, dict(entry.payload), entry.files, entry.idempotency_key)
+    except CaseServiceUnavailable:
+        counters.unavailable += 1
+        log.info("outbox %s: case service unavailable, will retry", entry.reference)
+        raise
+    except LinkAnswered:
+        # An idempotent replay of our own delivery answers 201; 409 means the message was answered
+        # from elsewhere. The applicant's reply is not lost: files stay for an operator.
+        await _reject(store, entry, LinkAnswered.code, tally, counters)
+    except ReplyRejected as exc:
+        await _reject(store, entry, exc.server_code, tally, counters)
+    except LinkError as exc:
+        await _reject(store, entry, exc.code, tally, counters)
+    except OSError:
+        # A file of the reply has gone from disk: retrying cannot bring it back.
+        await _reject(store, entry, "files_missing", tally, counters)
+    except Exception as exc:
+        # A bug of ours must not lose the reply nor stop the loop; retry with backoff.
+        counters.internal += 1
+        log.error("outbox %s: unexpected %s while delivering", entry.reference, type(exc).__name__)
+        await _retry(store, settings, entry, "internal", now)
+        tally.retried.append(entry.reference)
+    else:
+        await asyncio.to_thread(store.mark_delivered, entry.id, delivery.reply_id, delivery.received_at)
+        await asyncio.to_thread(delete_files, entry, settings.files_dir)
+        counters.delivered += 1
+        log.info("outbox %s: delivered", entry.reference)
+        tally.delivered.append(entry.reference)
+
+
+async def _retry(store: PortalStore, settings: PortalSettings, entry: OutboxEntry, code: str, now: datetime) -> None:
+    next_at = now + timedelta(seconds=backoff_seconds(entry.attempts, settings))
+    await asyncio.to_thread(store.mark_retry, entry.id, code, next_at)
+
+
+async def _reject(store: PortalStore, entry: OutboxEntry, code: str, tally: _Tally, counters: DeliveryCounters) -> None:
+    # The case service's code is its input to our log: anything unexpected is replaced.
+    code = code if SAFE_CODE.fullmatch(code) else "unrecognised_code"
+    await asyncio.to_thread(store.mark_rejected, entry.id, code)
+    counters.refused += 1
+    # The applicant was told "received": an operator must act. Alert on this line (or the metrics).
+    log.error(
+        "outbox %s: reply refused for good (message=%s code=%s); kept with its files for an operator",
+        entry.reference,
+        entry.message_id,
+        code,
+    )
+    tally.rejected.append(entry.reference)
+
+
+def delete_files(entry: OutboxEntry, files_dir: Path) -> None:
+    """Delete a reply's files once they are no longer needed (delivered, or resolved by an operator)."""
+    root = files_dir.resolve()
+    for file in entry.files:
+        with contextlib.suppress(OSError):
+            file.path.unlink(missing_ok=True)
+        # Remove the reply's own folder once empty, never the files root or anything outside it.
+        parent = file.path.parent.resolve()
+        if parent != root and parent.is_relative_to(root):
+            with contextlib.suppress(OSError):
+                parent.rmdir()
+
+
+# ---------------------------------------------------------------- the background loop
+
+_wakers: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+
+
+def kick() -> None:
+    """Wake every delivery loop of this process now (e.g. right after a submission was enqueued).
+
+    Safe to call from any thread. Loops in other processes pick the entry up at their next poll.
+    """
+    try:
+        current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        current = None
+    for loop, event in list(_wakers):
+        if loop is current:
+            event.set()
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(event.set)
+
+
+async def run_delivery_loop(
+    store: PortalStore,
+    client_factory: Callable[[], CaseServiceClient],
+    settings: PortalSettings,
+    stop: asyncio.Event,
+    wake: asyncio.Event | None = None,
+) -> None:
+    """Deliver due replies every ``delivery_poll_seconds`` until ``stop`` is set.
+
+    ``wake`` (or the module's ``kick()``) starts the next round at once.
+    """
+    wake = wake or asyncio.Event()
+    waker = (asyncio.get_running_loop(), wake)
+    _wakers.add(waker)
+    try:
+        async with client_factory() as client:
+            while not stop.is_set():
+                wake.clear()
+                report = DeliveryReport()
+                try:
+                    report = await deliver_due(store, client, settings)
+                except Exception as exc:
+                    # E.g. the database is briefly unreachable: log and try again next round.
+                    log.error("delivery round failed: %s", type(exc).__name__)
+                if report.claimed >= BATCH_SIZE and not report.retried:
+                    continue  # more may be due right now
+                await _sleep(stop, wake, settings.delivery_poll_seconds)
+    finally:
+        _wakers.discard(waker)
+
+
+async def _sleep(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

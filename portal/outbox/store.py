@@ -1,0 +1,435 @@
+"""The portal's own durable store: the outbox of replies not yet handed to the case service.
+
+A reply is committed here *before* the applicant sees "received", so a case service that is down
+never loses a reply; ``portal.outbox.delivery`` drains the outbox. SQLite by default (WAL,
+synchronous=FULL: a commit survives power loss), PostgreSQL by URL for several portal instances.
+Every method is synchronous and short; async callers wrap them in ``asyncio.to_thread``.
+
+All timestamps are timezone-aware UTC on the way out; naive datetimes are refused on the way in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Dialect,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    TypeDecorator,
+    create_engine,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Row, make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from portal.domain.errors import AlreadySubmitted
+
+# Crockford-like: no 0/O, 1/I, so a reference read out on the phone is unambiguous.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+REFERENCE_PREFIX = "RK"
+# What the case service accepts as an Idempotency-Key; checked at enqueue so that a bad key fails
+# the submission at once instead of being rejected by the case service later.
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+class OutboxState(StrEnum):
+    pending = "pending"  # waiting for (or in) delivery; a worker's lease marks "delivering"
+    delivered = "delivered"
+    # Refused for good: kept with its files until an operator retries or resolves it.
+    rejected = "rejected"
+    # An operator handed a rejected reply over another way; its files are deleted.
+    resolved = "resolved"
+
+
+# The states whose files are still needed: retention keeps them, delivery or an operator ends them.
+HOLDS_FILES = (OutboxState.pending, OutboxState.rejected)
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingFile:
+    """One file of a reply, waiting on disk. ``key`` names its multipart part (``FileMeta.key``)."""
+
+    key: str
+    path: Path
+    media_type: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    """The whole portal's outbox at one moment (every instance shares the database)."""
+
+    pending: int  # waiting for their next try
+    delivering: int  # leased by a worker right now
+    delivered: int
+    rejected: int
+    resolved: int
+    oldest_undelivered_at: datetime | None  # the oldest pending or delivering entry's creation
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    id: int
+    reference: str
+    message_id: str
+    idempotency_key: str
+    payload: Mapping[str, Any]
+    files: tuple[OutgoingFile, ...]
+    state: OutboxState
+    attempts: int
+    next_attempt_at: datetime
+    lease_until: datetime | None
+    last_error_code: str | None
+    reply_id: str | None
+    delivered_at: datetime | None
+    created_at: datetime
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes everywhere. SQLite keeps no offset, so it stores naive UTC; the
+    lexical order of those strings is then the time order the lease queries rely on."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("reference", String(16), nullable=False, unique=True),
+    # UNIQUE: this portal hands over at most one reply per message, whatever the browser does.
+    Column("message_id", String(128), nullable=False, unique=True),
+    Column("idempotency_key", String(128), nullable=False, unique=True),
+    Column("payload", JSON, nullable=False),
+    Column("files", JSON, nullable=False),
+    Column("state", String(16), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("lease_until", UtcDateTime, nullable=True),
+    Column("last_error_code", String(64), nullable=True),
+    Column("reply_id", String(128), nullable=True),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+
+def new_reference() -> str:
+    """``RK-XXXX-XXXX``: 40 random bits, plenty for uniqueness per portal (collisions retried)."""
+    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"{REFERENCE_PREFIX}-{chars[:4]}-{chars[4:]}"
+
+
+def new_idempotency_key() -> str:
+    """A fresh key for one submission (192 random bits, URL-safe base64 fits ``IDEMPOTENCY_KEY``)."""
+    return secrets.token_urlsafe(24)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: ConnectionPoolEntry) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        # WAL lets the web process read while the delivery worker writes; FULL makes every commit
+        # durable in WAL mode too (NORMAL may lose the last commits on power loss).
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def make_engine(database_url: str) -> Engine:
+    """The engine every table of the portal's database is used through (outbox, staff accounts),
+    so all of them get the same durability pragmas and timeouts."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        # A generous busy timeout: several processes share the file and writes are short.
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class PortalStore:
+    def __init__(self, database_url: str) -> None:
+        self.engine: Engine = make_engine(database_url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+
+    def create_all(self) -> None:
+        metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # ------------------------------------------------------------------ submitting
+
+    def enqueue(
+        self,
+        message_id: str,
+        payload: Mapping[str, object],
+        files: Sequence[OutgoingFile],
+        idempotency_key: str,
+        now: datetime,
+    ) -> OutboxEntry:
+        """Commit a reply for delivery and return its entry (with the applicant's reference).
+
+        ``payload`` must be JSON-ready (``ReplyIn.model_dump(mode="json")``). The same
+        ``idempotency_key`` again returns the first entry, so a double submit gives one reply;
+        another key for a message already in the outbox raises ``AlreadySubmitted``.
+        """
+        if not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+            raise ValueError("idempotency key must be 1..128 of [A-Za-z0-9_-]")
+        # Round trip now, so an unserialisable payload fails here and not in the delivery worker.
+        payload_json = json.loads(json.dumps(dict(payload)))
+        files_json = [{"key": f.key, "path": str(f.path), "media_type": f.media_type, "name": f.name} for f in files]
+        for _ in range(5):
+            existing = self.by_message(message_id)
+            if existing is not None:
+                return self._same_submission(existing, idempotency_key)
+            try:
+                with self.engine.begin() as conn:
+                    row_id = conn.execute(
+                        insert(outbox).values(
+                            reference=new_reference(),
+                            message_id=message_id,
+                            idempotency_key=idempotency_key,
+                            payload=payload_json,
+                            files=files_json,
+                            state=OutboxState.pending.value,
+                            attempts=0,
+                            next_attempt_at=now,
+                            lease_until=None,
+                            created_at=now,
+                        )
+                    ).inserted_primary_key
+                assert row_id is not None
+                entry = self._get_by_id(int(row_id[0]))
+                assert entry is not None
+                return entry
+            except IntegrityError:
+                # Another request for the same message won the race (loop: we return its entry),
+                # or the reference collided (loop: a new one is drawn).
+                existing = self.by_message(message_id)
+                if existing is not None:
+                    return self._same_submission(existing, idempotency_key)
+                if self._get_by_key(idempotency_key) is not None:
+                    raise ValueError("idempotency key already used for another message") from None
+        raise RuntimeError("could not draw a free reference")
+
+    @staticmethod
+    def _same_submission(existing: OutboxEntry, idempotency_key: str) -> OutboxEntry:
+        if secrets.compare_digest(existing.idempotency_key, idempotency_key):
+            return existing
+        raise AlreadySubmitted(existing)
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, reference: str) -> OutboxEntry | None:
+        return self._one(outbox.c.reference == reference.strip().upper())
+
+    def by_message(self, message_id: str) -> OutboxEntry | None:
+        return self._one(outbox.c.message_id == message_id)
+
+    def by_messages(self, message_ids: Sequence[str]) -> dict[str, OutboxEntry]:
+        """The entries of several messages in one query (the staff list), keyed by message id."""
+        if not message_ids:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(outbox).where(outbox.c.message_id.in_(list(message_ids))))
+            return {row.message_id: _entry(row) for row in rows}
+
+    def _get_by_id(self, entry_id: int) -> OutboxEntry | None:
+        return self._one(outbox.c.id == entry_id)
+
+    def _get_by_key(self, idempotency_key: str) -> OutboxEntry | None:
+        return self._one(outbox.c.idempotency_key == idempotency_key)
+
+    def in_state(self, state: OutboxState, limit: int = 100) -> list[OutboxEntry]:
+        """For operators: e.g. every rejected reply, whose files are kept until someone looks."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(outbox).where(outbox.c.state == state.value).order_by(outbox.c.id).limit(limit))
+            return [_entry(row) for row in rows]
+
+    def undelivered_file_paths(self) -> list[Path]:
+        """Every file a pending or rejected reply still needs; retention must keep these."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(outbox).where(outbox.c.state.in_([s.value for s in HOLDS_FILES])))
+            return [f.path for row in rows for f in _entry(row).files]
+
+    def stats(self, now: datetime) -> OutboxStats:
+        """Counts by state for the operator's metrics: three aggregate queries, no rows read."""
+        pending = outbox.c.state == OutboxState.pending.value
+        with self.engine.connect() as conn:
+            counts = {
+                row[0]: int(row[1])
+                for row in conn.execute(select(outbox.c.state, func.count()).group_by(outbox.c.state))
+            }
+            leased = conn.execute(
+                select(func.count()).select_from(outbox).where(pending & (outbox.c.lease_until > now))
+            ).scalar_one()
+            oldest = conn.execute(select(func.min(outbox.c.created_at)).where(pending)).scalar_one()
+        waiting = counts.get(OutboxState.pending.value, 0)
+        return OutboxStats(
+            pending=waiting - int(leased),
+            delivering=int(leased),
+            delivered=counts.get(OutboxState.delivered.value, 0),
+            rejected=counts.get(OutboxState.rejected.value, 0),
+            resolved=counts.get(OutboxState.resolved.value, 0),
+            oldest_undelivered_at=oldest,  # min() keeps the column's type: aware UTC
+        )
+
+    def _one(self, condition: Any) -> OutboxEntry | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(outbox).where(condition)).first()
+        return _entry(row) if row is not None else None
+
+    # ------------------------------------------------------------------ the delivery worker
+
+    def claim_due(self, now: datetime, lease_seconds: float, limit: int) -> list[OutboxEntry]:
+        """Lease up to ``limit`` due pending entries to this worker until ``now + lease_seconds``.
+
+        Safe with several workers in several processes: each entry is taken by a conditional
+        UPDATE that re-checks state and lease, and only a worker whose UPDATE changed the row owns
+        it. A worker that dies leaves the lease to run out; then another one takes the entry.
+        """
+        due = (
+            (outbox.c.state == OutboxState.pending.value)
+            & (outbox.c.next_attempt_at <= now)
+            & or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now)
+        )
+        with self.engine.connect() as conn:
+            candidates = [
+                row.id
+                for row in conn.execute(
+                    select(outbox.c.id).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit)
+                )
+            ]
+        lease_until = now + timedelta(seconds=lease_seconds)
+        claimed: list[OutboxEntry] = []
+        for entry_id in candidates:
+            # One short write transaction per entry, which starts with the write itself: no read
+            # lock to upgrade (SQLite), and the WHERE is re-evaluated on the current row (PostgreSQL).
+            with self.engine.begin() as conn:
+                result = conn.execute(
+                    update(outbox)
+                    .where((outbox.c.id == entry_id) & due)
+                    .values(lease_until=lease_until, attempts=outbox.c.attempts + 1)
+                )
+            if result.rowcount == 1:
+                entry = self._get_by_id(entry_id)
+                if entry is not None:
+                    claimed.append(entry)
+        return claimed
+
+    def mark_delivered(self, entry_id: int, reply_id: str, delivered_at: datetime) -> None:
+        self._set(
+            entry_id,
+            state=OutboxState.delivered.value,
+            reply_id=reply_id,
+            delivered_at=delivered_at,
+            lease_until=None,
+            last_error_code=None,
+        )
+
+    def mark_retry(self, entry_id: int, error_code: str, next_attempt_at: datetime) -> None:
+        self._set(entry_id, next_attempt_at=next_attempt_at, lease_until=None, last_error_code=error_code[:64])
+
+    def mark_rejected(self, entry_id: int, error_code: str) -> None:
+        self._set(entry_id, state=OutboxState.rejected.value, lease_until=None, last_error_code=error_code[:64])
+
+    # ------------------------------------------------------------------ the operator
+
+    def requeue(self, reference: str, now: datetime) -> OutboxEntry | None:
+        """A rejected reply goes back to delivery (its cause is fixed); None if not rejected."""
+        return self._from_rejected(
+            reference,
+            state=OutboxState.pending.value,
+            attempts=0,
+            next_attempt_at=now,
+            lease_until=None,
+            last_error_code=None,
+        )
+
+    def mark_resolved(self, reference: str) -> OutboxEntry | None:
+        """A rejected reply was handed over another way; None if not rejected. The caller deletes
+        the files (retention no longer keeps them)."""
+        return self._from_rejected(reference, state=OutboxState.resolved.value)
+
+    def _from_rejected(self, reference: str, **values: object) -> OutboxEntry | None:
+        reference = reference.strip().upper()
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(outbox)
+                .where((outbox.c.reference == reference) & (outbox.c.state == OutboxState.rejected.value))
+                .values(**values)
+            ).rowcount
+        return self.get(reference) if changed == 1 else None
+
+    def _set(self, entry_id: int, **values: object) -> None:
+        # Only a pending entry changes: delivered and rejected are final, even if a slow worker
+        # whose lease ran out reports back after another worker has finished the entry.
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(outbox)
+                .where((outbox.c.id == entry_id) & (outbox.c.state == OutboxState.pending.value))
+                .values(**values)
+            )
+
+
+def _entry(row: Row[Any]) -> OutboxEntry:
+    return OutboxEntry(
+        id=row.id,
+        reference=row.reference,
+        message_id=row.message_id,
+        idempotency_key=row.idempotency_key,
+        payload=row.payload,
+        files=tuple(
+            OutgoingFile(key=f["key"], path=Path(f["path"]), media_type=f["media_type"], name=f["name"])
+            for f in row.files
+        ),
+        state=OutboxState(row.state),
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        lease_until=row.lease_until,
+        last_error_code=row.last_error_code,
+        reply_id=row.reply_id,
+        delivered_at=row.delivered_at,
+        created_at=row.created_at,
+    )

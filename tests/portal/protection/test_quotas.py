@@ -1,0 +1,71 @@
+"""Sessions that verified a link, and quotas shared by all sessions of one link (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from portal.outbox.store import make_engine
+from portal.protection.quotas import LinkSessions, Usage
+
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+LATER = NOW + timedelta(days=10)
+IDLE = timedelta(hours=1)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sessions(request: pytest.FixtureRequest, tmp_path) -> LinkSessions:  # noqa: ANN001
+    url = f"sqlite:///{tmp_path / 'portal.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    return LinkSessions(make_engine(url), IDLE)
+
+
+def test_only_a_session_that_verified_an_open_link_may_upload(sessions: LinkSessions) -> None:
+    assert sessions.message_of("tab-1", NOW) is None
+    sessions.open("tab-1", "msg-1", LATER, NOW)
+    assert sessions.message_of("tab-1", NOW) == "msg-1"
+    assert sessions.message_of("tab-2", NOW) is None
+    # Past the link's own expiry nothing is accepted, whatever the session holds.
+    assert sessions.message_of("tab-1", LATER) is None
+    sessions.close("tab-1")
+    assert sessions.message_of("tab-1", NOW) is None
+
+
+def test_the_token_itself_is_never_stored(sessions: LinkSessions) -> None:
+    sessions.open("secret-client-token", "msg-1", LATER, NOW)
+    with sessions.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT * FROM link_sessions").fetchall()
+    assert rows and all("secret-client-token" not in str(row) for row in rows)
+
+
+def test_two_sessions_of_one_link_share_one_allowance(sessions: LinkSessions) -> None:
+    sessions.open("tab-1", "msg-1", LATER, NOW)
+    sessions.open("tab-2", "msg-1", LATER, NOW)
+    sessions.hold("tab-1", "msg-1", "f1", 100, NOW)
+    assert sessions.hold("tab-2", "msg-1", "f2", 50, NOW) == Usage(files=2, bytes=150)
+    assert sessions.usage("msg-1") == Usage(files=2, bytes=150)
+    assert sessions.usage("msg-2") == Usage(files=0, bytes=0)
+    sessions.release(["f1"])
+    assert sessions.usage("msg-1") == Usage(files=1, bytes=50)
+    sessions.release_message("msg-1")
+    assert sessions.usage("msg-1") == Usage(files=0, bytes=0)
+
+
+def test_a_session_that_ended_leaves_the_allowance_to_the_next(sessions: LinkSessions) -> None:
+    sessions.open("old-tab", "msg-1", LATER, NOW)
+    sessions.hold("old-tab", "msg-1", "f1", 100, NOW)
+    # Opened again while the old tab is still active: the old files count.
+    sessions.open("new-tab", "msg-1", LATER, NOW + IDLE / 2)
+    assert sessions.usage("msg-1").files == 1
+    # Opened again after the old tab was idle past the session time: they no longer do.
+    sessions.open("newer-tab", "msg-1", LATER, NOW + IDLE * 2)
+    assert sessions.usage("msg-1").files == 0
+
+
+def test_purge_forgets_sessions_of_expired_links(sessions: LinkSessions) -> None:
+    sessions.open("tab-1", "msg-1", NOW + timedelta(hours=2), NOW)
+    sessions.hold("tab-1", "msg-1", "f1", 100, NOW)
+    sessions.open("tab-2", "msg-2", LATER, NOW)
+    assert sessions.purge(NOW + timedelta(hours=3)) == 1
+    assert sessions.usage("msg-1").files == 0
+    assert sessions.message_of("tab-2", NOW + timedelta(hours=3)) == "msg-2"
