@@ -22,8 +22,8 @@ config = rx.Config(
     # Client addresses (router.session.client_ip) behind the configured proxies; the server
     # middleware uses the same rule (portal.protection.clients).
     trusted_proxy_hops=_settings.trusted_proxy_hops,
-    # The websocket handshake from any other origin is refused (reflex-notes "Security knobs").
+    # The websocket handshake from any other origin is refused (docs/reflex.md, "Security knobs").
     cors_allowed_origins=[_settings.public_url.rstrip("/")],
-    # Idle expiry of a session's state, also for the disk and memory managers (reflex-notes).
+    # Idle expiry of a session's state, also for the disk and memory managers (docs/reflex.md).
     redis_token_expiration=_settings.session_timeout_seconds,
 )

@@ -316,7 +316,7 @@ def list_replies(db: Database, authority_id: str, after: int, limit: int) -> Rep
             .order_by(ReplyRow.cursor)
             .limit(limit)
         )
-        rows = session.execute(query).tuples().all()
+        rows = session.execute(query).all()
         reply_ids = [reply.id for reply, _ in rows]
         files: dict[str, list[ReplyFileRow]] = {reply_id: [] for reply_id in reply_ids}
         if reply_ids:

@@ -134,7 +134,7 @@ def _history(session: Session, row: MessageRow) -> list[HistoryEntry]:
         .order_by(MessageRow.sent_at, MessageRow.created_at)
     )
     entries = []
-    for other, reply in session.execute(query).tuples():
+    for other, reply in session.execute(query):
         summary = ReplySummary(reply_id=reply.id, received_at=reply.received_at) if reply is not None else None
         payload = message_in(other)
         entries.append(

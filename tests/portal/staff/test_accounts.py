@@ -358,13 +358,15 @@ def test_session_expires_and_touch_slides() -> None:
 def test_postgresql(pg_url: str) -> None:
     a = _accounts(pg_url, FAST, max_failed_attempts=2)
     b = _accounts(pg_url, FAST, max_failed_attempts=2)
-    a.create("m.muster", "abh-potsdam", PASSWORD, now=NOW)
-    assert _code(b.create, "m.muster", "abh-cottbus", PASSWORD).code == "staff_user_exists"
-    assert b.verify("m.muster", PASSWORD, NOW).authority_id == "abh-potsdam"
-    assert _code(a.verify, "m.muster", "falsch-falsch-1", NOW).code == "sign_in_failed"
-    locked = _code(b.verify, "m.muster", "falsch-falsch-2", NOW)
-    assert locked.code == "sign_in_locked" and locked.params["locked_until"] == NOW + timedelta(minutes=15)
-    assert _code(a.verify, "m.muster", PASSWORD, NOW).code == "sign_in_locked"
-    assert a.verify("m.muster", PASSWORD, NOW + timedelta(minutes=15)).username == "m.muster"
-    a.dispose()
-    b.dispose()
+    try:
+        a.create("m.muster", "abh-potsdam", PASSWORD, now=NOW)
+        assert _code(b.create, "m.muster", "abh-cottbus", PASSWORD).code == "staff_user_exists"
+        assert b.verify("m.muster", PASSWORD, NOW).authority_id == "abh-potsdam"
+        assert _code(a.verify, "m.muster", "falsch-falsch-1", NOW).code == "sign_in_failed"
+        locked = _code(b.verify, "m.muster", "falsch-falsch-2", NOW)
+        assert locked.code == "sign_in_locked" and locked.params["locked_until"] == NOW + timedelta(minutes=15)
+        assert _code(a.verify, "m.muster", PASSWORD, NOW).code == "sign_in_locked"
+        assert a.verify("m.muster", PASSWORD, NOW + timedelta(minutes=15)).username == "m.muster"
+    finally:
+        a.dispose()
+        b.dispose()
