@@ -16,6 +16,7 @@ import json
 from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from typing import Any
 
+from portal import routes
 from portal.protection.ratelimit import PortalRules, RateLimiter
 from portal.server.headers import ResponseHeaders
 from portal.server.ratelimit import RequestLimits, header, link_refusal, upload_refusal
@@ -28,6 +29,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # Does the session with this Reflex client token hold a verified, open reply link?
 MayUpload = Callable[[str], Awaitable[bool]]
+# The path the reply page's prerendered HTML is served under (Reflex redirects "/reply" to it).
+_REPLY_PAGE = routes.REPLY + "/"
 
 
 def _problem(status: int, code: str) -> tuple[dict[str, Any], bytes]:
@@ -88,8 +91,8 @@ class PortalGuard:
             # script in its head moves the token into the fragment (/reply#t=<token>) before the
             # app starts (first paint without waiting for the JavaScript; a dynamic
             # route has no prerendered HTML). See portal/state/link_handoff.py.
-            scope = {**scope, "path": "/reply/", "raw_path": b"/reply/", "query_string": b""}
-        if path.startswith("/_upload"):
+            scope = {**scope, "path": _REPLY_PAGE, "raw_path": _REPLY_PAGE.encode(), "query_string": b""}
+        if path.startswith(routes.UPLOAD):
             if scope["method"] != "POST":
                 # Reflex would serve its upload folder publicly; nothing of ours is there, and nothing may be.
                 await self._reply(send_with_headers, 404, "not_found")

@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal import routes
 from portal.domain import formatting, i18n
 from portal.protection.clients import address_group, client_address
 from portal.protection.ratelimit import PortalRules, RateLimiter, Rule, Verdict
@@ -100,7 +101,7 @@ def link_refusal(verdict: Verdict, accept_language: str, languages: list[str]) -
         # The token leaves the address bar and the history, as on the reply page.
         "<script>history.replaceState(null,'','/reply');</script>"
         f"<title>{title}</title>"
-        '<link rel="stylesheet" href="/portal.css"></head><body><main id="main" class="site-main">'
+        f'<link rel="stylesheet" href="{routes.STYLESHEET}"></head><body><main id="main" class="site-main">'
         f'<section class="notice notice-error" role="alert"><h1>{title}</h1><p>{body}</p><p>{wait}</p></section>'
         "</main></body></html>"
     ).encode()
