@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 from reflex_base.utils.format import format_event_handler
 
-from portal import routes, runtime
+from portal import links, routes, runtime
 from portal.intake.task import sandbox_lifespan
 from portal.outbox.task import delivery_lifespan
 from portal.pages.home import home_page
@@ -14,7 +14,6 @@ from portal.pages.reply import reply_page
 from portal.pages.staff import list_page, preview_page, sign_in_page
 from portal.server.guard import PortalGuard
 from portal.server.metrics import with_metrics
-from portal.state import link_handoff
 from portal.state.binding import SessionBinding
 from portal.state.language import LanguageState
 from portal.state.reply import ReplyState
@@ -35,7 +34,7 @@ app = rx.App(
     html_lang="de",
     head_components=[
         rx.el.meta(name="referrer", content="no-referrer"),
-        rx.el.script(custom_attrs={"dangerouslySetInnerHTML": {"__html": link_handoff.HANDOFF}}),
+        rx.el.script(custom_attrs={"dangerouslySetInnerHTML": {"__html": links.HANDOFF}}),
     ],
     # Applied in order, each wrapping the last: the guard stays outermost (headers on every answer).
     api_transformer=[

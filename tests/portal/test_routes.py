@@ -12,7 +12,7 @@ import pytest
 from reflex import constants
 from reflex_base.utils.format import format_route
 
-from portal import routes, runtime
+from portal import links, routes, runtime
 from portal.portal import app
 from portal.server.headers import PRIVATE_PREFIXES
 from portal.settings import get_settings
@@ -105,6 +105,8 @@ async def test_a_link_is_served_the_registered_reply_page(stack: tuple[httpx.Asy
     assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
     [served] = downstream.paths
     assert format_route(served) == format_route(routes.REPLY) and format_route(served) in app._unevaluated_pages
+    # The script in the page's head hands the same path's token over.
+    assert links.token_in_path(routes.LINK_PREFIX + TOKEN) == TOKEN
 
 
 async def test_the_pages_reach_the_app_unchanged(stack: tuple[httpx.AsyncClient, Downstream]) -> None:
