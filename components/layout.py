@@ -6,6 +6,8 @@ import reflex as rx
 from reflex.vars import Var
 from reflex_components_core.core.banner import has_too_many_connection_errors
 
+from portal import routes
+
 
 def language_switcher(t: Var, languages: Var, lang: Var, on_change) -> rx.Component:  # noqa: ANN001
     return rx.el.div(
@@ -97,10 +99,7 @@ def page_shell(
             rx.el.p(t["app.footer"]),
             rx.el.nav(
                 rx.el.ul(
-                    *[
-                        rx.el.li(rx.el.a(t[f"nav_pages.{name}"], href=f"/{name}"))
-                        for name in ("help", "accessibility", "privacy", "imprint")
-                    ],
+                    *[rx.el.li(rx.el.a(t[f"nav_pages.{name}"], href=routes.info(name))) for name in routes.INFO_PAGES],
                     class_name="footer-links",
                 ),
                 aria_label=t["app.footer_links"],

@@ -6,6 +6,7 @@ import reflex as rx
 from reflex.vars import Var
 
 from components.request import fact, item_facts, request_overview
+from portal import routes
 
 
 def _error(t: Var, key: Var, element_id: str, detail: Var | None = None) -> rx.Component:
@@ -70,7 +71,7 @@ def staff_bar(t: Var, name: Var, on_sign_out, on_check) -> rx.Component:  # noqa
         rx.el.button(id="staff-session-check", type="button", hidden=True, tab_index=-1, on_click=on_check),
         rx.el.p(t["staff.signed_in_as"], " ", rx.el.strong(rx.el.bdi(name))),
         rx.el.nav(
-            rx.el.a(t["staff.list_link"], href="/staff"),
+            rx.el.a(t["staff.list_link"], href=routes.STAFF_HOME),
             rx.el.button(
                 t["staff.sign_out"], type="button", class_name="button-secondary", id="sign-out", on_click=on_sign_out
             ),
@@ -86,7 +87,7 @@ def message_list(t: Var, rows: Var) -> rx.Component:
         rx.foreach(
             rows,
             lambda r: rx.el.li(
-                rx.el.h2(rx.el.a(rx.el.bdi(r.subject), href="/staff/message/" + r.id, lang="de")),
+                rx.el.h2(rx.el.a(rx.el.bdi(r.subject), href=routes.STAFF_MESSAGE_PREFIX + r.id, lang="de")),
                 rx.el.p(rx.el.span(r.status_text, class_name="status-" + r.status), class_name="status"),
                 rx.el.dl(
                     fact(t["staff.reference"], r.reference),

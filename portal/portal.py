@@ -5,16 +5,15 @@ from __future__ import annotations
 import reflex as rx
 from reflex_base.utils.format import format_event_handler
 
-from portal import runtime
+from portal import links, routes, runtime
 from portal.intake.task import sandbox_lifespan
 from portal.outbox.task import delivery_lifespan
 from portal.pages.home import home_page
-from portal.pages.info import INFO_PAGES, info_page
+from portal.pages.info import info_page
 from portal.pages.reply import reply_page
 from portal.pages.staff import list_page, preview_page, sign_in_page
 from portal.server.guard import PortalGuard
 from portal.server.metrics import with_metrics
-from portal.state import link_handoff
 from portal.state.binding import SessionBinding
 from portal.state.language import LanguageState
 from portal.state.reply import ReplyState
@@ -31,11 +30,11 @@ app = rx.App(
     theme=None,
     # No toaster: the page shell has its own accessible connection notice.
     toaster=None,
-    stylesheets=["/portal.css"],
+    stylesheets=[routes.STYLESHEET],
     html_lang="de",
     head_components=[
         rx.el.meta(name="referrer", content="no-referrer"),
-        rx.el.script(custom_attrs={"dangerouslySetInnerHTML": {"__html": link_handoff.HANDOFF}}),
+        rx.el.script(custom_attrs={"dangerouslySetInnerHTML": {"__html": links.HANDOFF}}),
     ],
     # Applied in order, each wrapping the last: the guard stays outermost (headers on every answer).
     api_transformer=[
@@ -58,11 +57,11 @@ app.app_wraps.pop((5, "Overlay"), None)
 app.register_lifespan_task(delivery_lifespan)
 app.register_lifespan_task(sandbox_lifespan)
 
-app.add_page(home_page, route="/", title="Rückkanal", on_load=LanguageState.start)
-app.add_page(reply_page, route="/reply", title="Rückkanal", on_load=ReplyState.on_reply_page)
-for _name in INFO_PAGES:
-    app.add_page(info_page(_name), route=f"/{_name}", title="Rückkanal", on_load=LanguageState.start)
+app.add_page(home_page, route=routes.HOME, title="Rückkanal", on_load=LanguageState.start)
+app.add_page(reply_page, route=routes.REPLY, title="Rückkanal", on_load=ReplyState.on_reply_page)
+for _name in routes.INFO_PAGES:
+    app.add_page(info_page(_name), route=routes.info(_name), title="Rückkanal", on_load=LanguageState.start)
 # The staff area: each page checks the staff session on load.
-app.add_page(sign_in_page, route="/staff/sign-in", title="Rückkanal", on_load=StaffState.open_sign_in)
-app.add_page(list_page, route="/staff", title="Rückkanal", on_load=StaffState.open_list)
-app.add_page(preview_page, route="/staff/message/[message_id]", title="Rückkanal", on_load=PreviewState.open_preview)
+app.add_page(sign_in_page, route=routes.STAFF_SIGN_IN, title="Rückkanal", on_load=StaffState.open_sign_in)
+app.add_page(list_page, route=routes.STAFF_HOME, title="Rückkanal", on_load=StaffState.open_list)
+app.add_page(preview_page, route=routes.STAFF_MESSAGE, title="Rückkanal", on_load=PreviewState.open_preview)

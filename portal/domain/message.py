@@ -12,8 +12,6 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from portal.domain.errors import LinkAnswered, LinkError, LinkExpired, LinkRevoked
-
 
 class View(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -130,20 +128,12 @@ class MessageView(View):
 
 
 class ResolvedLink(View):
+    """The case service's answer to a token; ``portal.links`` says what a closed link shows."""
+
     message_id: str
     state: LinkState
     answered_at: datetime | None = None
     expires_at: datetime
-
-    def refusal(self) -> LinkError | None:
-        """Why the link no longer opens its request (its own page), or None while it is open."""
-        if self.state == "expired":
-            return LinkExpired()
-        if self.state == "revoked":
-            return LinkRevoked()
-        if self.state == "answered":
-            return LinkAnswered(self.answered_at)
-        return None
 
 
 class MessageSummaryView(View):

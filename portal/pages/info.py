@@ -5,9 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 from components.layout import page_shell
+from portal import routes
 from portal.state.reply import ReplyState as S
-
-INFO_PAGES = ("help", "accessibility", "privacy", "imprint")
 
 
 def info_page(name: str):  # noqa: ANN201 - a page factory
@@ -22,7 +21,7 @@ def info_page(name: str):  # noqa: ANN201 - a page factory
                 rx.el.p(S.t[f"pages.{name}.body"], class_name="prewrap"),
                 rx.cond(
                     S.phase == "ready",
-                    rx.el.p(rx.el.a(S.t["nav_pages.back_to_request"], href="/reply")),
+                    rx.el.p(rx.el.a(S.t["nav_pages.back_to_request"], href=routes.REPLY)),
                 ),
                 class_name="info-page",
             ),

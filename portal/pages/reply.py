@@ -1,4 +1,4 @@
-"""/reply shows the request behind a reply link and takes the reply (links arrive via state.link_handoff)."""
+"""/reply shows the request behind a reply link and takes the reply (links arrive as portal.links says)."""
 
 from __future__ import annotations
 

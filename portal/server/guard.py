@@ -16,6 +16,7 @@ import json
 from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from typing import Any
 
+from portal import links, routes
 from portal.protection.ratelimit import PortalRules, RateLimiter
 from portal.server.headers import ResponseHeaders
 from portal.server.ratelimit import RequestLimits, header, link_refusal, upload_refusal
@@ -28,6 +29,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # Does the session with this Reflex client token hold a verified, open reply link?
 MayUpload = Callable[[str], Awaitable[bool]]
+# The path the reply page's prerendered HTML is served under (Reflex redirects "/reply" to it).
+_REPLY_PAGE = routes.REPLY + "/"
 
 
 def _problem(status: int, code: str) -> tuple[dict[str, Any], bytes]:
@@ -79,17 +82,16 @@ class PortalGuard:
             return
         path: str = scope.get("path", "")
         send_with_headers = self.headers.wrap(scope, send)
-        link = scope["method"] in ("GET", "HEAD") and _is_link_path(path)
-        if link and await self._link_refused(scope, path, send_with_headers):
-            return
-
-        if scope["method"] in ("GET", "HEAD") and _is_link_path(path):
+        token = links.token_in_path(path) if scope["method"] in ("GET", "HEAD") else None
+        if token is not None:
+            if await self._link_refused(scope, token, send_with_headers):
+                return
             # A reply link /r/<token> gets the prerendered /reply page, which paints at once; the
             # script in its head moves the token into the fragment (/reply#t=<token>) before the
             # app starts (first paint without waiting for the JavaScript; a dynamic
-            # route has no prerendered HTML). See portal/state/link_handoff.py.
-            scope = {**scope, "path": "/reply/", "raw_path": b"/reply/", "query_string": b""}
-        if path.startswith("/_upload"):
+            # route has no prerendered HTML). See portal/links.py.
+            scope = {**scope, "path": _REPLY_PAGE, "raw_path": _REPLY_PAGE.encode(), "query_string": b""}
+        if path.startswith(routes.UPLOAD):
             if scope["method"] != "POST":
                 # Reflex would serve its upload folder publicly; nothing of ours is there, and nothing may be.
                 await self._reply(send_with_headers, 404, "not_found")
@@ -112,11 +114,11 @@ class PortalGuard:
             receive = _capped(receive, length)
         await self.app(scope, receive, send_with_headers)
 
-    async def _link_refused(self, scope: Scope, path: str, send: Send) -> bool:
+    async def _link_refused(self, scope: Scope, token: str, send: Send) -> bool:
         """Counts a link opening; answers 429 and returns True when refused."""
         if self.limits is None:
             return False
-        verdict = await self.limits.link_opening(scope, path.strip("/").split("/")[1])
+        verdict = await self.limits.link_opening(scope, token)
         if verdict.allowed:
             return False
         languages = list(self.settings.languages)
@@ -157,11 +159,6 @@ async def _answer(send: Send, answer: tuple[int, list[tuple[bytes, bytes]], byte
     status, headers, body = answer
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-def _is_link_path(path: str) -> bool:
-    parts = path.strip("/").split("/")
-    return len(parts) == 2 and parts[0] == "r" and parts[1] != ""
 
 
 def _content_length(scope: Scope) -> int | None:

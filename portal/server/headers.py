@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from portal import routes
 from portal.protection.clients import client_address
 
 Message = MutableMapping[str, Any]
@@ -45,7 +46,7 @@ FIXED_HEADERS: list[tuple[bytes, bytes]] = [
 CACHEABLE_TYPES = (b"text/javascript", b"application/javascript", b"text/css", b"font/", b"image/")
 # A 304 carries no Content-Type: judged by the file's extension instead.
 STATIC_SUFFIXES = (".js", ".mjs", ".css", ".woff", ".woff2", ".ttf", ".png", ".jpg", ".jpeg", ".svg", ".ico", ".webp")
-PRIVATE_PREFIXES = ("/r/", "/reply", "/_upload", "/_event", "/staff")
+PRIVATE_PREFIXES = (routes.LINK_PREFIX, routes.REPLY, routes.UPLOAD, routes.EVENT, routes.STAFF_HOME)
 NO_STORE = b"no-store"
 
 

@@ -19,12 +19,12 @@ from datetime import UTC, datetime
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from portal import routes
 from portal.outbox.delivery import COUNTERS, DeliveryCounters
 from portal.outbox.store import OutboxStats, PortalStore
 
 log = logging.getLogger(__name__)
 
-PATH = "/_metrics"
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -76,7 +76,7 @@ def portal_collector(store: Callable[[], PortalStore], counters: DeliveryCounter
 
 
 class MetricsEndpoint:
-    """ASGI middleware answering ``PATH`` itself and passing everything else on."""
+    """ASGI middleware answering ``routes.METRICS`` itself and passing everything else on."""
 
     def __init__(self, app: ASGIApp, *, key: SecretStr, collect: Callable[[], str]) -> None:
         self.app = app
@@ -84,7 +84,7 @@ class MetricsEndpoint:
         self._collect = collect
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path", "").rstrip("/") != PATH:
+        if scope["type"] != "http" or scope.get("path", "").rstrip("/") != routes.METRICS:
             await self.app(scope, receive, send)
             return
         if not self._key:

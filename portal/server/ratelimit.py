@@ -1,4 +1,5 @@
-"""Rate limits in front of Reflex: reply-link openings and upload requests, and their refusals.
+"""Rate limits in front of Reflex: reply-link openings and upload requests, and their refusals;
+and the count of a token's hand-over to the reply state.
 
 Counted before the app sees the request (an upload before a byte of its body is read), per
 client address (behind ``trusted_proxy_hops`` proxies, the rule Reflex's states use too) and per
@@ -28,6 +29,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal import links, routes
 from portal.domain import formatting, i18n
 from portal.protection.clients import address_group, client_address
 from portal.protection.ratelimit import PortalRules, RateLimiter, Rule, Verdict
@@ -65,6 +67,16 @@ async def count(limiter: Callable[[], RateLimiter], checks: list[tuple[Rule, str
         return Verdict(allowed=True)
 
 
+async def count_handover(limiter: Callable[[], RateLimiter], rules: PortalRules, client_ip: str, token: str) -> Verdict:
+    """Counts one hand-over of a token (per client address and per link) against the limits.
+
+    The hand-over, not the page request, is what asks the case service about a token, so this is
+    the limit that stops anyone from trying tokens; the guard counts the page requests apart.
+    """
+    checks = [(rules.handover_address, address_group(client_ip)), (rules.handover_link, link_subject(token))]
+    return await count(limiter, checks)
+
+
 class RequestLimits:
     def __init__(self, limiter: Callable[[], RateLimiter], rules: PortalRules, trusted_hops: int) -> None:
         self._limiter = limiter
@@ -98,9 +110,9 @@ def link_refusal(verdict: Verdict, accept_language: str, languages: list[str]) -
         '<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="referrer" content="no-referrer">'
         # The token leaves the address bar and the history, as on the reply page.
-        "<script>history.replaceState(null,'','/reply');</script>"
+        f"<script>{links.CLEAR}</script>"
         f"<title>{title}</title>"
-        '<link rel="stylesheet" href="/portal.css"></head><body><main id="main" class="site-main">'
+        f'<link rel="stylesheet" href="{routes.STYLESHEET}"></head><body><main id="main" class="site-main">'
         f'<section class="notice notice-error" role="alert"><h1>{title}</h1><p>{body}</p><p>{wait}</p></section>'
         "</main></body></html>"
     ).encode()

@@ -9,26 +9,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import secrets
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import reflex as rx
 
-from portal import presenter, runtime
+from portal import links, presenter, runtime
 from portal.domain import draft as reply
 from portal.domain import errors
 from portal.domain.message import MessageView
 from portal.intake import pipeline as intake
 from portal.outbox import commit_checks, delivery
-from portal.state import link_handoff
+from portal.server import ratelimit
 from portal.state.binding import current_binding
 from portal.state.language import LanguageState
 from portal.state.uploads import UploadMixin
 
 log = logging.getLogger(__name__)
-TOKEN_FORMAT = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
@@ -84,15 +82,10 @@ class ReplyState(UploadMixin, LanguageState):
     async def on_reply_page(self):  # noqa: ANN201 - Reflex event handler
         """On load of /reply: verify the token a reply link handed over in the fragment, if any.
 
-        The link /r/<token> is served this page's HTML and its head script (state.link_handoff)
+        The link /r/<token> is served this page's HTML and its head script (portal.links)
         moves the token into the fragment, which the load event carries here.
         """
-        fragment = self.router.url.fragment
-        token = (
-            fragment.removeprefix(link_handoff.FRAGMENT_PREFIX)
-            if fragment.startswith(link_handoff.FRAGMENT_PREFIX)
-            else ""
-        )
+        token = links.handed_over_token(self.router.url.fragment)
         if not token:
             # /reply opened directly (a new tab, a bookmark, a reload after the request was shown).
             if self.phase not in ("ready", "error"):
@@ -100,81 +93,70 @@ class ReplyState(UploadMixin, LanguageState):
             return self._document_attributes()
         self._token = token
         specs = await self._verify_and_show()
-        return [*specs, rx.call_script(link_handoff.CLEAR)]
+        return [*specs, rx.call_script(links.CLEAR)]
 
     @rx.event
     async def retry(self):  # noqa: ANN201
         return await self._verify_and_show()
 
     async def _verify_and_show(self) -> list[rx.event.EventSpec]:
-        self._answered_at = await self._verify()
+        await self._verify()
         # The language is picked once the case (and its preferred language) is known.
         specs = self._pick_initial(self._message.case.preferred_language if self._message else None)
         self._render()
         return specs
 
-    async def _verify(self) -> datetime | None:
-        """Resolve the token and load the request; returns when a link was answered, if it was."""
+    async def _verify(self) -> None:
+        """Counts the hand-over, then opens the link: its request, or the page that says why not."""
         self.phase = "checking"
-        verdict = await link_handoff.count_handover(self.router.session.client_ip, self._token)
+        verdict = await ratelimit.count_handover(
+            runtime.rate_limiter, runtime.rate_rules(), self.router.session.client_ip, self._token
+        )
         if not verdict.allowed:
             self._fail(errors.RateLimited(retry_after=verdict.retry_after))
             self._wait_minutes = verdict.minutes
-            return None
+            return
         self._wait_minutes = 0
-        if not TOKEN_FORMAT.fullmatch(self._token):
-            self._fail(errors.LinkMalformed())
-            return None
         try:
             async with runtime.case_service() as client:
-                resolved = await client.resolve(self._token)
-                if (refusal := resolved.refusal()) is not None:
-                    raise refusal
-                message = await client.get_message(resolved.message_id)
-        except errors.LinkAnswered as exc:
-            self._fail(exc)
-            return exc.answered_at
+                opened = await links.open_link(client, self._token)
         except (errors.LinkError, errors.CaseServiceUnavailable) as exc:
             self._fail(exc)
-            return None
+            return
         except errors.PortalError:
             # E.g. the case service refused our own request (ReplyRejected): no page of its own.
             self._fail(errors.PortalError())
-            return None
+            return
+        message = opened.message
         if self._message is None or self._message.id != message.id:
             self._start_draft(message)
         self._message = message
+        self._answered_at = None
         self._bound_to = current_binding(self)
         self.phase = "ready"
         # From now on this session, and only a session that got here, may send files.
         await asyncio.to_thread(
             runtime.link_sessions().open, self._client_token(), message.id, message.expires_at, datetime.now(UTC)
         )
-        return None
 
     def _client_token(self) -> str:
         return self.router.session.client_token
 
     async def _link_still_open(self) -> bool:
-        """Asks the case service again: a link revoked, expired or answered since it was opened
-        gets its own page at once. An unreachable case service does not stop the applicant: the
-        outbox keeps the reply until it can be delivered."""
+        """Opens the link again, as at first: a link revoked, expired or answered since it was
+        opened gets its own page at once. An unreachable case service does not stop the applicant:
+        the outbox keeps the reply until it can be delivered."""
         if not self._token:
             return False
         try:
             async with runtime.case_service() as client:
-                resolved = await client.resolve(self._token)
+                await links.open_link(client, self._token)
         except errors.LinkError as exc:
             self._fail(exc)
+            self._render()
             return False
         except errors.PortalError:
             return True
-        failure = resolved.refusal()
-        if failure is not None:
-            self._answered_at = resolved.answered_at
-            self._fail(failure)
-            self._render()
-            return False
         with contextlib.suppress(Exception):  # seen now: its files still count for the message
             await asyncio.to_thread(runtime.link_sessions().touch, self._client_token(), datetime.now(UTC))
         return True
@@ -182,6 +164,8 @@ class ReplyState(UploadMixin, LanguageState):
     def _fail(self, exc: errors.PortalError) -> None:
         self.phase = "error"
         self.error_code = exc.code
+        # Only an answered link's page says when; any other failure leaves no time behind.
+        self._answered_at = exc.answered_at if isinstance(exc, errors.LinkAnswered) else None
         # A refusal for now (service down, too many attempts) says nothing about the link.
         if not isinstance(exc, (errors.CaseServiceUnavailable, errors.RateLimited)):
             # The session must not keep a request the link no longer opens, nor send files.

@@ -16,7 +16,7 @@ from portal.state.binding import SessionBinding
 from portal.state.reply import ReplyState
 from portal.state.staff import StaffState
 from tests.fixtures.corpus import blank_pdf
-from tests.portal.conftest import authority_client, replies_for
+from tests.portal.conftest import authority_client, make_reply, replies_for
 from tests.portal.state.conftest import set_connection, substate, tab, verified
 
 PDF = blank_pdf()
@@ -70,6 +70,30 @@ async def test_a_revoked_link_shows_its_page_when_a_step_loads(portal_runtime, c
     await _revoke(case_service, message_id)
     await state.next_step()
     assert (state.phase, state.error_code) == ("error", "link_revoked")
+
+
+async def test_an_answered_link_says_when_at_a_step_and_when_opened_again(
+    portal_runtime,  # noqa: ANN001
+    create_message,  # noqa: ANN001
+    tmp_path: Path,
+) -> None:
+    message_id, token = await create_message("question")
+    state = await _open(token)
+    # Answered from elsewhere (another tab, another device) while this page is open.
+    answer = make_reply(tmp_path / "elsewhere", n_files=1, size=1000)
+    async with portal_runtime.case_service() as client:
+        await client.deliver_reply(message_id, answer.payload, answer.files, "idem-elsewhere")
+    await state.next_step()
+    assert (state.phase, state.error_code) == ("error", "link_answered")
+    assert state._answered_at is not None and state.error_when != ""
+    assert state._message is None and portal_runtime.link_sessions().message_of("tab-1", _now()) is None
+    # The link opened anew shows the same page and the same time (in the language it has then).
+    again = substate(ReplyState)
+    again.router = RouterData(session=SessionData(client_token="tab-2", client_ip="127.0.0.1"))
+    again._token = token
+    await again._verify_and_show()
+    assert (again.phase, again.error_code, again._answered_at) == ("error", "link_answered", state._answered_at)
+    assert again.error_when != ""
 
 
 async def test_a_file_changed_on_disk_is_caught_before_received(portal_runtime, create_message) -> None:  # noqa: ANN001

@@ -1,0 +1,97 @@
+"""What a reply link is, and the one way from its token to the request it opens or why it does not.
+
+A reply link is ``/r/<token>``. A dynamic route such as ``/r/[token]`` would have no prerendered
+HTML, so nothing would paint until the JavaScript had loaded and run. Instead the guard
+(``portal.server.guard``) answers a link's path with the prerendered reply page, and ``HANDOFF``,
+first thing in its head, turns the address into ``/reply#t=<token>`` before the app starts, so
+the router hydrates the page it was served. The fragment is never sent in an HTTP request or a
+Referer; the page's load event carries it to the server (Reflex sends the live location with
+every event), which opens the link (``open_link``) and clears the address bar with ``CLEAR``,
+all in the one round trip that loading the page takes anyway. The guard and the script recognise
+a link's path by the same pattern, ``LINK_PATH``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from portal import routes
+from portal.domain import errors
+from portal.domain.message import LinkState, MessageView, ResolvedLink
+
+if TYPE_CHECKING:
+    from portal.client import CaseServiceClient
+
+# What a token may be; anything else is refused without asking the case service.
+TOKEN_FORMAT = re.compile(r"[A-Za-z0-9_-]{16,128}")
+
+# A link's path: the prefix and one segment (its token, well-formed or not: a malformed link gets
+# the reply page, which says so), with or without a trailing slash. Written so that Python and
+# JavaScript read it alike: the head script runs this very pattern.
+LINK_PATH = re.compile("^" + re.escape(routes.LINK_PREFIX) + r"([^/?#]+)/?$")
+
+# Only a fragment in this form is a handed-over token; others (the skip link's #main) are not.
+FRAGMENT_PREFIX = "t="
+
+# Runs while the HTML is parsed: before the app's modules, on every page (only a link's path acts).
+HANDOFF = (
+    f"(function(){{var m=new RegExp({json.dumps(LINK_PATH.pattern)}).exec(location.pathname);"
+    f'if(m){{history.replaceState(null,"",{json.dumps(routes.REPLY + "#" + FRAGMENT_PREFIX)}+m[1]);}}}})();'
+)
+
+# Sent back once the token has been read: it leaves the address bar and the tab's history.
+CLEAR = f'history.replaceState(null,"",{json.dumps(routes.REPLY)});'
+
+
+def is_token(token: str) -> bool:
+    """Whether ``token`` has the form of a reply token (not whether one was ever issued)."""
+    return TOKEN_FORMAT.fullmatch(token) is not None
+
+
+def token_in_path(path: str) -> str | None:
+    """The token of a link's path (``/r/<token>``), or None when ``path`` is no link."""
+    found = LINK_PATH.fullmatch(path)
+    return found.group(1) if found is not None else None
+
+
+def handed_over_token(fragment: str) -> str:
+    """The token ``HANDOFF`` put into the reply page's fragment, or "" when it holds none."""
+    return fragment.removeprefix(FRAGMENT_PREFIX) if fragment.startswith(FRAGMENT_PREFIX) else ""
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedLink:
+    """A link that opens its request: what the reply page shows."""
+
+    message: MessageView
+
+
+async def open_link(client: CaseServiceClient, token: str) -> OpenedLink:
+    """The request behind ``token``, as the case service says now.
+
+    Raises ``LinkMalformed`` (not a token; the case service is not asked), ``LinkUnknown``,
+    ``LinkExpired``, ``LinkRevoked``, ``LinkAnswered`` (carrying ``answered_at``), or
+    ``CaseServiceUnavailable`` (not now); ``ReplyRejected`` when the case service refuses the
+    portal's own request.
+    """
+    if not is_token(token):
+        raise errors.LinkMalformed()
+    resolved = await client.resolve(token)
+    refusal = _refusal(resolved)
+    if refusal is not None:
+        raise refusal
+    return OpenedLink(message=await client.get_message(resolved.message_id))
+
+
+def _refusal(resolved: ResolvedLink) -> errors.LinkError | None:
+    """Why a link the case service knows no longer opens its request, or None while it is open."""
+    if resolved.state is LinkState.expired:
+        return errors.LinkExpired()
+    if resolved.state is LinkState.revoked:
+        return errors.LinkRevoked()
+    if resolved.state is LinkState.answered:
+        return errors.LinkAnswered(resolved.answered_at)
+    return None
