@@ -1,4 +1,7 @@
-"""The staff area's pieces: sign-in, the message list, the preview frame."""
+"""The staff area's pieces: sign-in, the message list, the preview frame.
+
+Presentational only: each takes the vars and event handlers it shows (``portal.pages.staff``
+passes them); nothing here knows a state."""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ from portal.state.language import LanguageState
 from portal.state.reply import ReplyState
 from portal.state.staff import StaffState
 from portal.state.staff_preview import PreviewState
+from portal.state.staff_session import StaffSessionState
 
 _settings = runtime.settings()
 # One upload request carries at most one item's files; a little room for the multipart framing.
@@ -51,7 +52,7 @@ app = rx.App(
     ],
 )
 # Sessions that hold something end when an event comes from another client (state.binding).
-app.add_middleware(SessionBinding(ReplyState, StaffState))
+app.add_middleware(SessionBinding(ReplyState, StaffSessionState))
 # Reflex's default connection overlay (pulser and toast) fails colour contrast; ours replaces it.
 app.app_wraps.pop((5, "Overlay"), None)
 app.register_lifespan_task(delivery_lifespan)

@@ -1,4 +1,7 @@
-"""The staff area: /staff/sign-in, /staff (list and search), /staff/message/<id> (preview).
+"""The staff area's pages: /staff/sign-in, /staff (list and search), /staff/message/<id> (preview).
+
+Layout only: the states are ``portal.state.staff`` (sign-in, list) and ``portal.state.staff_preview``,
+both on the session of ``portal.state.staff_session``; the pieces are ``components.staff``.
 
 Nothing but the sign-in form renders without a session: the pages show their content only
 while ``signed_in`` is true, and their on-load events send anyone else to the sign-in page.

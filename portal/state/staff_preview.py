@@ -3,6 +3,9 @@
 The preview holds display values only. It has no token, no draft and no upload or submit
 handler, so nothing sent from a preview page can become a reply: the reply and upload handlers
 belong to ``ReplyState``, which in a staff tab has no verified link and refuses them.
+
+Every handler is for a signed-in staff member only (``staff_session.staff_only``), and opening a
+preview is written to the authority's audit log before anything is shown.
 """
 
 from __future__ import annotations
@@ -15,14 +18,15 @@ from portal import presenter, runtime
 from portal.domain import draft as reply
 from portal.domain import errors, i18n
 from portal.domain.message import MessageSummaryView, MessageView
+from portal.staff.accounts import StaffUser
 from portal.staff.presenter import StaffRow, staff_row
-from portal.state.staff import SIGN_IN_ROUTE, StaffState, today
+from portal.state.staff_session import StaffSessionState, staff_only, today
 
 MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_REASON_CHARS = 500
 
 
-class PreviewState(StaffState):
+class PreviewState(StaffSessionState):
     found: bool = False
     preview_error: str = ""  # a locale key
     row: StaffRow = StaffRow()
@@ -54,11 +58,9 @@ class PreviewState(StaffState):
         return self.row.status in ("open", "draft_started")
 
     @rx.event
-    async def open_preview(self):  # noqa: ANN201 - Reflex event handler
+    @staff_only
+    async def open_preview(self, user: StaffUser):  # noqa: ANN201 - Reflex event handler
         specs = self._pick_initial(None)
-        user = self._user()
-        if user is None:
-            return rx.redirect(SIGN_IN_ROUTE)
         self.found = False
         self.revoke_open = False
         self.revoke_error = ""
@@ -90,7 +92,6 @@ class PreviewState(StaffState):
         return [*specs, self._session_timer()]
 
     def _forget(self) -> None:
-        """Drop everything the preview showed (sign-out, end of the session)."""
         self.found = False
         self.row = StaffRow()
         self.view_t, self.de_t = {}, {}
@@ -129,18 +130,16 @@ class PreviewState(StaffState):
         self.row = staff_row(self._summary, entry, started, self.lang, today())
 
     @rx.event
-    def show_language(self, lang: str):  # noqa: ANN201
-        if self._user() is None:
-            return rx.redirect(SIGN_IN_ROUTE)
+    @staff_only
+    async def show_language(self, user: StaffUser, lang: str):  # noqa: ANN201
         self._chosen_view = True
         self._show(lang)
         return None
 
     @rx.event
-    def switch_language(self, lang: str):  # noqa: ANN201
+    @staff_only
+    async def switch_language(self, user: StaffUser, lang: str):  # noqa: ANN201
         """The staff member's own language (the page around the preview)."""
-        if self._user() is None:
-            return rx.redirect(SIGN_IN_ROUTE)
         specs = self.change_language(lang)
         self._render_row()
         return specs
@@ -148,24 +147,22 @@ class PreviewState(StaffState):
     # ------------------------------------------------------------------ revoking
 
     @rx.event
-    def ask_revoke(self):  # noqa: ANN201
-        if self._user() is None:
-            return rx.redirect(SIGN_IN_ROUTE)
+    @staff_only
+    async def ask_revoke(self, user: StaffUser):  # noqa: ANN201
         self.revoke_open = True
         self.revoke_error = ""
         return self._focus("revoke-reason")
 
     @rx.event
-    def cancel_revoke(self):  # noqa: ANN201
+    @staff_only
+    async def cancel_revoke(self, user: StaffUser):  # noqa: ANN201
         self.revoke_open = False
         self.revoke_error = ""
         return self._focus("revoke-button")
 
     @rx.event
-    async def revoke(self, form: dict[str, str]):  # noqa: ANN201
-        user = self._user()
-        if user is None:
-            return rx.redirect(SIGN_IN_ROUTE)
+    @staff_only
+    async def revoke(self, user: StaffUser, form: dict[str, str]):  # noqa: ANN201
         if self._summary is None:
             return None
         reason = str(form.get("reason", "")).strip()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 
 from portal.outbox.store import OutboxEntry, OutboxState
-from portal.staff.presenter import staff_row
+from portal.staff.presenter import staff_row, staff_rows
 from tests.support.summaries import T0, summary
 
 
@@ -63,3 +64,32 @@ def test_a_refused_reply_says_so_in_words() -> None:
     )
     english = staff_row(summary(), _rejected(), None, "en", date(2026, 12, 6)).status_text
     assert "refused by the case system" in english and "files kept" in english
+
+
+def _entry(state: OutboxState, message_id: str = "m1") -> OutboxEntry:
+    return dataclasses.replace(_rejected(), state=state, message_id=message_id, last_error_code=None)
+
+
+def test_answered_in_the_portal_then_delivered_to_the_case_system() -> None:
+    waiting = staff_row(summary(), _entry(OutboxState.pending), None, "de", date(2026, 12, 6))
+    assert waiting.status == "answered" and waiting.days_left == ""
+    assert waiting.status_text == "Beantwortet am 1. Dezember 2026, 10:00, noch nicht im Fachverfahren"
+    delivered = staff_row(summary(link_state="answered", answered_at=T0), None, None, "en", date(2026, 12, 6))
+    assert delivered.status == "delivered"
+    # Babel's English time has a narrow no-break space before "AM".
+    assert delivered.status_text == "Answered on December 1, 2026, 10:00\u202fAM and handed to the case system"
+
+
+def test_the_row_speaks_the_staff_members_language_and_names_the_applicants_in_its_own() -> None:
+    row = staff_row(summary(), None, None, "en", date(2026, 12, 6))
+    assert row.kind == "Question about your application" and row.deadline == "December 20, 2026"
+    assert row.sent.startswith("December 1, 2026") and row.last_opened == "Never opened yet"
+    assert row.language == "العربية"  # the applicant's language in its own name, whatever the staff's
+    assert (row.id, row.subject, row.applicant) == ("m1", "Rückfrage", "A. Person")
+
+
+def test_rows_keep_the_case_services_order_and_each_messages_own_state() -> None:
+    summaries = [summary(id="m2", case_reference="B"), summary(id="m1", case_reference="A"), summary(id="m3")]
+    rows = staff_rows(summaries, {"m1": _entry(OutboxState.pending)}, {"m2": T0}, "de", date(2026, 12, 6))
+    assert [(r.id, r.status) for r in rows] == [("m2", "draft_started"), ("m1", "answered"), ("m3", "open")]
+    assert staff_rows([], {}, {}, "de", date(2026, 12, 6)) == []

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from reflex.state import BaseState, State
@@ -13,6 +14,7 @@ import portal.portal  # noqa: F401
 from portal.domain import draft as reply
 from portal.state.binding import current_binding
 from portal.state.reply import ReplyState
+from portal.state.staff import StaffState
 
 S = TypeVar("S", bound=BaseState)
 
@@ -39,14 +41,18 @@ def tab(cls: type[S], address: str = "198.51.100.7", user_agent: str = "Firefox/
     return state
 
 
-def set_connection(state: BaseState, address: str, user_agent: str, path: str = "/") -> None:
-    """What Reflex records before each event: the connection's address, headers and location."""
+def set_connection(
+    state: BaseState, address: str, user_agent: str, path: str = "/", params: dict[str, str] | None = None
+) -> None:
+    """What Reflex records before each event: the connection's address, headers and location
+    (with the route's ``params``, e.g. a message id)."""
     root = state._get_root_state()
     router_data = {
         "ip": address,
         "headers": {"user-agent": user_agent, "origin": "http://localhost:3000"},
         "pathname": path.split("#")[0],
         "asPath": path,
+        "query": params or {},
     }
     root.router_data = root._update_router_vars(router_data, root.router_data or {})
 
@@ -104,3 +110,40 @@ def portal_runtime(case_service, tmp_path, monkeypatch):  # noqa: ANN001, ANN201
     _forget_runtime()
     for cached in caches:
         cached.cache_clear()
+
+
+STAFF_PASSWORD = "ein-langes-Test-Passwort-2026"
+GRANT = re.compile(r"/staff#g=([A-Za-z0-9_-]{43})")
+
+
+@pytest.fixture
+def staff(configure: Any, portal_runtime: Any, case_service: Any) -> None:
+    """The portal at the real case service with a local staff account: m.muster of abh-potsdam."""
+    configure(
+        case_service_url=case_service.url,
+        case_service_key=case_service.portal_key,
+        staff_max_failed_attempts=3,
+        staff_failed_sign_ins_per_address=4,
+    )
+    portal_runtime.staff_accounts().create("m.muster", "abh-potsdam", STAFF_PASSWORD, "Max Muster")
+
+
+async def signed_in(address: str = "198.51.100.7", user_agent: str = "Firefox/140") -> StaffState:
+    """A tab signed in as m.muster the way a browser does it: the form, then /staff with the grant."""
+    form = tab(StaffState, address, user_agent, "/staff/sign-in")
+    grant = GRANT.search(str(await form.sign_in({"username": "m.muster", "password": STAFF_PASSWORD})))
+    assert grant is not None
+    state = tab(StaffState, address, user_agent, f"/staff#g={grant.group(1)}")
+    await state.open_list()
+    assert state.signed_in
+    return state
+
+
+def redirected_to(answer: object) -> str | None:
+    """Where a handler's answer sends the browser with ``rx.redirect`` (None when it does not)."""
+    for spec in answer if isinstance(answer, list) else [answer]:
+        handler = getattr(spec, "handler", None)
+        if handler is not None and handler.fn.__qualname__ == "_redirect":
+            args = {name._js_expr: value._var_value for name, value in spec.args}
+            return str(args["path"])
+    return None

@@ -29,15 +29,14 @@ REFLEX_OWN = {
 
 ALLOWED: dict[str, set[str]] = {
     "LanguageState": {"change_language", "keep_alive", "start"},
+    "StaffSessionState": {"check_session", "sign_out"},
     "StaffState": {
-        "check_session",
         "clear_search",
         "open_list",
         "open_sign_in",
         "search",
         "sign_in",
         "sign_in_again",
-        "sign_out",
         "switch_language",
     },
     "PreviewState": {"ask_revoke", "cancel_revoke", "open_preview", "revoke", "show_language", "switch_language"},
