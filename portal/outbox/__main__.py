@@ -15,8 +15,9 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from portal.domain.outgoing import OutboxState
 from portal.outbox.delivery import delete_files
-from portal.outbox.store import OutboxState, PortalStore
+from portal.outbox.store import PortalStore
 from portal.settings import get_settings
 
 
@@ -42,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{rejected.reference}\tmessage={rejected.message_id}\tcode={rejected.last_error_code}"
                     f"\treceived={rejected.created_at.isoformat(timespec='seconds')}"
                 )
-                for file in rejected.files:
+                for file in rejected.reply.files:
                     print(f"\t{file.path}")
             return 0
         if args.command == "retry":

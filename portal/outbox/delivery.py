@@ -121,7 +121,7 @@ async def _deliver_one(
 ) -> None:
     counters.attempts += 1
     try:
-        delivery = await client.deliver_reply(entry.message_id, dict(entry.payload), entry.files, entry.idempotency_key)
+        delivery = await client.deliver_reply(entry.message_id, entry.reply, entry.idempotency_key)
     except CaseServiceUnavailable:
         counters.unavailable += 1
         log.info("outbox %s: case service unavailable, will retry", entry.reference)
@@ -174,7 +174,7 @@ async def _reject(store: PortalStore, entry: OutboxEntry, code: str, tally: _Tal
 def delete_files(entry: OutboxEntry, files_dir: Path) -> None:
     """Delete a reply's files once they are no longer needed (delivered, or resolved by an operator)."""
     root = files_dir.resolve()
-    for file in entry.files:
+    for file in entry.reply.files:
         with contextlib.suppress(OSError):
             file.path.unlink(missing_ok=True)
         # Remove the reply's own folder once empty, never the files root or anything outside it.

@@ -424,15 +424,15 @@ class ReplyState(UploadMixin, LanguageState):
         if not self._idempotency_key:
             self._idempotency_key = secrets.token_urlsafe(24)
         try:
-            payload, outgoing = reply.build_reply(
+            outgoing = reply.build_reply(
                 self._draft, self._message.kind, self._message.case.reference, self.lang, self._uploads, now
             )
         except errors.DraftError as exc:
             self._problem_list = [reply.Problem(field="review", code=exc.code)]
             self._render()
             return self._focus_summary()
-        code = commit_checks.files_fit(payload["files"], runtime.limits()) or await asyncio.to_thread(
-            commit_checks.files_intact, payload["files"], outgoing
+        code = commit_checks.files_fit(outgoing, runtime.limits()) or await asyncio.to_thread(
+            commit_checks.files_intact, outgoing
         )
         if code is not None:
             self._problem_list = [reply.Problem(field="review", code=code)]
@@ -442,7 +442,7 @@ class ReplyState(UploadMixin, LanguageState):
             return self._focus_heading()
         try:
             entry = await asyncio.to_thread(
-                runtime.store().enqueue, self._message.id, payload, outgoing, self._idempotency_key, now
+                runtime.store().enqueue, self._message.id, outgoing, self._idempotency_key, now
             )
         except errors.LinkError as exc:
             self._fail(exc)

@@ -16,11 +16,12 @@ import pytest
 from pydantic import SecretStr
 
 from portal.client import CaseServiceClient
+from portal.domain.outgoing import OutboxState
 from portal.domain.staff_status import StaffStatus, status_of
 from portal.outbox import delivery
 from portal.outbox.delivery import DeliveryCounters, backoff_seconds, deliver_due, kick, run_delivery_loop
 from portal.outbox.retention import purge_orphans
-from portal.outbox.store import OutboxEntry, OutboxState, PortalStore
+from portal.outbox.store import OutboxEntry, PortalStore
 from portal.server.metrics import exposition
 from portal.settings import PortalSettings
 from tests.portal.conftest import AUTHORITY, CreateMessage, authority_client, file_bytes, make_reply, replies_for
@@ -63,7 +64,7 @@ def _client(settings: PortalSettings) -> CaseServiceClient:
 
 def _enqueue(store: PortalStore, settings: PortalSettings, message_id: str, key: str, now: datetime) -> OutboxEntry:
     reply = make_reply(settings.files_dir / key, n_files=2, size=200_000)
-    return store.enqueue(message_id, reply.payload, reply.files, key, now)
+    return store.enqueue(message_id, reply, key, now)
 
 
 def _current(store: PortalStore, entry: OutboxEntry) -> OutboxEntry:
@@ -90,7 +91,7 @@ async def test_enqueued_while_down_is_delivered_exactly_once_when_back(
     try:
         now = datetime.now(UTC)
         entry = _enqueue(store, settings, message_id, "key-down", now)
-        digests = {f.name: hashlib.sha512(f.path.read_bytes()).hexdigest() for f in entry.files}
+        digests = {f.name: hashlib.sha512(f.path.read_bytes()).hexdigest() for f in entry.reply.files}
 
         report = await deliver_due(store, client, settings, now=now)
         assert report.retried == (entry.reference,) and not report.delivered and not report.rejected
@@ -98,7 +99,7 @@ async def test_enqueued_while_down_is_delivered_exactly_once_when_back(
         assert waiting.state is OutboxState.pending and waiting.attempts == 1
         assert waiting.last_error_code == "case_service_unavailable"
         assert now + timedelta(seconds=2) <= waiting.next_attempt_at <= now + timedelta(seconds=2.2)
-        assert all(f.path.exists() for f in entry.files)
+        assert all(f.path.exists() for f in entry.reply.files)
 
         # Not due again before its time: nothing happens.
         assert (await deliver_due(store, client, settings, now=now + timedelta(seconds=1))).claimed == 0
@@ -116,7 +117,7 @@ async def test_enqueued_while_down_is_delivered_exactly_once_when_back(
     assert report.delivered == (entry.reference,)
     done = _current(store, entry)
     assert done.state is OutboxState.delivered and done.reply_id and done.delivered_at is not None
-    assert not any(f.path.exists() for f in entry.files)
+    assert not any(f.path.exists() for f in entry.reply.files)
     assert not (settings.files_dir / "key-down").exists() and settings.files_dir.exists()
 
     # Nothing left to do; the authority sees exactly one reply, with the bytes we held.
@@ -178,7 +179,7 @@ async def test_replay_after_a_lost_confirmation_gives_one_reply(
     message_id, _ = await create_message()
     now = datetime.now(UTC)
     entry = _enqueue(store, settings, message_id, "key-replay", now)
-    first = await client.deliver_reply(message_id, dict(entry.payload), entry.files, entry.idempotency_key)
+    first = await client.deliver_reply(message_id, entry.reply, entry.idempotency_key)
 
     report = await deliver_due(store, client, settings, now=now)
     assert report.delivered == (entry.reference,)
@@ -196,14 +197,14 @@ async def test_answered_elsewhere_is_rejected_and_files_kept(
     message_id, _ = await create_message()
     now = datetime.now(UTC)
     other = make_reply(settings.files_dir / "elsewhere", n_files=1, size=1000)
-    await client.deliver_reply(message_id, other.payload, other.files, "someone-else")
+    await client.deliver_reply(message_id, other, "someone-else")
     entry = _enqueue(store, settings, message_id, "key-late", now)
 
     report = await deliver_due(store, client, settings, now=now)
     assert report.rejected == (entry.reference,)
     rejected = _current(store, entry)
     assert rejected.state is OutboxState.rejected and rejected.last_error_code == "link_answered"
-    assert all(f.path.exists() for f in entry.files)
+    assert all(f.path.exists() for f in entry.reply.files)
     assert entry.reference in caplog.text and "Amina" not in caplog.text and "Arbeitsvertrag" not in caplog.text
     assert (await deliver_due(store, client, settings, now=now + timedelta(days=1))).claimed == 0
 
@@ -231,7 +232,7 @@ async def test_a_refusal_keeps_the_files_alerts_counts_and_shows_staff(
     assert report.rejected == (entry.reference,)
     refused = _current(store, entry)
     assert refused.state is OutboxState.rejected and refused.last_error_code == "link_revoked"
-    assert all(f.path.exists() for f in entry.files)
+    assert all(f.path.exists() for f in entry.reply.files)
 
     # One ERROR line an operator can alert on: reference, message id, the case service's code.
     [alert] = [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -252,10 +253,10 @@ async def test_a_refusal_keeps_the_files_alerts_counts_and_shows_staff(
     orphan = settings.files_dir / "abandoned-draft" / "upload.bin"
     orphan.parent.mkdir()
     orphan.write_bytes(b"x")
-    for path in [orphan, *(f.path for f in entry.files)]:
+    for path in [orphan, *(f.path for f in entry.reply.files)]:
         os.utime(path, (long_ago, long_ago))
     assert purge_orphans(settings.files_dir, store.undelivered_file_paths(), timedelta(hours=24), now) == 1
-    assert not orphan.exists() and all(f.path.exists() for f in entry.files)
+    assert not orphan.exists() and all(f.path.exists() for f in entry.reply.files)
 
     # Staff see it in their list, although the case service says "revoked".
     [summary] = await client.staff_messages(AUTHORITY, message_id=message_id)
@@ -279,7 +280,7 @@ async def test_an_operator_retry_delivers_a_rejected_reply(
     message_id, _ = await create_message()
     now = datetime.now(UTC)
     entry = _enqueue(store, settings, message_id, "key-operator", now)
-    first = entry.files[0].path
+    first = entry.reply.files[0].path
     saved = first.read_bytes()
     first.unlink()
     assert (await deliver_due(store, client, settings, now=now)).rejected == (entry.reference,)
@@ -307,11 +308,11 @@ async def test_revoked_and_invalid_and_missing_files_are_rejected(
 
     invalid_id, _ = await create_message()
     bad = make_reply(settings.files_dir / "key-invalid", item_id="item-9", n_files=1, size=1000)
-    invalid = store.enqueue(invalid_id, bad.payload, bad.files, "key-invalid", now)
+    invalid = store.enqueue(invalid_id, bad, "key-invalid", now)
 
     missing_id, _ = await create_message()
     missing = _enqueue(store, settings, missing_id, "key-missing", now)
-    missing.files[0].path.unlink()
+    missing.reply.files[0].path.unlink()
 
     report = await deliver_due(store, client, settings, now=now)
     assert set(report.rejected) == {revoked.reference, invalid.reference, missing.reference}
@@ -320,7 +321,7 @@ async def test_revoked_and_invalid_and_missing_files_are_rejected(
     assert _current(store, missing).last_error_code == "files_missing"
     for entry in (revoked, invalid):
         assert _current(store, entry).state is OutboxState.rejected
-        assert all(f.path.exists() for f in entry.files)
+        assert all(f.path.exists() for f in entry.reply.files)
     for message_id in (revoked_id, invalid_id, missing_id):
         assert await replies_for(case_service, message_id) == []
 

@@ -13,14 +13,13 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from portal.domain.outgoing import OutgoingReply
 from portal.outbox.delivery import DeliveryCounters
 from portal.outbox.store import PortalStore
 from portal.server.guard import PortalGuard
 from portal.server.metrics import MetricsEndpoint, portal_collector, with_metrics
 
 KEY = "k" * 40
-NOW = datetime.now(UTC)
-PAYLOAD: dict[str, object] = {"text": "Anbei"}
 
 
 async def downstream(scope: Any, receive: Any, send: Any) -> None:
@@ -69,10 +68,13 @@ async def test_a_missing_or_wrong_key_is_refused(http: httpx.AsyncClient, author
 
 
 async def test_the_right_key_gets_the_figures(http: httpx.AsyncClient, store: PortalStore) -> None:
-    store.enqueue("m-old", PAYLOAD, [], "k-old", NOW - timedelta(hours=2))
-    rejected = store.enqueue("m-rejected", PAYLOAD, [], "k-rejected", NOW)
-    # Both leased for a day: still being delivered however long the suite ran since NOW was taken.
-    store.claim_due(NOW, 86_400, 10)
+    # Taken here, not at import: the age below is measured against the endpoint's own clock.
+    now = datetime.now(UTC)
+    reply = OutgoingReply(submitted_at=now, language="de", text="Anbei", declaration=True)
+    store.enqueue("m-old", reply, "k-old", now - timedelta(hours=2))
+    rejected = store.enqueue("m-rejected", reply, "k-rejected", now)
+    # Both leased for a day: still being delivered however long the test runs.
+    store.claim_due(now, 86_400, 10)
     store.mark_rejected(rejected.id, "link_revoked")
 
     response = await http.get("/_metrics", headers={"Authorization": f"bearer  {KEY}"})
