@@ -15,6 +15,7 @@ from pathlib import Path
 from portal.client import CaseServiceClient
 from portal.intake.pipeline import Limits
 from portal.intake.scanner import make_scanner
+from portal.outbox.delivery import RetryPolicy
 from portal.outbox.draft_marks import DraftMarks
 from portal.outbox.store import PortalStore
 from portal.protection.quotas import LinkSessions
@@ -85,10 +86,21 @@ def case_service() -> CaseServiceClient:
     )
 
 
+def retry_policy() -> RetryPolicy:
+    """How the delivery loop polls the outbox and spaces the tries of a reply."""
+    s = settings()
+    return RetryPolicy(
+        initial_seconds=s.delivery_retry_initial_seconds,
+        max_seconds=s.delivery_retry_max_seconds,
+        poll_seconds=s.delivery_poll_seconds,
+    )
+
+
 @lru_cache(maxsize=1)
 def scanner() -> Callable[[Path], None] | None:
     """The malware scanner when clamd is configured; None scans nothing."""
-    return make_scanner(settings())
+    s = settings()
+    return make_scanner(s.clamd_address, s.clamd_timeout_seconds)
 
 
 def limits() -> Limits:

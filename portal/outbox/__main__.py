@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from portal.domain.outgoing import OutboxState
-from portal.outbox.delivery import delete_files
+from portal.intake.files import delete_stored
 from portal.outbox.store import PortalStore
 from portal.settings import get_settings
 
@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             entry = store.mark_resolved(args.reference)
             if entry is not None:
-                delete_files(entry, settings.files_dir)
+                delete_stored(f.path for f in entry.reply.files)
         if entry is None:
             print("error: not_rejected", file=sys.stderr)
             return 1

@@ -19,7 +19,7 @@ PURGE_INTERVAL_SECONDS = 600
 @contextlib.asynccontextmanager
 async def delivery_lifespan() -> AsyncIterator[None]:
     stop = asyncio.Event()
-    task = asyncio.create_task(run_delivery_loop(runtime.store(), runtime.case_service, runtime.settings(), stop))
+    task = asyncio.create_task(run_delivery_loop(runtime.store(), runtime.case_service, runtime.retry_policy(), stop))
     purge = asyncio.create_task(_purge_loop(stop))
     try:
         yield

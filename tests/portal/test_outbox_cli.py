@@ -46,7 +46,7 @@ def test_list_retry_and_resolve(tmp_path: Path) -> None:
     resolved = _run(settings.data_dir, "resolve", second.reference.lower())
     assert resolved.returncode == 0, resolved.stderr
     assert store.get(second.reference).state is OutboxState.resolved  # type: ignore[union-attr]
-    assert not second.reply.files[0].path.exists() and not second.reply.files[0].path.parent.exists()
+    assert not second.reply.files[0].path.exists()
 
     again = _run(settings.data_dir, "resolve", first.reference)  # pending now: not the operator's
     assert again.returncode == 1 and again.stderr.strip() == "error: not_rejected"
