@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
 from portal.client import CaseServiceClient
+from portal.domain import clock
 from portal.intake.pipeline import Limits
 from portal.intake.scanner import make_scanner
 from portal.outbox.delivery import RetryPolicy
@@ -67,7 +68,7 @@ def link_sessions() -> LinkSessions:
 
 async def may_upload(client_token: str) -> bool:
     """Whether the session of this client token holds a verified, open reply link."""
-    found = await asyncio.to_thread(link_sessions().message_of, client_token, datetime.now(UTC))
+    found = await asyncio.to_thread(link_sessions().message_of, client_token, clock.now())
     return found is not None
 
 

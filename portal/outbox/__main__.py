@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
+from portal.domain import clock
 from portal.domain.outgoing import OutboxState
 from portal.intake.files import delete_stored
 from portal.outbox.store import PortalStore
@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"\t{file.path}")
             return 0
         if args.command == "retry":
-            entry = store.requeue(args.reference, datetime.now(UTC))
+            entry = store.requeue(args.reference, clock.now())
         else:
             entry = store.mark_resolved(args.reference)
             if entry is not None:

@@ -20,9 +20,10 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from portal.client import CaseServiceClient
+from portal.domain import clock
 from portal.domain.errors import CaseServiceUnavailable, LinkAnswered, LinkError, ReplyRejected
 from portal.intake.files import delete_stored
 from portal.outbox.store import OutboxEntry, PortalStore
@@ -101,7 +102,7 @@ async def deliver_due(
     counters: DeliveryCounters | None = None,
 ) -> DeliveryReport:
     """Claim the due outbox entries and try each once; ``counters`` defaults to the process's."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     counters = COUNTERS if counters is None else counters
     entries = await asyncio.to_thread(store.claim_due, now, LEASE_SECONDS, BATCH_SIZE)
     tally = _Tally()

@@ -12,13 +12,13 @@ import logging
 import re
 import secrets
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 import reflex as rx
 
 from portal import presenter, runtime
 from portal.domain import draft as reply
 from portal.domain import errors
+from portal.domain.clock import today
 from portal.domain.message import MessageView
 from portal.intake import pipeline as intake
 from portal.outbox import commit_checks, delivery
@@ -29,11 +29,6 @@ from portal.state.uploads import UploadMixin
 
 log = logging.getLogger(__name__)
 TOKEN_FORMAT = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
-BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def _today() -> date:
-    return datetime.now(BERLIN).date()
 
 
 class ReplyState(UploadMixin, LanguageState):
@@ -225,7 +220,7 @@ class ReplyState(UploadMixin, LanguageState):
         if self._message is None or self._draft is None:
             return
         self._draft.text = self.text
-        self.msg = presenter.message_display(self._message, self.lang, _today())
+        self.msg = presenter.message_display(self._message, self.lang, today())
         self.items = presenter.items_display(self._message, self._draft, self._uploads, self._problem_list, self.lang)
         self.extras = presenter.extras_display(self._draft, self._uploads, self.lang)
         self.extra_codes = presenter.extra_code_options(self.lang)
@@ -269,7 +264,7 @@ class ReplyState(UploadMixin, LanguageState):
         if not await self._link_still_open():
             return self._focus_heading()
         if self.step == "item":
-            self._problem_list = reply.validate_item(self._draft.items[self.item_index], _today())
+            self._problem_list = reply.validate_item(self._draft.items[self.item_index], today())
         elif self.step == "appointment":
             self._sync_appointment()
             self._problem_list = reply.validate_appointment(self._draft.appointment)
@@ -413,7 +408,7 @@ class ReplyState(UploadMixin, LanguageState):
         self._draft.declaration = self.declaration
         self._sync_appointment()
         settings = runtime.settings()
-        self._problem_list = reply.validate_draft(self._draft, self._message.kind, _today(), settings.max_text_chars)
+        self._problem_list = reply.validate_draft(self._draft, self._message.kind, today(), settings.max_text_chars)
         now = datetime.now(UTC)
         if self._message.expires_at <= now:
             self._fail(errors.LinkExpired())

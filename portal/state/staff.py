@@ -16,14 +16,14 @@ import asyncio
 import logging
 import math
 from collections.abc import Coroutine
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import reflex as rx
 
 from portal import runtime
 from portal.domain import errors
+from portal.domain.clock import now, today
 from portal.staff.accounts import StaffSession, StaffUser, identity_from_headers, new_session
 from portal.staff.presenter import StaffRow, staff_rows
 from portal.state.binding import binding_matches, current_binding
@@ -78,14 +78,6 @@ def _in_background(work: Coroutine[Any, Any, None]) -> None:
     task = asyncio.create_task(work)
     _BACKGROUND.add(task)  # the loop keeps only a weak reference
     task.add_done_callback(_BACKGROUND.discard)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def today() -> date:
-    return datetime.now(ZoneInfo("Europe/Berlin")).date()
 
 
 class StaffState(LanguageState):
