@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -30,9 +30,9 @@ from portal.domain.errors import (
     ReplyRejected,
 )
 from portal.domain.message import MessageSummaryView, MessageView, ResolvedLink
-from portal.outbox.store import OutgoingFile
+from portal.domain.outgoing import OutgoingReply
 
-__all__ = ["CaseServiceClient", "Delivery", "OutgoingFile"]
+__all__ = ["CaseServiceClient", "Delivery"]
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +111,7 @@ class CaseServiceClient:
     async def deliver_reply(
         self,
         message_id: str,
-        reply: dict[str, object],
-        files: Sequence[OutgoingFile],
+        reply: OutgoingReply,
         idempotency_key: str,
     ) -> Delivery:
         """Hand one reply over. The same ``idempotency_key`` again returns the first result.
@@ -121,8 +120,7 @@ class CaseServiceClient:
         ``ReplyRejected`` (never retry), ``CaseServiceUnavailable`` (retry later), and
         ``FileNotFoundError`` if a file has gone from disk.
         """
-        body = json.dumps(reply, ensure_ascii=False, default=str).encode()
-        with _open_parts(body, files) as parts:
+        with _open_parts(reply) as parts:
             try:
                 # No overall deadline here: a large upload may legitimately take longer than one
                 # timeout; httpx still bounds connecting, every read and every write.
@@ -254,15 +252,14 @@ def _parse(model: type[M], response: httpx.Response, operation: str) -> M:
 
 
 @contextlib.contextmanager
-def _open_parts(
-    reply_json: bytes, files: Sequence[OutgoingFile]
-) -> Iterator[list[tuple[str, tuple[str | None, bytes | IO[bytes], str]]]]:
+def _open_parts(reply: OutgoingReply) -> Iterator[list[tuple[str, tuple[str | None, bytes | IO[bytes], str]]]]:
     """Multipart parts: the JSON reply first, then each file as an open handle httpx streams."""
+    reply_json = json.dumps(reply.wire(), ensure_ascii=False).encode()
     with contextlib.ExitStack() as stack:
         parts: list[tuple[str, tuple[str | None, bytes | IO[bytes], str]]] = [
             ("reply", (None, reply_json, "application/json"))
         ]
-        for file in files:
+        for file in reply.files:
             handle = stack.enter_context(file.path.open("rb"))
             parts.append((file.key, (file.name, handle, file.media_type)))
         yield parts

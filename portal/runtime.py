@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
 from portal.client import CaseServiceClient
+from portal.domain import clock
 from portal.intake.pipeline import Limits
 from portal.intake.scanner import make_scanner
+from portal.outbox.delivery import RetryPolicy
 from portal.outbox.draft_marks import DraftMarks
 from portal.outbox.store import PortalStore
 from portal.protection.quotas import LinkSessions
@@ -66,7 +68,7 @@ def link_sessions() -> LinkSessions:
 
 async def may_upload(client_token: str) -> bool:
     """Whether the session of this client token holds a verified, open reply link."""
-    found = await asyncio.to_thread(link_sessions().message_of, client_token, datetime.now(UTC))
+    found = await asyncio.to_thread(link_sessions().message_of, client_token, clock.now())
     return found is not None
 
 
@@ -85,10 +87,21 @@ def case_service() -> CaseServiceClient:
     )
 
 
+def retry_policy() -> RetryPolicy:
+    """How the delivery loop polls the outbox and spaces the tries of a reply."""
+    s = settings()
+    return RetryPolicy(
+        initial_seconds=s.delivery_retry_initial_seconds,
+        max_seconds=s.delivery_retry_max_seconds,
+        poll_seconds=s.delivery_poll_seconds,
+    )
+
+
 @lru_cache(maxsize=1)
 def scanner() -> Callable[[Path], None] | None:
     """The malware scanner when clamd is configured; None scans nothing."""
-    return make_scanner(settings())
+    s = settings()
+    return make_scanner(s.clamd_address, s.clamd_timeout_seconds)
 
 
 def limits() -> Limits:

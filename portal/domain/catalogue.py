@@ -109,10 +109,6 @@ def is_known(code: str) -> bool:
     return code in _VALUES
 
 
-def title_de(code: str) -> str:
-    return entry(code).title_de
-
-
 def file_stem(code: str) -> str:
     return entry(code).file_stem
 

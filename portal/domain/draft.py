@@ -1,4 +1,4 @@
-"""The applicant's draft reply: its validation, and its assembly into the wire ``ReplyIn``.
+"""The applicant's draft reply: its validation, and its assembly into the reply to hand over.
 
 Validators are small functions, one rule each, returning an error code (locale key
 ``error.<code>``) or None. The ``validate_*`` functions run them in page order and return
@@ -8,7 +8,7 @@ problem of that item, ``extras``, ``appointment``, ``text``, ``declaration``.
 Codes: item_missing, reason_missing, reason_too_long, expected_date_past, extra_files_missing,
 extra_code_invalid, description_too_long, appointment_answer_missing, reschedule_reason_missing,
 suitable_times_too_long, text_too_long, reply_empty, declaration_missing; build_reply raises
-DraftError upload_missing.
+DraftError upload_missing. The assembled reply is a :class:`portal.domain.outgoing.OutgoingReply`.
 
 Semantics the UI relies on: an item marked "not available" sends no files (the files stay in the
 draft so unticking restores them); an optional item with neither is left out; an extra row with
@@ -20,12 +20,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 
 from portal.domain.catalogue import file_stem, is_known, is_uploadable
 from portal.domain.errors import DraftError
+from portal.domain.message import ANSWERABLE_KINDS, MessageKind
+from portal.domain.outgoing import AppointmentAnswer, ExtraDocument, ItemAnswer, OutgoingFile, OutgoingReply
 from portal.intake.pipeline import StoredUpload, caseworker_name, clean_original_name
-from portal.outbox.store import OutgoingFile
 
 # Bounds of the wire contract (casesvc.schemas MEDIUM and SHORT): a longer text would be refused
 # by the case service after the applicant pressed submit, so it is caught in the form instead.
@@ -33,13 +33,7 @@ MAX_REASON_CHARS = 2_000
 MAX_SUITABLE_TIMES_CHARS = 2_000
 MAX_DESCRIPTION_CHARS = 200
 
-QUESTION = "question"
-APPOINTMENT = "appointment"
-INTENT_TO_REFUSE = "intent_to_refuse"
-KINDS_WITH_ITEMS = frozenset({QUESTION, INTENT_TO_REFUSE})
-ANSWERABLE_KINDS = KINDS_WITH_ITEMS | {APPOINTMENT}
-
-OutgoingFileSpec = OutgoingFile  # (key, path, media_type, name): what the delivery worker sends
+KINDS_WITH_ITEMS = frozenset({MessageKind.question, MessageKind.intent_to_refuse})
 
 
 # ---------------------------------------------------------------- the draft (mutable: the UI edits it)
@@ -213,7 +207,7 @@ def validate_draft(draft: Draft, kind: str, today: date, max_text_chars: int) ->
             problems += validate_item(item, today)
     for extra in draft.extras:
         problems += validate_extra(extra)
-    if kind == APPOINTMENT:
+    if kind == MessageKind.appointment:
         problems += validate_appointment(draft.appointment)
     if code := text_too_long(draft, max_text_chars):
         problems.append(Problem("text", code))
@@ -240,11 +234,10 @@ class _Files:
         self._reference = case_reference
         self._keys: dict[str, str] = {}
         self._per_stem: dict[str, int] = {}
-        self.meta: list[dict[str, Any]] = []
         self.outgoing: list[OutgoingFile] = []
 
-    def keys(self, upload_ids: list[str], code: str) -> list[str]:
-        return [self._key(upload_id, code) for upload_id in upload_ids]
+    def keys(self, upload_ids: list[str], code: str) -> tuple[str, ...]:
+        return tuple(self._key(upload_id, code) for upload_id in upload_ids)
 
     def _key(self, upload_id: str, code: str) -> str:
         if upload_id in self._keys:  # listed twice: send the bytes once
@@ -259,19 +252,18 @@ class _Files:
         index = self._per_stem[stem] = self._per_stem.get(stem, 0) + 1
         key = f"f{len(self._keys) + 1}"
         self._keys[upload_id] = key
-        name = caseworker_name(code, self._reference, index, upload.extension)
-        self.meta.append(
-            {
-                "key": key,
-                "name": name,
-                "original_name": clean_original_name(upload.original_name),
-                "media_type": upload.media_type,
-                "size": upload.size,
-                "pages": upload.pages,
-                "sha512": upload.sha512,
-            }
+        self.outgoing.append(
+            OutgoingFile(
+                key=key,
+                name=caseworker_name(code, self._reference, index, upload.extension),
+                original_name=clean_original_name(upload.original_name),
+                media_type=upload.media_type,
+                size=upload.size,
+                pages=upload.pages,
+                sha512=upload.sha512,
+                path=upload.path,
+            )
         )
-        self.outgoing.append(OutgoingFile(key=key, path=upload.path, media_type=upload.media_type, name=name))
         return key
 
 
@@ -282,8 +274,8 @@ def build_reply(
     language: str,
     uploads: Mapping[str, StoredUpload],
     submitted_at: datetime,
-) -> tuple[dict[str, Any], list[OutgoingFile]]:
-    """The JSON-ready ``ReplyIn`` body and the files to send with it.
+) -> OutgoingReply:
+    """The reply to hand over: the ``ReplyIn`` body and the files to send with it.
 
     Call after :func:`validate_draft` returned no problem. Raises DraftError ``upload_missing``
     if a referenced upload is no longer in ``uploads``, ValueError for a naive ``submitted_at``.
@@ -292,50 +284,42 @@ def build_reply(
     if submitted_at.tzinfo is None:
         raise ValueError("submitted_at needs a time zone: the contract sends offsets")
     files = _Files(uploads, case_reference)
-    items: list[dict[str, Any]] = []
+    items: list[ItemAnswer] = []
     if kind in KINDS_WITH_ITEMS:
         for item in draft.items:
             if item.not_available:
                 items.append(
-                    {
-                        "item_id": item.item_id,
-                        "status": "not_available",
-                        "files": [],
-                        "reason": item.reason.strip(),
-                        "expected_date": item.expected_date.isoformat() if item.expected_date else None,
-                    }
+                    ItemAnswer(
+                        item_id=item.item_id,
+                        status="not_available",
+                        reason=item.reason.strip(),
+                        expected_date=item.expected_date,
+                    )
                 )
             elif item.files:
                 items.append(
-                    {
-                        "item_id": item.item_id,
-                        "status": "provided",
-                        "files": files.keys(item.files, item.code),
-                        "reason": "",
-                        "expected_date": None,
-                    }
+                    ItemAnswer(item_id=item.item_id, status="provided", files=files.keys(item.files, item.code))
                 )
     extras = [
-        {"code": e.code, "description": e.description.strip(), "files": files.keys(e.files, e.code)}
+        ExtraDocument(code=e.code, description=e.description.strip(), files=files.keys(e.files, e.code))
         for e in draft.extras
         if e.files
     ]
     appointment = None
-    if kind == APPOINTMENT and draft.appointment.answer in ("confirm", "reschedule"):
+    if kind == MessageKind.appointment and draft.appointment.answer in ("confirm", "reschedule"):
         reschedule = draft.appointment.answer == "reschedule"
-        appointment = {
-            "answer": draft.appointment.answer,
-            "reason": draft.appointment.reason.strip() if reschedule else "",
-            "suitable_times": draft.appointment.suitable_times.strip() if reschedule else "",
-        }
-    payload: dict[str, Any] = {
-        "submitted_at": submitted_at.isoformat(),
-        "language": language,
-        "text": draft.text.strip(),
-        "items": items,
-        "extra_documents": extras,
-        "appointment": appointment,
-        "declaration": draft.declaration,
-        "files": files.meta,
-    }
-    return payload, files.outgoing
+        appointment = AppointmentAnswer(
+            answer="reschedule" if reschedule else "confirm",
+            reason=draft.appointment.reason.strip() if reschedule else "",
+            suitable_times=draft.appointment.suitable_times.strip() if reschedule else "",
+        )
+    return OutgoingReply(
+        submitted_at=submitted_at,
+        language=language,
+        text=draft.text.strip(),
+        items=tuple(items),
+        extra_documents=tuple(extras),
+        appointment=appointment,
+        declaration=draft.declaration,
+        files=tuple(files.outgoing),
+    )

@@ -31,10 +31,6 @@ locale key ``error.<code>`` (see ``locales/``), so no English ever leaves this p
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from portal.outbox.store import OutboxEntry
 
 
 class PortalError(Exception):
@@ -80,15 +76,16 @@ class LinkAnswered(LinkError):
 class AlreadySubmitted(LinkError):
     """A reply for this message is already in the portal's outbox under another submission.
 
-    Raised instead of queueing a second reply; ``entry`` lets the page show the reference and
-    the time of the first submission.
+    Raised instead of queueing a second reply; ``reference`` and ``submitted_at`` are the first
+    submission's, for the page to show.
     """
 
     code = "already_submitted"
 
-    def __init__(self, entry: OutboxEntry) -> None:
-        super().__init__(None, reference=entry.reference, submitted_at=entry.created_at)
-        self.entry = entry
+    def __init__(self, reference: str, submitted_at: datetime) -> None:
+        super().__init__(None, reference=reference, submitted_at=submitted_at)
+        self.reference = reference
+        self.submitted_at = submitted_at
 
 
 class CaseServiceError(PortalError):

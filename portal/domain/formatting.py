@@ -6,9 +6,8 @@ unknown code formats in German, the language of the authority and of the portal'
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_timedelta
@@ -16,9 +15,8 @@ from babel.dates import format_time as babel_format_time
 from babel.numbers import format_decimal
 from babel.units import format_unit
 
+from portal.domain.clock import BERLIN
 from portal.domain.i18n import cldr_locale
-
-BERLIN = "Europe/Berlin"
 
 # No-break space: "1,2 MB" must not wrap between number and unit on a narrow phone screen.
 _NBSP = "\u00a0"
@@ -30,10 +28,10 @@ def _locale(code: str) -> Locale:
     return cldr_locale(code)
 
 
-def _in_zone(dt: datetime, tz: str) -> datetime:
+def _in_zone(dt: datetime, tz: tzinfo) -> datetime:
     # The contract sends offsets; a naive value can only be one of ours, and ours are UTC.
     aware = dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
-    return aware.astimezone(ZoneInfo(tz))
+    return aware.astimezone(tz)
 
 
 def format_date_long(d: date, locale: str) -> str:
@@ -41,12 +39,12 @@ def format_date_long(d: date, locale: str) -> str:
     return format_date(d, "long", locale=_locale(locale))
 
 
-def format_time(dt: datetime, locale: str, tz: str = BERLIN) -> str:
+def format_time(dt: datetime, locale: str, tz: tzinfo = BERLIN) -> str:
     """The wall-clock time at the authority: ``14:30`` / ``2:30 PM``."""
     return babel_format_time(_in_zone(dt, tz), "short", locale=_locale(locale))
 
 
-def format_datetime(dt: datetime, locale: str, tz: str = BERLIN) -> str:
+def format_datetime(dt: datetime, locale: str, tz: tzinfo = BERLIN) -> str:
     """Long date and short time at the authority, joined the locale's way: ``12. März 2026, 14:30``.
 
     Seconds and the zone name are left out: every time the portal shows is the authority's.

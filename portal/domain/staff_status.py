@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from portal.domain.message import MessageSummaryView
-from portal.outbox.store import OutboxEntry, OutboxState
+from portal.domain.outgoing import OutboxState
 
 
 class StaffStatus(StrEnum):
@@ -28,6 +29,16 @@ class StaffStatus(StrEnum):
     REFUSED = "refused"
 
 
+class SubmittedReply(Protocol):
+    """What the staff list needs of a reply in the portal's outbox (an outbox entry)."""
+
+    @property
+    def state(self) -> OutboxState: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+
 @dataclass(frozen=True, slots=True)
 class StatusLine:
     status: StaffStatus
@@ -36,7 +47,7 @@ class StatusLine:
 
 
 def status_of(
-    summary: MessageSummaryView, outbox_entry: OutboxEntry | None, draft_started: datetime | None
+    summary: MessageSummaryView, outbox_entry: SubmittedReply | None, draft_started: datetime | None
 ) -> StatusLine:
     """A refused reply comes first: the applicant believes they have answered, whatever the link
     says (e.g. it was answered from elsewhere, or revoked before delivery). Otherwise the case

@@ -35,12 +35,9 @@ import struct
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 from portal.domain.errors import IntakeError
-
-if TYPE_CHECKING:
-    from portal.settings import PortalSettings
 
 logger = logging.getLogger(__name__)
 
@@ -191,11 +188,12 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def make_scanner(settings: PortalSettings) -> Callable[[Path], None] | None:
-    """The configured scanner's ``scan``, or None when ``PORTAL_CLAMD_ADDRESS`` is empty.
+def make_scanner(address: str, timeout_seconds: float) -> Callable[[Path], None] | None:
+    """The scanner's ``scan`` for clamd at ``address``, or None when the address is empty
+    (``PORTAL_CLAMD_ADDRESS`` unset: nothing is scanned).
 
     Raises ValueError for a malformed address, so a misconfigured portal fails at start.
     """
-    if not settings.clamd_address:
+    if not address:
         return None
-    return ClamdScanner(settings.clamd_address, settings.clamd_timeout_seconds).scan
+    return ClamdScanner(address, timeout_seconds).scan

@@ -13,10 +13,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
-from portal.outbox.delivery import delete_files
-from portal.outbox.store import OutboxState, PortalStore
+from portal.domain import clock
+from portal.domain.outgoing import OutboxState
+from portal.intake.files import delete_stored
+from portal.outbox.store import PortalStore
 from portal.settings import get_settings
 
 
@@ -42,15 +43,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{rejected.reference}\tmessage={rejected.message_id}\tcode={rejected.last_error_code}"
                     f"\treceived={rejected.created_at.isoformat(timespec='seconds')}"
                 )
-                for file in rejected.files:
+                for file in rejected.reply.files:
                     print(f"\t{file.path}")
             return 0
         if args.command == "retry":
-            entry = store.requeue(args.reference, datetime.now(UTC))
+            entry = store.requeue(args.reference, clock.now())
         else:
             entry = store.mark_resolved(args.reference)
             if entry is not None:
-                delete_files(entry, settings.files_dir)
+                delete_stored(f.path for f in entry.reply.files)
         if entry is None:
             print("error: not_rejected", file=sys.stderr)
             return 1

@@ -11,40 +11,37 @@ caller. Each check returns an error code (``error.<code>``) or None.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
-from typing import Any
+from pathlib import Path
 
+from portal.domain.outgoing import OutgoingReply
 from portal.intake.limits import Limits
-from portal.outbox.store import OutgoingFile
 
 CHUNK = 1024 * 1024
 
 
-def files_fit(meta: Sequence[Mapping[str, Any]], limits: Limits) -> str | None:
-    """The declared files stay within the per-file, per-reply count and per-reply size limits."""
-    if len(meta) > limits.max_files_per_reply:
+def files_fit(reply: OutgoingReply, limits: Limits) -> str | None:
+    """The reply's files stay within the per-file, per-reply count and per-reply size limits."""
+    if len(reply.files) > limits.max_files_per_reply:
         return "too_many_files_reply"
-    sizes = [int(m["size"]) for m in meta]
+    sizes = [f.size for f in reply.files]
     if any(size > limits.max_file_bytes for size in sizes) or sum(sizes) > limits.max_reply_bytes:
         return "reply_too_large"
     return None
 
 
-def files_intact(meta: Sequence[Mapping[str, Any]], outgoing: Sequence[OutgoingFile]) -> str | None:
+def files_intact(reply: OutgoingReply) -> str | None:
     """Every file to send is on disk with exactly the size and SHA-512 the reply declares."""
-    declared = {str(m["key"]): (int(m["size"]), str(m["sha512"])) for m in meta}
-    for file in outgoing:
-        expected = declared.get(file.key)
-        if expected is None or _measure(file) != expected:
+    for file in reply.files:
+        if _measure(file.path) != (file.size, file.sha512):
             return "upload_missing"
     return None
 
 
-def _measure(file: OutgoingFile) -> tuple[int, str] | None:
+def _measure(path: Path) -> tuple[int, str] | None:
     digest = hashlib.sha512()
     size = 0
     try:
-        with file.path.open("rb") as handle:
+        with path.open("rb") as handle:
             while chunk := handle.read(CHUNK):
                 size += len(chunk)
                 digest.update(chunk)

@@ -15,19 +15,18 @@ reply content.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 
 from portal.client import CaseServiceClient
+from portal.domain import clock
 from portal.domain.errors import CaseServiceUnavailable, LinkAnswered, LinkError, ReplyRejected
+from portal.intake.files import delete_stored
 from portal.outbox.store import OutboxEntry, PortalStore
-from portal.settings import PortalSettings
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +37,15 @@ BATCH_SIZE = 20
 JITTER = 0.1
 # What a code may look like in our log and database; the case service's own codes are its input.
 SAFE_CODE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often the loop looks for due replies, and how long a reply waits after a failed try."""
+
+    initial_seconds: float  # the wait after the first failed try; doubles with each next one
+    max_seconds: float  # the longest wait between two tries
+    poll_seconds: float  # the loop's pause between rounds when nothing is due
 
 
 @dataclass(slots=True)
@@ -78,10 +86,10 @@ class _Tally:
         return DeliveryReport(tuple(self.delivered), tuple(self.retried), tuple(self.rejected))
 
 
-def backoff_seconds(attempts: int, settings: PortalSettings) -> float:
+def backoff_seconds(attempts: int, policy: RetryPolicy) -> float:
     """Delay before the next try after ``attempts`` failed ones: initial·2^(n-1), capped, +≤10 %."""
     exponent = min(max(attempts - 1, 0), 32)
-    base = min(settings.delivery_retry_initial_seconds * 2.0**exponent, settings.delivery_retry_max_seconds)
+    base = min(policy.initial_seconds * 2.0**exponent, policy.max_seconds)
     # Jitter spreads the retries of many entries (and portal instances) after an outage.
     return base * (1.0 + random.uniform(0.0, JITTER))  # noqa: S311 - not security relevant
 
@@ -89,22 +97,22 @@ def backoff_seconds(attempts: int, settings: PortalSettings) -> float:
 async def deliver_due(
     store: PortalStore,
     client: CaseServiceClient,
-    settings: PortalSettings,
+    policy: RetryPolicy,
     now: datetime | None = None,
     counters: DeliveryCounters | None = None,
 ) -> DeliveryReport:
     """Claim the due outbox entries and try each once; ``counters`` defaults to the process's."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     counters = COUNTERS if counters is None else counters
     entries = await asyncio.to_thread(store.claim_due, now, LEASE_SECONDS, BATCH_SIZE)
     tally = _Tally()
     for index, entry in enumerate(entries):
         try:
-            await _deliver_one(store, client, settings, entry, now, tally, counters)
+            await _deliver_one(store, client, policy, entry, now, tally, counters)
         except CaseServiceUnavailable:
             # The service is down: the rest of this batch would only wait for the same timeouts.
             for rest in entries[index:]:
-                await _retry(store, settings, rest, CaseServiceUnavailable.code, now)
+                await _retry(store, policy, rest, CaseServiceUnavailable.code, now)
                 tally.retried.append(rest.reference)
             break
     return tally.report()
@@ -113,7 +121,7 @@ async def deliver_due(
 async def _deliver_one(
     store: PortalStore,
     client: CaseServiceClient,
-    settings: PortalSettings,
+    policy: RetryPolicy,
     entry: OutboxEntry,
     now: datetime,
     tally: _Tally,
@@ -121,7 +129,7 @@ async def _deliver_one(
 ) -> None:
     counters.attempts += 1
     try:
-        delivery = await client.deliver_reply(entry.message_id, dict(entry.payload), entry.files, entry.idempotency_key)
+        delivery = await client.deliver_reply(entry.message_id, entry.reply, entry.idempotency_key)
     except CaseServiceUnavailable:
         counters.unavailable += 1
         log.info("outbox %s: case service unavailable, will retry", entry.reference)
@@ -141,18 +149,19 @@ async def _deliver_one(
         # A bug of ours must not lose the reply nor stop the loop; retry with backoff.
         counters.internal += 1
         log.error("outbox %s: unexpected %s while delivering", entry.reference, type(exc).__name__)
-        await _retry(store, settings, entry, "internal", now)
+        await _retry(store, policy, entry, "internal", now)
         tally.retried.append(entry.reference)
     else:
         await asyncio.to_thread(store.mark_delivered, entry.id, delivery.reply_id, delivery.received_at)
-        await asyncio.to_thread(delete_files, entry, settings.files_dir)
+        # The case service has the files now: the portal keeps no copy.
+        await asyncio.to_thread(delete_stored, [f.path for f in entry.reply.files])
         counters.delivered += 1
         log.info("outbox %s: delivered", entry.reference)
         tally.delivered.append(entry.reference)
 
 
-async def _retry(store: PortalStore, settings: PortalSettings, entry: OutboxEntry, code: str, now: datetime) -> None:
-    next_at = now + timedelta(seconds=backoff_seconds(entry.attempts, settings))
+async def _retry(store: PortalStore, policy: RetryPolicy, entry: OutboxEntry, code: str, now: datetime) -> None:
+    next_at = now + timedelta(seconds=backoff_seconds(entry.attempts, policy))
     await asyncio.to_thread(store.mark_retry, entry.id, code, next_at)
 
 
@@ -169,19 +178,6 @@ async def _reject(store: PortalStore, entry: OutboxEntry, code: str, tally: _Tal
         code,
     )
     tally.rejected.append(entry.reference)
-
-
-def delete_files(entry: OutboxEntry, files_dir: Path) -> None:
-    """Delete a reply's files once they are no longer needed (delivered, or resolved by an operator)."""
-    root = files_dir.resolve()
-    for file in entry.files:
-        with contextlib.suppress(OSError):
-            file.path.unlink(missing_ok=True)
-        # Remove the reply's own folder once empty, never the files root or anything outside it.
-        parent = file.path.parent.resolve()
-        if parent != root and parent.is_relative_to(root):
-            with contextlib.suppress(OSError):
-                parent.rmdir()
 
 
 # ---------------------------------------------------------------- the background loop
@@ -208,11 +204,11 @@ def kick() -> None:
 async def run_delivery_loop(
     store: PortalStore,
     client_factory: Callable[[], CaseServiceClient],
-    settings: PortalSettings,
+    policy: RetryPolicy,
     stop: asyncio.Event,
     wake: asyncio.Event | None = None,
 ) -> None:
-    """Deliver due replies every ``delivery_poll_seconds`` until ``stop`` is set.
+    """Deliver due replies every ``policy.poll_seconds`` until ``stop`` is set.
 
     ``wake`` (or the module's ``kick()``) starts the next round at once.
     """
@@ -225,13 +221,13 @@ async def run_delivery_loop(
                 wake.clear()
                 report = DeliveryReport()
                 try:
-                    report = await deliver_due(store, client, settings)
+                    report = await deliver_due(store, client, policy)
                 except Exception as exc:
                     # E.g. the database is briefly unreachable: log and try again next round.
                     log.error("delivery round failed: %s", type(exc).__name__)
                 if report.claimed >= BATCH_SIZE and not report.retried:
                     continue  # more may be due right now
-                await _sleep(stop, wake, settings.delivery_poll_seconds)
+                await _sleep(stop, wake, policy.poll_seconds)
     finally:
         _wakers.discard(waker)
 

@@ -12,25 +12,26 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from portal.intake.files import delete_stored
+
 
 def purge_orphans(files_dir: Path, referenced: Iterable[Path], older_than: timedelta, now: datetime) -> int:
     """Delete unreferenced files older than ``older_than``; returns how many were deleted."""
-    keep = {p.resolve() for p in referenced}
-    cutoff = (now - older_than).timestamp()
-    deleted = 0
     if not files_dir.is_dir():
         return 0
-    for path in sorted(files_dir.rglob("*"), reverse=True):
-        if path.is_dir():
-            if path != files_dir and not any(path.iterdir()):
-                path.rmdir()
-            continue
-        if path.resolve() in keep:
-            continue
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-                deleted += 1
-        except FileNotFoundError:
-            continue
-    return deleted
+    keep = {p.resolve() for p in referenced}
+    cutoff = (now - older_than).timestamp()
+    orphans = [path for path in files_dir.rglob("*") if path.resolve() not in keep and _older(path, cutoff)]
+    delete_stored(orphans)
+    # Then the folders left empty (deepest first), never the files root itself.
+    for folder in sorted((p for p in files_dir.rglob("*") if p.is_dir()), reverse=True):
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    return sum(not path.exists() for path in orphans)
+
+
+def _older(path: Path, cutoff: float) -> bool:
+    try:
+        return path.is_file() and path.stat().st_mtime < cutoff
+    except FileNotFoundError:
+        return False

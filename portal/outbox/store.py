@@ -10,13 +10,11 @@ All timestamps are timezone-aware UTC on the way out; naive datetimes are refuse
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +42,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from portal.domain.errors import AlreadySubmitted
+from portal.domain.outgoing import HOLDS_FILES, OutboxState, OutgoingFile, OutgoingReply
 
 # Crockford-like: no 0/O, 1/I, so a reference read out on the phone is unambiguous.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -51,29 +50,6 @@ REFERENCE_PREFIX = "RK"
 # What the case service accepts as an Idempotency-Key; checked at enqueue so that a bad key fails
 # the submission at once instead of being rejected by the case service later.
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{1,128}")
-
-
-class OutboxState(StrEnum):
-    pending = "pending"  # waiting for (or in) delivery; a worker's lease marks "delivering"
-    delivered = "delivered"
-    # Refused for good: kept with its files until an operator retries or resolves it.
-    rejected = "rejected"
-    # An operator handed a rejected reply over another way; its files are deleted.
-    resolved = "resolved"
-
-
-# The states whose files are still needed: retention keeps them, delivery or an operator ends them.
-HOLDS_FILES = (OutboxState.pending, OutboxState.rejected)
-
-
-@dataclass(frozen=True, slots=True)
-class OutgoingFile:
-    """One file of a reply, waiting on disk. ``key`` names its multipart part (``FileMeta.key``)."""
-
-    key: str
-    path: Path
-    media_type: str
-    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +70,7 @@ class OutboxEntry:
     reference: str
     message_id: str
     idempotency_key: str
-    payload: Mapping[str, Any]
-    files: tuple[OutgoingFile, ...]
+    reply: OutgoingReply
     state: OutboxState
     attempts: int
     next_attempt_at: datetime
@@ -137,6 +112,8 @@ outbox = Table(
     # UNIQUE: this portal hands over at most one reply per message, whatever the browser does.
     Column("message_id", String(128), nullable=False, unique=True),
     Column("idempotency_key", String(128), nullable=False, unique=True),
+    # The reply's JSON as the case service receives it (OutgoingReply.wire), and where its files
+    # wait: [{"key", "path", "media_type", "name"}].
     Column("payload", JSON, nullable=False),
     Column("files", JSON, nullable=False),
     Column("state", String(16), nullable=False, index=True),
@@ -154,11 +131,6 @@ def new_reference() -> str:
     """``RK-XXXX-XXXX``: 40 random bits, plenty for uniqueness per portal (collisions retried)."""
     chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
     return f"{REFERENCE_PREFIX}-{chars[:4]}-{chars[4:]}"
-
-
-def new_idempotency_key() -> str:
-    """A fresh key for one submission (192 random bits, URL-safe base64 fits ``IDEMPOTENCY_KEY``)."""
-    return secrets.token_urlsafe(24)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: ConnectionPoolEntry) -> None:
@@ -203,22 +175,19 @@ class PortalStore:
     def enqueue(
         self,
         message_id: str,
-        payload: Mapping[str, object],
-        files: Sequence[OutgoingFile],
+        reply: OutgoingReply,
         idempotency_key: str,
         now: datetime,
     ) -> OutboxEntry:
         """Commit a reply for delivery and return its entry (with the applicant's reference).
 
-        ``payload`` must be JSON-ready (``ReplyIn.model_dump(mode="json")``). The same
-        ``idempotency_key`` again returns the first entry, so a double submit gives one reply;
-        another key for a message already in the outbox raises ``AlreadySubmitted``.
+        The same ``idempotency_key`` again returns the first entry, so a double submit gives one
+        reply; another key for a message already in the outbox raises ``AlreadySubmitted``.
         """
         if not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
             raise ValueError("idempotency key must be 1..128 of [A-Za-z0-9_-]")
-        # Round trip now, so an unserialisable payload fails here and not in the delivery worker.
-        payload_json = json.loads(json.dumps(dict(payload)))
-        files_json = [{"key": f.key, "path": str(f.path), "media_type": f.media_type, "name": f.name} for f in files]
+        payload_json = reply.wire()
+        files_json = [_stored_file(f) for f in reply.files]
         for _ in range(5):
             existing = self.by_message(message_id)
             if existing is not None:
@@ -257,7 +226,7 @@ class PortalStore:
     def _same_submission(existing: OutboxEntry, idempotency_key: str) -> OutboxEntry:
         if secrets.compare_digest(existing.idempotency_key, idempotency_key):
             return existing
-        raise AlreadySubmitted(existing)
+        raise AlreadySubmitted(existing.reference, existing.created_at)
 
     # ------------------------------------------------------------------ reading
 
@@ -290,8 +259,8 @@ class PortalStore:
     def undelivered_file_paths(self) -> list[Path]:
         """Every file a pending or rejected reply still needs; retention must keep these."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(outbox).where(outbox.c.state.in_([s.value for s in HOLDS_FILES])))
-            return [f.path for row in rows for f in _entry(row).files]
+            rows = conn.execute(select(outbox.c.files).where(outbox.c.state.in_([s.value for s in HOLDS_FILES])))
+            return [Path(f["path"]) for row in rows for f in row.files]
 
     def stats(self, now: datetime) -> OutboxStats:
         """Counts by state for the operator's metrics: three aggregate queries, no rows read."""
@@ -413,17 +382,18 @@ class PortalStore:
             )
 
 
+def _stored_file(file: OutgoingFile) -> dict[str, str]:
+    # Name and media type are in the payload too; kept here so the column reads as it always did.
+    return {"key": file.key, "path": str(file.path), "media_type": file.media_type, "name": file.name}
+
+
 def _entry(row: Row[Any]) -> OutboxEntry:
     return OutboxEntry(
         id=row.id,
         reference=row.reference,
         message_id=row.message_id,
         idempotency_key=row.idempotency_key,
-        payload=row.payload,
-        files=tuple(
-            OutgoingFile(key=f["key"], path=Path(f["path"]), media_type=f["media_type"], name=f["name"])
-            for f in row.files
-        ),
+        reply=OutgoingReply.from_wire(row.payload, {f["key"]: Path(f["path"]) for f in row.files}),
         state=OutboxState(row.state),
         attempts=row.attempts,
         next_attempt_at=row.next_attempt_at,

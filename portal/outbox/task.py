@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from portal import runtime
+from portal.domain import clock
 from portal.outbox.delivery import kick, run_delivery_loop
 from portal.outbox.retention import purge_orphans
 
@@ -19,7 +20,7 @@ PURGE_INTERVAL_SECONDS = 600
 @contextlib.asynccontextmanager
 async def delivery_lifespan() -> AsyncIterator[None]:
     stop = asyncio.Event()
-    task = asyncio.create_task(run_delivery_loop(runtime.store(), runtime.case_service, runtime.settings(), stop))
+    task = asyncio.create_task(run_delivery_loop(runtime.store(), runtime.case_service, runtime.retry_policy(), stop))
     purge = asyncio.create_task(_purge_loop(stop))
     try:
         yield
@@ -40,16 +41,16 @@ async def _purge_loop(stop: asyncio.Event) -> None:
                 settings.files_dir,
                 referenced,
                 timedelta(hours=settings.upload_retention_hours),
-                datetime.now(UTC),
+                clock.now(),
             )
             if deleted:
                 log.info("purged %d uploads of abandoned drafts", deleted)
             # A draft's uploads are gone after this horizon, so "draft started" ends with them.
             await asyncio.to_thread(
-                runtime.drafts().purge, datetime.now(UTC) - timedelta(hours=settings.upload_retention_hours)
+                runtime.drafts().purge, clock.now() - timedelta(hours=settings.upload_retention_hours)
             )
             # Sessions whose link expired or that were long gone, with what they counted.
-            await asyncio.to_thread(runtime.link_sessions().purge, datetime.now(UTC))
+            await asyncio.to_thread(runtime.link_sessions().purge, clock.now())
         except Exception:  # a failing purge must never stop the portal; it is tried again
             log.exception("purging abandoned uploads failed")
         with contextlib.suppress(TimeoutError):

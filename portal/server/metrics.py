@@ -14,12 +14,13 @@ import hmac
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from portal import routes
+from portal.domain import clock
 from portal.outbox.delivery import COUNTERS, DeliveryCounters
 from portal.outbox.store import OutboxStats, PortalStore
 
@@ -69,7 +70,7 @@ def portal_collector(store: Callable[[], PortalStore], counters: DeliveryCounter
     """What the endpoint serves: the store's figures now plus the process's counters."""
 
     def collect() -> str:
-        now = datetime.now(UTC)
+        now = clock.now()
         return exposition(store().stats(now), counters, now)
 
     return collect

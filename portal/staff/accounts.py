@@ -27,7 +27,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Column, Integer, MetaData, String, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from portal.domain import clock
 from portal.domain.errors import StaffAuthError
 from portal.outbox.store import UtcDateTime, make_engine
 from portal.protection.clients import address_group
@@ -259,7 +260,7 @@ class StaffAccounts:
                         password_hash=self.hasher.hash(password),
                         failed_attempts=0,
                         locked_until=None,
-                        created_at=now or datetime.now(UTC),
+                        created_at=now or clock.now(),
                     )
                 )
         except IntegrityError:

@@ -11,13 +11,13 @@ import contextlib
 import logging
 import secrets
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 import reflex as rx
 
 from portal import links, presenter, runtime
 from portal.domain import draft as reply
 from portal.domain import errors
+from portal.domain.clock import today
 from portal.domain.message import MessageView
 from portal.intake import pipeline as intake
 from portal.outbox import commit_checks, delivery
@@ -27,11 +27,6 @@ from portal.state.language import LanguageState
 from portal.state.uploads import UploadMixin
 
 log = logging.getLogger(__name__)
-BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def _today() -> date:
-    return datetime.now(BERLIN).date()
 
 
 class ReplyState(UploadMixin, LanguageState):
@@ -209,7 +204,7 @@ class ReplyState(UploadMixin, LanguageState):
         if self._message is None or self._draft is None:
             return
         self._draft.text = self.text
-        self.msg = presenter.message_display(self._message, self.lang, _today())
+        self.msg = presenter.message_display(self._message, self.lang, today())
         self.items = presenter.items_display(self._message, self._draft, self._uploads, self._problem_list, self.lang)
         self.extras = presenter.extras_display(self._draft, self._uploads, self.lang)
         self.extra_codes = presenter.extra_code_options(self.lang)
@@ -253,7 +248,7 @@ class ReplyState(UploadMixin, LanguageState):
         if not await self._link_still_open():
             return self._focus_heading()
         if self.step == "item":
-            self._problem_list = reply.validate_item(self._draft.items[self.item_index], _today())
+            self._problem_list = reply.validate_item(self._draft.items[self.item_index], today())
         elif self.step == "appointment":
             self._sync_appointment()
             self._problem_list = reply.validate_appointment(self._draft.appointment)
@@ -397,7 +392,7 @@ class ReplyState(UploadMixin, LanguageState):
         self._draft.declaration = self.declaration
         self._sync_appointment()
         settings = runtime.settings()
-        self._problem_list = reply.validate_draft(self._draft, self._message.kind, _today(), settings.max_text_chars)
+        self._problem_list = reply.validate_draft(self._draft, self._message.kind, today(), settings.max_text_chars)
         now = datetime.now(UTC)
         if self._message.expires_at <= now:
             self._fail(errors.LinkExpired())
@@ -408,15 +403,15 @@ class ReplyState(UploadMixin, LanguageState):
         if not self._idempotency_key:
             self._idempotency_key = secrets.token_urlsafe(24)
         try:
-            payload, outgoing = reply.build_reply(
+            outgoing = reply.build_reply(
                 self._draft, self._message.kind, self._message.case.reference, self.lang, self._uploads, now
             )
         except errors.DraftError as exc:
             self._problem_list = [reply.Problem(field="review", code=exc.code)]
             self._render()
             return self._focus_summary()
-        code = commit_checks.files_fit(payload["files"], runtime.limits()) or await asyncio.to_thread(
-            commit_checks.files_intact, payload["files"], outgoing
+        code = commit_checks.files_fit(outgoing, runtime.limits()) or await asyncio.to_thread(
+            commit_checks.files_intact, outgoing
         )
         if code is not None:
             self._problem_list = [reply.Problem(field="review", code=code)]
@@ -426,7 +421,7 @@ class ReplyState(UploadMixin, LanguageState):
             return self._focus_heading()
         try:
             entry = await asyncio.to_thread(
-                runtime.store().enqueue, self._message.id, payload, outgoing, self._idempotency_key, now
+                runtime.store().enqueue, self._message.id, outgoing, self._idempotency_key, now
             )
         except errors.LinkError as exc:
             self._fail(exc)

@@ -21,6 +21,7 @@ import reflex as rx
 
 from portal import runtime
 from portal.domain import errors
+from portal.domain.clock import now, today
 from portal.staff.accounts import StaffUser, identity_from_headers
 from portal.staff.presenter import StaffRow, staff_rows
 from portal.state.binding import current_binding
@@ -29,9 +30,7 @@ from portal.state.staff_session import (
     SIGN_IN_ROUTE,
     StaffSessionState,
     audit_entry_quietly,
-    now,
     staff_only,
-    today,
 )
 
 # The case service takes at most 64 characters for a reference or id.

@@ -17,10 +17,11 @@ import reflex as rx
 from portal import presenter, runtime
 from portal.domain import draft as reply
 from portal.domain import errors, i18n
+from portal.domain.clock import today
 from portal.domain.message import MessageSummaryView, MessageView
 from portal.staff.accounts import StaffUser
 from portal.staff.presenter import StaffRow, staff_row
-from portal.state.staff_session import StaffSessionState, staff_only, today
+from portal.state.staff_session import StaffSessionState, staff_only
 
 MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_REASON_CHARS = 500

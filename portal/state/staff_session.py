@@ -17,30 +17,22 @@ import functools
 import inspect
 import logging
 from collections.abc import Callable, Coroutine
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import reflex as rx
 
-from portal import runtime
+from portal import routes, runtime
 from portal.domain import errors
+from portal.domain.clock import now
 from portal.staff.accounts import StaffSession, StaffUser, new_session
 from portal.state.binding import binding_matches, current_binding
 from portal.state.language import LanguageState
 
 log = logging.getLogger(__name__)
 
-SIGN_IN_ROUTE = "/staff/sign-in"
-HOME_ROUTE = "/staff"
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def today() -> date:
-    return datetime.now(ZoneInfo("Europe/Berlin")).date()
+SIGN_IN_ROUTE = routes.STAFF_SIGN_IN
+HOME_ROUTE = routes.STAFF_HOME
 
 
 def _reload_at_sign_in() -> rx.event.EventSpec:

@@ -6,7 +6,6 @@ import hashlib
 import os
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from portal.outbox.store import OutgoingFile
+from portal.domain.outgoing import ItemAnswer, OutgoingFile, OutgoingReply
 from tests.fixtures.corpus import build_corpus
 
 AUTHORITY = "abh-potsdam"
@@ -82,42 +81,35 @@ def create_message(case_service: Any) -> CreateMessage:
     return create
 
 
-@dataclass(frozen=True)
-class ReplyFixture:
-    payload: dict[str, object]
-    files: list[OutgoingFile]
-    digests: dict[str, str]  # file name -> sha512
-
-
-def make_reply(folder: Path, *, item_id: str = "item-1", n_files: int = 2, size: int = 300_000) -> ReplyFixture:
+def make_reply(folder: Path, *, item_id: str = "item-1", n_files: int = 2, size: int = 300_000) -> OutgoingReply:
     """A valid reply for the question of ``message_in()``, its files written under ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     files: list[OutgoingFile] = []
-    metas: list[dict[str, object]] = []
-    digests: dict[str, str] = {}
     for i in range(1, n_files + 1):
         data = b"%PDF-1.7\n" + os.urandom(size)
         path = folder / f"upload-{i}.bin"
         path.write_bytes(data)
-        name = f"Arbeitsvertrag_ABH-2026-0042_{i}.pdf"
-        key = f"f{i}"
-        digests[name] = hashlib.sha512(data).hexdigest()
-        files.append(OutgoingFile(key=key, path=path, media_type="application/pdf", name=name))
-        metas.append(
-            {"key": key, "name": name, "media_type": "application/pdf", "size": len(data), "sha512": digests[name]}
+        files.append(
+            OutgoingFile(
+                key=f"f{i}",
+                name=f"Arbeitsvertrag_ABH-2026-0042_{i}.pdf",
+                media_type="application/pdf",
+                size=len(data),
+                sha512=hashlib.sha512(data).hexdigest(),
+                path=path,
+            )
         )
-    payload: dict[str, object] = {
-        "submitted_at": datetime.now(UTC).isoformat(),
-        "language": "en",
-        "text": "Anbei der Arbeitsvertrag.",
-        "items": [
-            {"item_id": item_id, "status": "provided", "files": [f.key for f in files]},
-            {"item_id": "item-2", "status": "not_available", "reason": "Noch nicht erhalten"},
-        ],
-        "declaration": True,
-        "files": metas,
-    }
-    return ReplyFixture(payload=payload, files=files, digests=digests)
+    return OutgoingReply(
+        submitted_at=datetime.now(UTC),
+        language="en",
+        text="Anbei der Arbeitsvertrag.",
+        items=(
+            ItemAnswer(item_id=item_id, status="provided", files=tuple(f.key for f in files)),
+            ItemAnswer(item_id="item-2", status="not_available", reason="Noch nicht erhalten"),
+        ),
+        declaration=True,
+        files=tuple(files),
+    )
 
 
 async def replies_for(case_service: Any, message_id: str) -> list[dict[str, Any]]:

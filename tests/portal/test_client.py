@@ -101,14 +101,14 @@ async def test_deliver_reply_once_and_idempotently(
     message_id, token = await create_message()
     reply = make_reply(tmp_path / "files")
 
-    first = await client.deliver_reply(message_id, reply.payload, reply.files, "idem-key-1")
+    first = await client.deliver_reply(message_id, reply, "idem-key-1")
     assert first.received_at.tzinfo is not None
     # The same key again (say, the response was lost) gives the first result, not a second reply.
-    again = await client.deliver_reply(message_id, reply.payload, reply.files, "idem-key-1")
+    again = await client.deliver_reply(message_id, reply, "idem-key-1")
     assert again == first
     # Another reply to the answered message is refused.
     with pytest.raises(LinkAnswered):
-        await client.deliver_reply(message_id, reply.payload, reply.files, "idem-key-2")
+        await client.deliver_reply(message_id, reply, "idem-key-2")
 
     resolved = await client.resolve(token)
     assert resolved.state is LinkState.answered and resolved.answered_at is not None
@@ -118,7 +118,7 @@ async def test_deliver_reply_once_and_idempotently(
     [stored] = await replies_for(case_service, message_id)
     assert stored["id"] == first.reply_id
     item = next(i for i in stored["items"] if i["item_id"] == "item-1")
-    assert {f["sha512"] for f in item["files"]} == set(reply.digests.values())
+    assert {f["sha512"] for f in item["files"]} == {f.sha512 for f in reply.files}
     for f in item["files"]:
         data = await file_bytes(case_service, first.reply_id, f["id"])
         assert len(data) == f["size"]
@@ -134,7 +134,7 @@ async def test_deliver_to_revoked_message(
         assert response.status_code == 200, response.text
     reply = make_reply(tmp_path / "files", n_files=1, size=1000)
     with pytest.raises(LinkRevoked):
-        await client.deliver_reply(message_id, reply.payload, reply.files, "idem-revoked")
+        await client.deliver_reply(message_id, reply, "idem-revoked")
 
 
 async def test_invalid_reply_is_rejected_for_good(
@@ -143,7 +143,7 @@ async def test_invalid_reply_is_rejected_for_good(
     message_id, _ = await create_message()
     reply = make_reply(tmp_path / "files", item_id="item-9", n_files=1, size=1000)
     with pytest.raises(ReplyRejected) as caught:
-        await client.deliver_reply(message_id, reply.payload, reply.files, "idem-bad")
+        await client.deliver_reply(message_id, reply, "idem-bad")
     assert caught.value.code == "reply_rejected"
     assert caught.value.status is not None and 400 <= caught.value.status < 500
     assert caught.value.server_code
@@ -156,7 +156,7 @@ async def test_missing_file_is_reported_before_sending(
     reply = make_reply(tmp_path / "files", n_files=1, size=1000)
     reply.files[0].path.unlink()
     with pytest.raises(FileNotFoundError):
-        await client.deliver_reply(message_id, reply.payload, reply.files, "idem-missing")
+        await client.deliver_reply(message_id, reply, "idem-missing")
 
 
 # ---------------------------------------------------------------- faults
@@ -231,7 +231,7 @@ async def _timed_unavailable(url: str, call: str, tmp_path: Path) -> float:
             elif call == "get_message":
                 await c.get_message("abc")
             else:
-                await c.deliver_reply("abc", reply.payload, reply.files, "idem")
+                await c.deliver_reply("abc", reply, "idem")
     return time.monotonic() - started
 
 

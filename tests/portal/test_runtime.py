@@ -24,3 +24,22 @@ def test_limits_come_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (limits.sandbox_memory_bytes, limits.sandbox_seconds, limits.sandbox_jobs) == (256 * 2**20, 12.5, 3)
     # What the settings leave out keeps the domain's default.
     assert limits.max_image_pixels == Limits().max_image_pixels
+
+
+def test_the_delivery_policy_and_the_scanner_come_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORTAL_DELIVERY_RETRY_INITIAL_SECONDS", "3")
+    monkeypatch.setenv("PORTAL_DELIVERY_RETRY_MAX_SECONDS", "90")
+    monkeypatch.setenv("PORTAL_DELIVERY_POLL_SECONDS", "7")
+    monkeypatch.setenv("PORTAL_CLAMD_ADDRESS", "tcp:127.0.0.1:3310")
+    monkeypatch.setenv("PORTAL_CLAMD_TIMEOUT_SECONDS", "7.5")
+    get_settings.cache_clear()
+    runtime.scanner.cache_clear()
+    try:
+        policy = runtime.retry_policy()
+        scan = runtime.scanner()
+    finally:
+        get_settings.cache_clear()
+        runtime.scanner.cache_clear()
+    assert (policy.initial_seconds, policy.max_seconds, policy.poll_seconds) == (3.0, 90.0, 7.0)
+    assert scan is not None
+    assert repr(scan.__self__) == "ClamdScanner('tcp:127.0.0.1:3310', timeout=7.5)"  # type: ignore[attr-defined]

@@ -13,9 +13,9 @@ def test_codes_match_the_wire_contract() -> None:
 
 
 def test_titles_are_the_authoritys_words() -> None:
-    assert catalogue.title_de("passport") == "Gültiger Reisepass oder Passersatz"
-    assert catalogue.title_de("payslips") == "Lohn- und Gehaltsabrechnungen der letzten drei Monate"
-    assert catalogue.title_de("other") == "Sonstiger Nachweis"
+    assert catalogue.entry("passport").title_de == "Gültiger Reisepass oder Passersatz"
+    assert catalogue.entry("payslips").title_de == "Lohn- und Gehaltsabrechnungen der letzten drei Monate"
+    assert catalogue.entry("other").title_de == "Sonstiger Nachweis"
     assert all(e.title_de for e in CATALOGUE.values())
 
 

@@ -200,7 +200,8 @@ def test_build_reply_for_a_question(make_upload: Callable[..., StoredUpload]) ->
         declaration=True,
     )
     assert r.validate_draft(draft, "question", TODAY, 20_000) == []
-    payload, outgoing = r.build_reply(draft, "question", REF, "ar", uploads, NOW)
+    built = r.build_reply(draft, "question", REF, "ar", uploads, NOW)
+    payload, outgoing = built.wire(), built.files
     ReplyIn.model_validate(payload)
 
     assert payload["submitted_at"] == "2026-03-12T13:30:00+00:00"
@@ -241,7 +242,8 @@ def test_build_reply_for_an_appointment() -> None:
         appointment=AppointmentDraft("reschedule", " Prüfung an dem Tag ", " vormittags "),
         declaration=True,
     )
-    payload, outgoing = r.build_reply(draft, "appointment", REF, "de", {}, NOW)
+    built = r.build_reply(draft, "appointment", REF, "de", {}, NOW)
+    payload, outgoing = built.wire(), built.files
     parsed = ReplyIn.model_validate(payload)
     assert parsed.appointment is not None and parsed.appointment.reason == "Prüfung an dem Tag"
     assert payload["appointment"] == {
@@ -249,10 +251,10 @@ def test_build_reply_for_an_appointment() -> None:
         "reason": "Prüfung an dem Tag",
         "suitable_times": "vormittags",
     }
-    assert outgoing == [] and payload["files"] == [] and payload["items"] == []
+    assert outgoing == () and payload["files"] == [] and payload["items"] == []
 
     draft.appointment = AppointmentDraft("confirm", "leftover from rescheduling", "leftover")
-    payload, _ = r.build_reply(draft, "appointment", REF, "de", {}, NOW)
+    payload = r.build_reply(draft, "appointment", REF, "de", {}, NOW).wire()
     assert payload["appointment"] == {"answer": "confirm", "reason": "", "suitable_times": ""}
 
 
@@ -263,7 +265,8 @@ def test_build_reply_sends_a_file_listed_twice_once(make_upload: Callable[..., S
         extras=[ExtraDraft("other", "", ["u1"])],
         declaration=True,
     )
-    payload, outgoing = r.build_reply(draft, "intent_to_refuse", REF, "de", uploads, NOW)
+    built = r.build_reply(draft, "intent_to_refuse", REF, "de", uploads, NOW)
+    payload, outgoing = built.wire(), built.files
     ReplyIn.model_validate(payload)
     assert len(outgoing) == 1 and payload["extra_documents"][0]["files"] == ["f1"]
 

@@ -24,7 +24,7 @@ def test_datetime_is_shown_at_the_authority() -> None:
     assert f.format_datetime(winter, "en") == "March 12, 2026, 2:30\u202fPM"
     ar = f.format_datetime(winter, "ar")
     assert ar.startswith("12 مارس 2026") and "2:30" in ar
-    assert f.format_datetime(winter, "en", tz="UTC").endswith("1:30\u202fPM")
+    assert f.format_datetime(winter, "en", tz=UTC).endswith("1:30\u202fPM")
     assert f.format_time(winter, "de") == "14:30"
 
 

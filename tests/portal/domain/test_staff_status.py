@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import pytest
 
+from portal.domain.outgoing import OutboxState
 from portal.domain.staff_status import StaffStatus, status_of
-from portal.outbox.store import OutboxEntry, OutboxState
 from tests.support.summaries import T0, summary
 
 
-def entry(state: OutboxState) -> OutboxEntry:
-    return OutboxEntry(
-        id=1,
-        reference="R-1",
-        message_id="m1",
-        idempotency_key="k",
-        payload={},
-        files=(),
-        state=state,
-        attempts=0,
-        next_attempt_at=T0,
-        lease_until=None,
-        last_error_code=None,
-        reply_id=None,
-        delivered_at=None,
-        created_at=T0 + timedelta(hours=1),
-    )
+@dataclass(frozen=True)
+class Submitted:
+    """What the staff list reads of an outbox entry (test_delivery checks a real one end to end)."""
+
+    state: OutboxState
+    created_at: datetime
+
+
+def entry(state: OutboxState) -> Submitted:
+    return Submitted(state, T0 + timedelta(hours=1))
 
 
 def test_open_and_draft_started() -> None:

@@ -298,12 +298,9 @@ def test_bad_addresses(address: str) -> None:
 
 
 def test_make_scanner(monkeypatch: pytest.MonkeyPatch, clamd: ClamdProcess, tmp_path: Path) -> None:
-    monkeypatch.delenv("PORTAL_CLAMD_ADDRESS", raising=False)
-    assert make_scanner(PortalSettings()) is None
+    assert make_scanner("", 30.0) is None
 
-    monkeypatch.setenv("PORTAL_CLAMD_ADDRESS", clamd.unix_address)
-    monkeypatch.setenv("PORTAL_CLAMD_TIMEOUT_SECONDS", "7.5")
-    scan = make_scanner(PortalSettings())
+    scan = make_scanner(clamd.unix_address, 7.5)
     assert scan is not None
     assert isinstance(scan.__self__, ClamdScanner) and scan.__self__.timeout == 7.5  # type: ignore[attr-defined]
     scan(write(tmp_path / "doc", b"fine"))

@@ -16,11 +16,19 @@ import pytest
 from pydantic import SecretStr
 
 from portal.client import CaseServiceClient
+from portal.domain.outgoing import OutboxState
 from portal.domain.staff_status import StaffStatus, status_of
 from portal.outbox import delivery
-from portal.outbox.delivery import DeliveryCounters, backoff_seconds, deliver_due, kick, run_delivery_loop
+from portal.outbox.delivery import (
+    DeliveryCounters,
+    RetryPolicy,
+    backoff_seconds,
+    deliver_due,
+    kick,
+    run_delivery_loop,
+)
 from portal.outbox.retention import purge_orphans
-from portal.outbox.store import OutboxEntry, OutboxState, PortalStore
+from portal.outbox.store import OutboxEntry, PortalStore
 from portal.server.metrics import exposition
 from portal.settings import PortalSettings
 from tests.portal.conftest import AUTHORITY, CreateMessage, authority_client, file_bytes, make_reply, replies_for
@@ -33,10 +41,12 @@ def settings(tmp_path: Path, case_service: Any) -> PortalSettings:
         case_service_url=case_service.url,
         case_service_key=SecretStr(case_service.portal_key),
         request_timeout_seconds=2.0,
-        delivery_retry_initial_seconds=2.0,
-        delivery_retry_max_seconds=60.0,
-        delivery_poll_seconds=30.0,
     )
+
+
+@pytest.fixture
+def policy() -> RetryPolicy:
+    return RetryPolicy(initial_seconds=2.0, max_seconds=60.0, poll_seconds=30.0)
 
 
 @pytest.fixture
@@ -63,7 +73,7 @@ def _client(settings: PortalSettings) -> CaseServiceClient:
 
 def _enqueue(store: PortalStore, settings: PortalSettings, message_id: str, key: str, now: datetime) -> OutboxEntry:
     reply = make_reply(settings.files_dir / key, n_files=2, size=200_000)
-    return store.enqueue(message_id, reply.payload, reply.files, key, now)
+    return store.enqueue(message_id, reply, key, now)
 
 
 def _current(store: PortalStore, entry: OutboxEntry) -> OutboxEntry:
@@ -72,10 +82,10 @@ def _current(store: PortalStore, entry: OutboxEntry) -> OutboxEntry:
     return found
 
 
-def test_backoff_grows_exponentially_with_jitter_and_a_cap(settings: PortalSettings) -> None:
+def test_backoff_grows_exponentially_with_jitter_and_a_cap(policy: RetryPolicy) -> None:
     for attempts, base in [(1, 2.0), (2, 4.0), (3, 8.0), (5, 32.0), (6, 60.0), (40, 60.0)]:
         for _ in range(20):
-            assert base <= backoff_seconds(attempts, settings) <= base * 1.1
+            assert base <= backoff_seconds(attempts, policy) <= base * 1.1
 
 
 async def test_enqueued_while_down_is_delivered_exactly_once_when_back(
@@ -84,43 +94,43 @@ async def test_enqueued_while_down_is_delivered_exactly_once_when_back(
     store: PortalStore,
     client: CaseServiceClient,
     settings: PortalSettings,
+    policy: RetryPolicy,
 ) -> None:
     message_id, _ = await create_message()
     case_service.stop()
     try:
         now = datetime.now(UTC)
         entry = _enqueue(store, settings, message_id, "key-down", now)
-        digests = {f.name: hashlib.sha512(f.path.read_bytes()).hexdigest() for f in entry.files}
+        digests = {f.name: hashlib.sha512(f.path.read_bytes()).hexdigest() for f in entry.reply.files}
 
-        report = await deliver_due(store, client, settings, now=now)
+        report = await deliver_due(store, client, policy, now=now)
         assert report.retried == (entry.reference,) and not report.delivered and not report.rejected
         waiting = _current(store, entry)
         assert waiting.state is OutboxState.pending and waiting.attempts == 1
         assert waiting.last_error_code == "case_service_unavailable"
         assert now + timedelta(seconds=2) <= waiting.next_attempt_at <= now + timedelta(seconds=2.2)
-        assert all(f.path.exists() for f in entry.files)
+        assert all(f.path.exists() for f in entry.reply.files)
 
         # Not due again before its time: nothing happens.
-        assert (await deliver_due(store, client, settings, now=now + timedelta(seconds=1))).claimed == 0
+        assert (await deliver_due(store, client, policy, now=now + timedelta(seconds=1))).claimed == 0
 
         # Still down at the next try: the delay doubles.
         later = waiting.next_attempt_at
-        await deliver_due(store, client, settings, now=later)
+        await deliver_due(store, client, policy, now=later)
         again = _current(store, entry)
         assert again.attempts == 2
         assert later + timedelta(seconds=4) <= again.next_attempt_at <= later + timedelta(seconds=4.4)
     finally:
         case_service.start()
 
-    report = await deliver_due(store, client, settings, now=again.next_attempt_at)
+    report = await deliver_due(store, client, policy, now=again.next_attempt_at)
     assert report.delivered == (entry.reference,)
     done = _current(store, entry)
     assert done.state is OutboxState.delivered and done.reply_id and done.delivered_at is not None
-    assert not any(f.path.exists() for f in entry.files)
-    assert not (settings.files_dir / "key-down").exists() and settings.files_dir.exists()
+    assert not any(f.path.exists() for f in entry.reply.files)
 
     # Nothing left to do; the authority sees exactly one reply, with the bytes we held.
-    assert (await deliver_due(store, client, settings, now=done.next_attempt_at + timedelta(hours=1))).claimed == 0
+    assert (await deliver_due(store, client, policy, now=done.next_attempt_at + timedelta(hours=1))).claimed == 0
     [reply] = await replies_for(case_service, message_id)
     assert reply["id"] == done.reply_id
     [item] = [i for i in reply["items"] if i["item_id"] == "item-1"]
@@ -130,7 +140,7 @@ async def test_enqueued_while_down_is_delivered_exactly_once_when_back(
 
 
 async def test_an_outage_defers_the_whole_batch_without_waiting_for_each(
-    create_message: CreateMessage, store: PortalStore, settings: PortalSettings
+    create_message: CreateMessage, store: PortalStore, settings: PortalSettings, policy: RetryPolicy
 ) -> None:
     ids = [(await create_message())[0] for _ in range(3)]
     now = datetime.now(UTC)
@@ -140,7 +150,7 @@ async def test_an_outage_defers_the_whole_batch_without_waiting_for_each(
         hanging = settings.model_copy(update={"case_service_url": url, "request_timeout_seconds": 0.5})
         async with _client(hanging) as client:
             started = asyncio.get_running_loop().time()
-            report = await deliver_due(store, client, hanging, now=now)
+            report = await deliver_due(store, client, policy, now=now)
             elapsed = asyncio.get_running_loop().time() - started
     assert sorted(report.retried) == sorted(e.reference for e in entries) and elapsed < 1.4
     for entry in entries:
@@ -172,15 +182,16 @@ async def test_replay_after_a_lost_confirmation_gives_one_reply(
     store: PortalStore,
     client: CaseServiceClient,
     settings: PortalSettings,
+    policy: RetryPolicy,
 ) -> None:
     # The case service took the reply but the portal crashed before marking it: the next round
     # sends it again with the same key and must get the first result, not a rejection.
     message_id, _ = await create_message()
     now = datetime.now(UTC)
     entry = _enqueue(store, settings, message_id, "key-replay", now)
-    first = await client.deliver_reply(message_id, dict(entry.payload), entry.files, entry.idempotency_key)
+    first = await client.deliver_reply(message_id, entry.reply, entry.idempotency_key)
 
-    report = await deliver_due(store, client, settings, now=now)
+    report = await deliver_due(store, client, policy, now=now)
     assert report.delivered == (entry.reference,)
     assert _current(store, entry).reply_id == first.reply_id
     assert len(await replies_for(case_service, message_id)) == 1
@@ -192,20 +203,21 @@ async def test_answered_elsewhere_is_rejected_and_files_kept(
     client: CaseServiceClient,
     settings: PortalSettings,
     caplog: pytest.LogCaptureFixture,
+    policy: RetryPolicy,
 ) -> None:
     message_id, _ = await create_message()
     now = datetime.now(UTC)
     other = make_reply(settings.files_dir / "elsewhere", n_files=1, size=1000)
-    await client.deliver_reply(message_id, other.payload, other.files, "someone-else")
+    await client.deliver_reply(message_id, other, "someone-else")
     entry = _enqueue(store, settings, message_id, "key-late", now)
 
-    report = await deliver_due(store, client, settings, now=now)
+    report = await deliver_due(store, client, policy, now=now)
     assert report.rejected == (entry.reference,)
     rejected = _current(store, entry)
     assert rejected.state is OutboxState.rejected and rejected.last_error_code == "link_answered"
-    assert all(f.path.exists() for f in entry.files)
+    assert all(f.path.exists() for f in entry.reply.files)
     assert entry.reference in caplog.text and "Amina" not in caplog.text and "Arbeitsvertrag" not in caplog.text
-    assert (await deliver_due(store, client, settings, now=now + timedelta(days=1))).claimed == 0
+    assert (await deliver_due(store, client, policy, now=now + timedelta(days=1))).claimed == 0
 
 
 async def test_a_refusal_keeps_the_files_alerts_counts_and_shows_staff(
@@ -215,6 +227,7 @@ async def test_a_refusal_keeps_the_files_alerts_counts_and_shows_staff(
     client: CaseServiceClient,
     settings: PortalSettings,
     caplog: pytest.LogCaptureFixture,
+    policy: RetryPolicy,
 ) -> None:
     # Staff revoked the link just before the applicant's reply was committed (the case service
     # accepts a reply submitted before the revocation, so the revocation comes first here).
@@ -226,12 +239,12 @@ async def test_a_refusal_keeps_the_files_alerts_counts_and_shows_staff(
     counters = DeliveryCounters()
 
     with caplog.at_level(logging.INFO):
-        report = await deliver_due(store, client, settings, now=now, counters=counters)
+        report = await deliver_due(store, client, policy, now=now, counters=counters)
 
     assert report.rejected == (entry.reference,)
     refused = _current(store, entry)
     assert refused.state is OutboxState.rejected and refused.last_error_code == "link_revoked"
-    assert all(f.path.exists() for f in entry.files)
+    assert all(f.path.exists() for f in entry.reply.files)
 
     # One ERROR line an operator can alert on: reference, message id, the case service's code.
     [alert] = [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -252,10 +265,10 @@ async def test_a_refusal_keeps_the_files_alerts_counts_and_shows_staff(
     orphan = settings.files_dir / "abandoned-draft" / "upload.bin"
     orphan.parent.mkdir()
     orphan.write_bytes(b"x")
-    for path in [orphan, *(f.path for f in entry.files)]:
+    for path in [orphan, *(f.path for f in entry.reply.files)]:
         os.utime(path, (long_ago, long_ago))
     assert purge_orphans(settings.files_dir, store.undelivered_file_paths(), timedelta(hours=24), now) == 1
-    assert not orphan.exists() and all(f.path.exists() for f in entry.files)
+    assert not orphan.exists() and all(f.path.exists() for f in entry.reply.files)
 
     # Staff see it in their list, although the case service says "revoked".
     [summary] = await client.staff_messages(AUTHORITY, message_id=message_id)
@@ -264,7 +277,7 @@ async def test_a_refusal_keeps_the_files_alerts_counts_and_shows_staff(
     assert (line_for_staff.status, line_for_staff.since) == (StaffStatus.REFUSED, entry.created_at)
 
     # It is never tried again by itself.
-    assert (await deliver_due(store, client, settings, now=now + timedelta(days=1), counters=counters)).claimed == 0
+    assert (await deliver_due(store, client, policy, now=now + timedelta(days=1), counters=counters)).claimed == 0
     assert await replies_for(case_service, message_id) == []
 
 
@@ -274,21 +287,22 @@ async def test_an_operator_retry_delivers_a_rejected_reply(
     store: PortalStore,
     client: CaseServiceClient,
     settings: PortalSettings,
+    policy: RetryPolicy,
 ) -> None:
     # Refused for a cause that has since been fixed (here: a file restored from the backup).
     message_id, _ = await create_message()
     now = datetime.now(UTC)
     entry = _enqueue(store, settings, message_id, "key-operator", now)
-    first = entry.files[0].path
+    first = entry.reply.files[0].path
     saved = first.read_bytes()
     first.unlink()
-    assert (await deliver_due(store, client, settings, now=now)).rejected == (entry.reference,)
+    assert (await deliver_due(store, client, policy, now=now)).rejected == (entry.reference,)
     first.write_bytes(saved)
 
     requeued = store.requeue(entry.reference.lower(), now)
     assert requeued is not None and requeued.state is OutboxState.pending and requeued.attempts == 0
     assert store.requeue(entry.reference, now) is None  # only a rejected entry can be sent again
-    assert (await deliver_due(store, client, settings, now=now)).delivered == (entry.reference,)
+    assert (await deliver_due(store, client, policy, now=now)).delivered == (entry.reference,)
     assert len(await replies_for(case_service, message_id)) == 1
 
 
@@ -298,6 +312,7 @@ async def test_revoked_and_invalid_and_missing_files_are_rejected(
     store: PortalStore,
     client: CaseServiceClient,
     settings: PortalSettings,
+    policy: RetryPolicy,
 ) -> None:
     now = datetime.now(UTC)
     revoked_id, _ = await create_message()
@@ -307,20 +322,20 @@ async def test_revoked_and_invalid_and_missing_files_are_rejected(
 
     invalid_id, _ = await create_message()
     bad = make_reply(settings.files_dir / "key-invalid", item_id="item-9", n_files=1, size=1000)
-    invalid = store.enqueue(invalid_id, bad.payload, bad.files, "key-invalid", now)
+    invalid = store.enqueue(invalid_id, bad, "key-invalid", now)
 
     missing_id, _ = await create_message()
     missing = _enqueue(store, settings, missing_id, "key-missing", now)
-    missing.files[0].path.unlink()
+    missing.reply.files[0].path.unlink()
 
-    report = await deliver_due(store, client, settings, now=now)
+    report = await deliver_due(store, client, policy, now=now)
     assert set(report.rejected) == {revoked.reference, invalid.reference, missing.reference}
     assert _current(store, revoked).last_error_code == "link_revoked"
     assert _current(store, invalid).last_error_code not in (None, "", "reply_rejected", "case_service_unavailable")
     assert _current(store, missing).last_error_code == "files_missing"
     for entry in (revoked, invalid):
         assert _current(store, entry).state is OutboxState.rejected
-        assert all(f.path.exists() for f in entry.files)
+        assert all(f.path.exists() for f in entry.reply.files)
     for message_id in (revoked_id, invalid_id, missing_id):
         assert await replies_for(case_service, message_id) == []
 
@@ -330,10 +345,11 @@ async def test_loop_delivers_at_once_when_kicked(
     create_message: CreateMessage,
     store: PortalStore,
     settings: PortalSettings,
+    policy: RetryPolicy,
 ) -> None:
     # Poll every 30 s: only the kick can explain a delivery within a few seconds.
     stop = asyncio.Event()
-    task = asyncio.create_task(run_delivery_loop(store, lambda: _client(settings), settings, stop))
+    task = asyncio.create_task(run_delivery_loop(store, lambda: _client(settings), policy, stop))
     await asyncio.sleep(0.2)  # the loop has run its first (empty) round and sleeps
     message_id, _ = await create_message()
     entry = await asyncio.to_thread(_enqueue, store, settings, message_id, "key-kick", datetime.now(UTC))
@@ -350,12 +366,12 @@ async def test_loop_delivers_at_once_when_kicked(
 
 
 async def test_loop_takes_a_wake_event_and_survives_a_broken_round(
-    store: PortalStore, settings: PortalSettings, tmp_path: Path
+    store: PortalStore, settings: PortalSettings, tmp_path: Path, policy: RetryPolicy
 ) -> None:
     # A store whose database has gone away: each round fails, the loop logs and keeps going.
     broken = PortalStore(f"sqlite:///{tmp_path / 'missing-dir' / 'x.sqlite3'}")  # no tables
     stop, wake = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(run_delivery_loop(broken, lambda: _client(settings), settings, stop, wake))
+    task = asyncio.create_task(run_delivery_loop(broken, lambda: _client(settings), policy, stop, wake))
     for _ in range(3):
         wake.set()
         await asyncio.sleep(0.05)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import threading
@@ -10,16 +11,29 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import insert
 
 from portal.domain.errors import AlreadySubmitted, LinkError
-from portal.outbox.store import OutboxState, OutgoingFile, PortalStore, new_idempotency_key, new_reference
+from portal.domain.outgoing import ItemAnswer, OutboxState, OutgoingFile, OutgoingReply
+from portal.outbox.store import PortalStore, new_reference, outbox
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
-PAYLOAD: dict[str, object] = {"submitted_at": NOW.isoformat(), "language": "de", "text": "Anbei", "declaration": True}
+REPLY = OutgoingReply(submitted_at=NOW, language="de", text="Anbei", declaration=True)
 
 
-def _files(tmp_path: Path) -> list[OutgoingFile]:
-    return [OutgoingFile(key="f1", path=tmp_path / "a.pdf", media_type="application/pdf", name="Arbeitsvertrag_1.pdf")]
+def _with_file(tmp_path: Path, name: str = "a.pdf") -> OutgoingReply:
+    file = OutgoingFile(
+        key="f1",
+        name="Arbeitsvertrag_1.pdf",
+        original_name="Vertrag.pdf",
+        media_type="application/pdf",
+        size=1,
+        pages=1,
+        sha512="0" * 128,
+        path=tmp_path / name,
+    )
+    item = ItemAnswer(item_id="item-1", status="provided", files=("f1",))
+    return REPLY.model_copy(update={"items": (item,), "files": (file,)})
 
 
 @pytest.fixture
@@ -43,13 +57,14 @@ def test_reference_is_unambiguous() -> None:
 
 
 def test_enqueue_commits_durably_and_reads_back(store: PortalStore, url: str, tmp_path: Path) -> None:
-    entry = store.enqueue("msg-1", PAYLOAD, _files(tmp_path), "key-1", NOW)
+    entry = store.enqueue("msg-1", _with_file(tmp_path), "key-1", NOW)
     assert entry.state is OutboxState.pending
     assert entry.created_at == NOW and entry.next_attempt_at == NOW
     assert entry.created_at.tzinfo is not None
     assert entry.attempts == 0 and entry.lease_until is None and entry.reply_id is None
-    assert entry.payload == PAYLOAD
-    assert entry.files == tuple(_files(tmp_path))
+    # The reply comes back whole: the body as the case service will get it, and each file's path.
+    assert entry.reply == _with_file(tmp_path)
+    assert entry.reply.wire() == _with_file(tmp_path).wire()
 
     # A second store on the same file (another process, or after a restart) sees it.
     other = PortalStore(url)
@@ -65,26 +80,26 @@ def test_enqueue_commits_durably_and_reads_back(store: PortalStore, url: str, tm
 
 
 def test_entries_of_several_messages_in_one_query(store: PortalStore, tmp_path: Path) -> None:
-    first = store.enqueue("msg-1", PAYLOAD, _files(tmp_path), "key-1", NOW)
-    second = store.enqueue("msg-2", PAYLOAD, _files(tmp_path), "key-2", NOW)
+    first = store.enqueue("msg-1", _with_file(tmp_path), "key-1", NOW)
+    second = store.enqueue("msg-2", _with_file(tmp_path), "key-2", NOW)
     assert store.by_messages([]) == {}
     assert store.by_messages(["msg-2", "msg-1", "msg-3"]) == {"msg-1": first, "msg-2": second}
 
 
 def test_double_submit_with_same_key_gives_one_entry(store: PortalStore, tmp_path: Path) -> None:
-    first = store.enqueue("msg-1", PAYLOAD, _files(tmp_path), "key-1", NOW)
-    again = store.enqueue("msg-1", PAYLOAD, _files(tmp_path), "key-1", NOW + timedelta(seconds=3))
+    first = store.enqueue("msg-1", _with_file(tmp_path), "key-1", NOW)
+    again = store.enqueue("msg-1", _with_file(tmp_path), "key-1", NOW + timedelta(seconds=3))
     assert again == first
     assert len(store.in_state(OutboxState.pending)) == 1
 
 
 def test_other_submission_for_the_same_message_is_refused(store: PortalStore, tmp_path: Path) -> None:
-    first = store.enqueue("msg-1", PAYLOAD, _files(tmp_path), "key-1", NOW)
+    first = store.enqueue("msg-1", _with_file(tmp_path), "key-1", NOW)
     with pytest.raises(AlreadySubmitted) as caught:
-        store.enqueue("msg-1", {**PAYLOAD, "text": "anders"}, [], "key-2", NOW)
+        store.enqueue("msg-1", REPLY.model_copy(update={"text": "anders"}), "key-2", NOW)
     assert isinstance(caught.value, LinkError)
     assert caught.value.code == "already_submitted"
-    assert caught.value.entry == first
+    assert (caught.value.reference, caught.value.submitted_at) == (first.reference, first.created_at)
     assert caught.value.params == {"reference": first.reference, "submitted_at": NOW}
     # The refused submission left nothing behind.
     assert [e.reference for e in store.in_state(OutboxState.pending)] == [first.reference]
@@ -99,7 +114,7 @@ def test_concurrent_double_submit_from_threads(url: str, store: PortalStore, tmp
     def submit(s: PortalStore) -> None:
         barrier.wait()
         try:
-            results.append(s.enqueue("msg-race", PAYLOAD, [], "same-key", NOW).reference)
+            results.append(s.enqueue("msg-race", REPLY, "same-key", NOW).reference)
         except BaseException as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 
@@ -114,27 +129,23 @@ def test_concurrent_double_submit_from_threads(url: str, store: PortalStore, tmp
         s.dispose()
 
 
-def test_naive_datetimes_and_unserialisable_payloads_are_refused(store: PortalStore) -> None:
+def test_naive_datetimes_are_refused(store: PortalStore) -> None:
     with pytest.raises(Exception, match="naive"):
-        store.enqueue("msg-1", PAYLOAD, [], "key-1", NOW.replace(tzinfo=None))
-    with pytest.raises(TypeError):
-        store.enqueue("msg-2", {"submitted_at": NOW}, [], "key-2", NOW)
-    assert store.by_message("msg-1") is None and store.by_message("msg-2") is None
+        store.enqueue("msg-1", REPLY, "key-1", NOW.replace(tzinfo=None))
+    assert store.by_message("msg-1") is None
 
 
 def test_idempotency_keys(store: PortalStore) -> None:
-    keys = {new_idempotency_key() for _ in range(50)}
-    assert len(keys) == 50 and all(re.fullmatch(r"[A-Za-z0-9_-]{1,128}", k) for k in keys)
     # The case service would refuse these for good; refuse them before anything is stored.
     for bad in ("", "has space", "x" * 129, "ümlaut"):
         with pytest.raises(ValueError, match="idempotency key"):
-            store.enqueue("msg-1", PAYLOAD, [], bad, NOW)
+            store.enqueue("msg-1", REPLY, bad, NOW)
     assert store.by_message("msg-1") is None
 
 
 def test_claim_due_respects_schedule_and_lease(store: PortalStore) -> None:
-    due = store.enqueue("msg-1", PAYLOAD, [], "k1", NOW)
-    later = store.enqueue("msg-2", PAYLOAD, [], "k2", NOW + timedelta(minutes=5))
+    due = store.enqueue("msg-1", REPLY, "k1", NOW)
+    later = store.enqueue("msg-2", REPLY, "k2", NOW + timedelta(minutes=5))
 
     claimed = store.claim_due(NOW, lease_seconds=60, limit=10)
     assert [e.id for e in claimed] == [due.id]
@@ -154,7 +165,7 @@ def test_claim_due_respects_schedule_and_lease(store: PortalStore) -> None:
 
 def test_claim_is_exclusive_between_two_stores_on_one_file(url: str, store: PortalStore) -> None:
     for i in range(30):
-        store.enqueue(f"msg-{i}", PAYLOAD, [], f"k{i}", NOW)
+        store.enqueue(f"msg-{i}", REPLY, f"k{i}", NOW)
     a, b = PortalStore(url), PortalStore(url)
     got: dict[str, list[int]] = {"a": [], "b": []}
     barrier = threading.Barrier(2)
@@ -176,9 +187,9 @@ def test_claim_is_exclusive_between_two_stores_on_one_file(url: str, store: Port
 
 
 def test_marks(store: PortalStore) -> None:
-    e1 = store.enqueue("msg-1", PAYLOAD, [], "k1", NOW)
-    e2 = store.enqueue("msg-2", PAYLOAD, [], "k2", NOW)
-    e3 = store.enqueue("msg-3", PAYLOAD, [], "k3", NOW)
+    e1 = store.enqueue("msg-1", REPLY, "k1", NOW)
+    e2 = store.enqueue("msg-2", REPLY, "k2", NOW)
+    e3 = store.enqueue("msg-3", REPLY, "k3", NOW)
     store.claim_due(NOW, 60, 10)
 
     store.mark_delivered(e1.id, "reply-9", NOW + timedelta(seconds=1))
@@ -209,13 +220,13 @@ def test_postgresql(pg_url: str, tmp_path: Path) -> None:
     a, b = PortalStore(pg_url), PortalStore(pg_url)
     try:
         a.create_all()
-        first = a.enqueue("msg-1", PAYLOAD, _files(tmp_path), "k1", NOW)
-        assert b.enqueue("msg-1", PAYLOAD, _files(tmp_path), "k1", NOW) == first
+        first = a.enqueue("msg-1", _with_file(tmp_path), "k1", NOW)
+        assert b.enqueue("msg-1", _with_file(tmp_path), "k1", NOW) == first
         with pytest.raises(AlreadySubmitted):
-            b.enqueue("msg-1", PAYLOAD, [], "k2", NOW)
+            b.enqueue("msg-1", REPLY, "k2", NOW)
         assert b.get(first.reference) == first and first.created_at == NOW
         for i in range(2, 20):
-            a.enqueue(f"msg-{i}", PAYLOAD, [], f"k{i}", NOW)
+            a.enqueue(f"msg-{i}", REPLY, f"k{i}", NOW)
         got: dict[str, list[int]] = {"a": [], "b": []}
 
         def work(name: str, s: PortalStore) -> None:
@@ -236,11 +247,10 @@ def test_postgresql(pg_url: str, tmp_path: Path) -> None:
 
 
 def test_undelivered_file_paths_lists_what_retention_must_keep(store: PortalStore, tmp_path: Path) -> None:
-    pending = store.enqueue("msg-1", PAYLOAD, _files(tmp_path), "key-1", NOW)
-    delivered_files = [OutgoingFile(key="f1", path=tmp_path / "b.pdf", media_type="application/pdf", name="x.pdf")]
-    delivered = store.enqueue("msg-2", PAYLOAD, delivered_files, "key-2", NOW)
+    pending = store.enqueue("msg-1", _with_file(tmp_path), "key-1", NOW)
+    delivered = store.enqueue("msg-2", _with_file(tmp_path, "b.pdf"), "key-2", NOW)
     store.mark_delivered(delivered.id, "reply-1", NOW)
-    assert store.undelivered_file_paths() == [f.path for f in pending.files]
+    assert store.undelivered_file_paths() == [f.path for f in pending.reply.files] == [tmp_path / "a.pdf"]
 
 
 def test_stats_count_each_state_and_age_the_oldest_undelivered(store: PortalStore) -> None:
@@ -248,7 +258,7 @@ def test_stats_count_each_state_and_age_the_oldest_undelivered(store: PortalStor
     assert (empty.pending, empty.delivering, empty.delivered, empty.rejected) == (0, 0, 0, 0)
     assert empty.oldest_undelivered_at is None
     for i in range(5):
-        store.enqueue(f"msg-{i}", PAYLOAD, [], f"k{i}", NOW + timedelta(minutes=i))
+        store.enqueue(f"msg-{i}", REPLY, f"k{i}", NOW + timedelta(minutes=i))
     # Claimed (leased) entries are being delivered; the lease running out makes them pending again.
     leased = store.claim_due(NOW + timedelta(minutes=10), 60, 3)
     store.mark_delivered(leased[0].id, "r0", NOW)
@@ -261,8 +271,8 @@ def test_stats_count_each_state_and_age_the_oldest_undelivered(store: PortalStor
 
 
 def test_an_operator_retries_or_resolves_only_a_rejected_entry(store: PortalStore, tmp_path: Path) -> None:
-    rejected = store.enqueue("msg-1", PAYLOAD, _files(tmp_path), "k1", NOW)
-    pending = store.enqueue("msg-2", PAYLOAD, [], "k2", NOW)
+    rejected = store.enqueue("msg-1", _with_file(tmp_path), "k1", NOW)
+    pending = store.enqueue("msg-2", REPLY, "k2", NOW)
     store.claim_due(NOW, 60, 1)
     store.mark_rejected(rejected.id, "validation_error")
     assert store.requeue(pending.reference, NOW) is None and store.mark_resolved(pending.reference) is None
@@ -273,9 +283,64 @@ def test_an_operator_retries_or_resolves_only_a_rejected_entry(store: PortalStor
     assert rejected.id in [e.id for e in store.claim_due(NOW + timedelta(hours=1), 60, 5)]
 
     store.mark_rejected(rejected.id, "validation_error")
-    assert rejected.files[0].path in store.undelivered_file_paths()  # rejected: retention keeps them
+    assert rejected.reply.files[0].path in store.undelivered_file_paths()  # rejected: retention keeps them
     resolved = store.mark_resolved(rejected.reference)
     assert resolved is not None and resolved.state is OutboxState.resolved
-    assert rejected.files[0].path not in store.undelivered_file_paths()
+    assert rejected.reply.files[0].path not in store.undelivered_file_paths()
     assert store.requeue(rejected.reference, NOW) is None  # resolved is final
     assert store.stats(NOW).resolved == 1
+
+
+def test_a_reply_stored_before_the_typed_model_reads_back_and_sends_the_same_json(
+    store: PortalStore, tmp_path: Path
+) -> None:
+    # What databases already hold: the payload and files columns as the portal always wrote them.
+    payload = {
+        "submitted_at": "2026-03-02T09:30:00.123456+00:00",
+        "language": "ar",
+        "text": "Anbei – الوثائق",
+        "items": [
+            {"item_id": "item-1", "status": "provided", "files": ["f1"], "reason": "", "expected_date": None},
+            {
+                "item_id": "item-2",
+                "status": "not_available",
+                "files": [],
+                "reason": "Kommt",
+                "expected_date": "2026-04-01",
+            },
+        ],
+        "extra_documents": [{"code": "other", "description": "", "files": ["f1"]}],
+        "appointment": None,
+        "declaration": True,
+        "files": [
+            {
+                "key": "f1",
+                "name": "Arbeitsvertrag_ABH-1_1.pdf",
+                "original_name": "scan.pdf",
+                "media_type": "application/pdf",
+                "size": 12,
+                "pages": 1,
+                "sha512": "0" * 128,
+            }
+        ],
+    }
+    files = [{"key": "f1", "path": str(tmp_path / "a.pdf"), "media_type": "application/pdf", "name": "x.pdf"}]
+    with store.engine.begin() as conn:
+        conn.execute(
+            insert(outbox).values(
+                reference="RK-AAAA-BBBB",
+                message_id="msg-old",
+                idempotency_key="old-key",
+                payload=payload,
+                files=files,
+                state=OutboxState.pending.value,
+                attempts=0,
+                next_attempt_at=NOW,
+                created_at=NOW,
+            )
+        )
+    entry = store.get("RK-AAAA-BBBB")
+    assert entry is not None
+    assert entry.reply.wire() == payload
+    assert json.dumps(entry.reply.wire(), ensure_ascii=False) == json.dumps(payload, ensure_ascii=False)
+    assert [f.path for f in entry.reply.files] == [tmp_path / "a.pdf"]

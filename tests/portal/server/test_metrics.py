@@ -13,14 +13,13 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from portal.domain.outgoing import OutgoingReply
 from portal.outbox.delivery import DeliveryCounters
 from portal.outbox.store import PortalStore
 from portal.server.guard import PortalGuard
 from portal.server.metrics import MetricsEndpoint, portal_collector, with_metrics
 
 KEY = "k" * 40
-NOW = datetime.now(UTC)
-PAYLOAD: dict[str, object] = {"text": "Anbei"}
 
 
 async def downstream(scope: Any, receive: Any, send: Any) -> None:
@@ -69,10 +68,13 @@ async def test_a_missing_or_wrong_key_is_refused(http: httpx.AsyncClient, author
 
 
 async def test_the_right_key_gets_the_figures(http: httpx.AsyncClient, store: PortalStore) -> None:
-    store.enqueue("m-old", PAYLOAD, [], "k-old", NOW - timedelta(hours=2))
-    rejected = store.enqueue("m-rejected", PAYLOAD, [], "k-rejected", NOW)
-    # Both leased for a day: still being delivered however long the suite ran since NOW was taken.
-    store.claim_due(NOW, 86_400, 10)
+    # Taken here, not at import: the age below is measured against the endpoint's own clock.
+    now = datetime.now(UTC)
+    reply = OutgoingReply(submitted_at=now, language="de", text="Anbei", declaration=True)
+    store.enqueue("m-old", reply, "k-old", now - timedelta(hours=2))
+    rejected = store.enqueue("m-rejected", reply, "k-rejected", now)
+    # Both leased for a day: still being delivered however long the test runs.
+    store.claim_due(now, 86_400, 10)
     store.mark_rejected(rejected.id, "link_revoked")
 
     asked = datetime.now(UTC)
@@ -84,8 +86,8 @@ async def test_the_right_key_gets_the_figures(http: httpx.AsyncClient, store: Po
     assert samples['portal_outbox_entries{state="rejected"}'] == "1"
     assert samples['portal_outbox_entries{state="delivering"}'] == "1"
     assert samples['portal_outbox_entries{state="pending"}'] == "0"
-    # Two hours before NOW, measured when asked (the suite may have run for minutes since NOW).
-    expected_age = (asked - (NOW - timedelta(hours=2))).total_seconds()
+    # The oldest was enqueued two hours before `now`, and its age is measured when asked.
+    expected_age = (asked - (now - timedelta(hours=2))).total_seconds()
     assert abs(float(samples["portal_outbox_oldest_undelivered_age_seconds"]) - expected_age) <= 5
     assert samples["portal_outbox_rejected_total"] == "1"
     assert samples["portal_delivery_attempts_total"] == "3"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, timedelta
 
-from portal.outbox.store import OutboxEntry, OutboxState
+from portal.domain.outgoing import OutboxState, OutgoingReply
+from portal.outbox.store import OutboxEntry
 from portal.staff.presenter import staff_row, staff_rows
 from tests.support.summaries import T0, summary
 
@@ -42,8 +43,7 @@ def _rejected() -> OutboxEntry:
         reference="RK-AAAA-BBBB",
         message_id="m1",
         idempotency_key="k",
-        payload={},
-        files=(),
+        reply=OutgoingReply(submitted_at=T0, language="de", declaration=True),
         state=OutboxState.rejected,
         attempts=1,
         next_attempt_at=T0,

@@ -124,7 +124,7 @@ async def test_what_is_received_reaches_the_case_service(portal_runtime, case_se
     await state.submit()
     assert state.step == "done" and state.done_reference
     async with portal_runtime.case_service() as client:
-        await delivery.deliver_due(portal_runtime.store(), client, portal_runtime.settings(), _now())
+        await delivery.deliver_due(portal_runtime.store(), client, portal_runtime.retry_policy(), _now())
     (received,) = await replies_for(case_service, message_id)
     assert received["message_id"] == message_id
     assert portal_runtime.store().by_message(message_id).state == "delivered"
