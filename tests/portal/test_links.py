@@ -185,7 +185,7 @@ async def test_an_answered_link_says_when(
 ) -> None:
     message_id, token = await create_message()
     reply = make_reply(tmp_path / "files", n_files=1, size=1000)
-    await client.deliver_reply(message_id, reply.payload, reply.files, "idem-answered")
+    await client.deliver_reply(message_id, reply, "idem-answered")
     with pytest.raises(errors.LinkAnswered) as caught:
         await links.open_link(client, token)
     answered_at = (await client.get_message(message_id)).answered_at

@@ -82,7 +82,7 @@ async def test_an_answered_link_says_when_at_a_step_and_when_opened_again(
     # Answered from elsewhere (another tab, another device) while this page is open.
     answer = make_reply(tmp_path / "elsewhere", n_files=1, size=1000)
     async with portal_runtime.case_service() as client:
-        await client.deliver_reply(message_id, answer.payload, answer.files, "idem-elsewhere")
+        await client.deliver_reply(message_id, answer, "idem-elsewhere")
     await state.next_step()
     assert (state.phase, state.error_code) == ("error", "link_answered")
     assert state._answered_at is not None and state.error_when != ""
