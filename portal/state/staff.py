@@ -27,6 +27,7 @@ from portal.domain import errors
 from portal.staff.accounts import StaffSession, StaffUser, identity_from_headers, new_session
 from portal.staff.presenter import StaffRow, staff_rows
 from portal.state.binding import binding_matches, current_binding
+from portal.state.focus import focus
 from portal.state.language import LanguageState
 
 log = logging.getLogger(__name__)
@@ -289,9 +290,7 @@ class StaffState(LanguageState):
         return _reload_at_sign_in()
 
     def _focus(self, element_id: str) -> rx.event.EventSpec:
-        return rx.call_script(
-            f"setTimeout(()=>{{const e=document.getElementById('{element_id}');if(e){{e.focus();}}}},50)"
-        )
+        return focus(element_id)
 
     # ------------------------------------------------------------------ the list
 
