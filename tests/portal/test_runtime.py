@@ -24,3 +24,17 @@ def test_limits_come_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (limits.sandbox_memory_bytes, limits.sandbox_seconds, limits.sandbox_jobs) == (256 * 2**20, 12.5, 3)
     # What the settings leave out keeps the domain's default.
     assert limits.max_image_pixels == Limits().max_image_pixels
+
+
+def test_the_default_settings_give_the_default_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One definition: the settings' defaults are the limits' own.
+    for field in Limits.__dataclass_fields__:
+        monkeypatch.delenv(f"PORTAL_{field.upper()}", raising=False)
+    monkeypatch.delenv("PORTAL_SANDBOX_MEMORY_MB", raising=False)
+    get_settings.cache_clear()
+    try:
+        limits = runtime.limits()
+    finally:
+        get_settings.cache_clear()
+    assert limits == Limits()
+    assert (limits.max_files_per_item, limits.max_files_per_reply, limits.max_reply_bytes) == (10, 30, 60_000_000)
