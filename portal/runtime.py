@@ -14,6 +14,7 @@ from pathlib import Path
 
 from portal.client import CaseServiceClient
 from portal.domain import clock
+from portal.intake.limits import MIB
 from portal.intake.pipeline import Limits
 from portal.intake.scanner import make_scanner
 from portal.outbox.delivery import RetryPolicy
@@ -112,7 +113,7 @@ def limits() -> Limits:
         max_files_per_reply=s.max_files_per_reply,
         max_reply_bytes=s.max_reply_bytes,
         max_pdf_content_bytes=s.max_pdf_content_bytes,
-        sandbox_memory_bytes=s.sandbox_memory_mb * 1024 * 1024,
+        sandbox_memory_bytes=s.sandbox_memory_mb * MIB,
         sandbox_seconds=s.sandbox_seconds,
         sandbox_jobs=s.sandbox_jobs,
     )

@@ -23,6 +23,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from portal.intake.limits import MIB, Limits
 from portal.intake.scanner import parse_address
 
 # The operator's file (statement pages set in configuration files). Relative to the
@@ -32,6 +33,7 @@ CONFIG_FILE = Path(__file__).resolve().parents[1] / "config" / "portal.toml"
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # e.g. ``openssl rand -hex 32`` gives 64.
 METRICS_KEY_MIN_CHARS = 32
+_LIMITS = Limits()
 
 
 def _split_list(value: object) -> object:
@@ -71,22 +73,23 @@ class PortalSettings(BaseSettings):
     # The one port the production portal serves frontend, websocket and uploads on.
     port: int = Field(default=3000, ge=1, le=65535)
 
-    # Upload limits. The per-reply totals keep one reply deliverable in a single request.
+    # Upload limits, by default the figures of portal.intake.limits.Limits (where they are
+    # explained). The per-reply totals keep one reply deliverable in a single request.
     # Decimal megabytes, as Babel shows sizes to the applicant ("10 MB").
-    max_file_bytes: int = Field(default=10_000_000, ge=1)
-    max_files_per_item: int = Field(default=10, ge=1)
-    max_files_per_reply: int = Field(default=30, ge=1)
-    max_reply_bytes: int = Field(default=60_000_000, ge=1)
+    max_file_bytes: int = Field(default=_LIMITS.max_file_bytes, ge=1)
+    max_files_per_item: int = Field(default=_LIMITS.max_files_per_item, ge=1)
+    max_files_per_reply: int = Field(default=_LIMITS.max_files_per_reply, ge=1)
+    max_reply_bytes: int = Field(default=_LIMITS.max_reply_bytes, ge=1)
     max_text_chars: int = Field(default=5000, ge=1)
     # What a PDF's pages may inflate to (content streams together); more is file_too_complex.
-    max_pdf_content_bytes: int = Field(default=100_000_000, ge=1)
+    max_pdf_content_bytes: int = Field(default=_LIMITS.max_pdf_content_bytes, ge=1)
     # Every parse, render and re-encode of an upload runs in a child process with hard limits
-    # (portal/domain/sandbox.py): the MiB of address space one job may add, its wall-clock and
+    # (portal/intake/sandbox.py): the MiB of address space one job may add, its wall-clock and
     # CPU seconds, and how many jobs run at once (the sandbox's memory is bounded by jobs x MiB).
-    # A job stopped at a limit refuses the file (file_too_complex). See Limits for the figures.
-    sandbox_memory_mb: int = Field(default=512, ge=64)
-    sandbox_seconds: float = Field(default=30.0, gt=0)
-    sandbox_jobs: int = Field(default=2, ge=1)
+    # A job stopped at a limit refuses the file (file_too_complex).
+    sandbox_memory_mb: int = Field(default=_LIMITS.sandbox_memory_bytes // MIB, ge=64)
+    sandbox_seconds: float = Field(default=_LIMITS.sandbox_seconds, gt=0)
+    sandbox_jobs: int = Field(default=_LIMITS.sandbox_jobs, ge=1)
 
     request_timeout_seconds: float = Field(default=10.0, gt=0)
     delivery_retry_initial_seconds: float = Field(default=2.0, gt=0)

@@ -10,15 +10,23 @@ WIRE_MAX_FILES_PER_ITEM = 20
 WIRE_MAX_FILES_PER_REPLY = 60
 
 
+MIB = 1024 * 1024
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """Upload limits. File sizes are decimal (10 MB = 10_000_000 bytes), as ``format_file_size``
-    shows them; the sandbox's memory is binary (MiB), as the kernel counts it."""
+    shows them; the sandbox's memory is binary (MiB), as the kernel counts it.
+
+    The defaults are the portal's: the settings (``PORTAL_MAX_FILE_BYTES`` and the others) take
+    theirs from here, and :func:`portal.runtime.limits` builds the limits from the settings."""
 
     max_file_bytes: int = 10_000_000
-    max_files_per_item: int = WIRE_MAX_FILES_PER_ITEM
-    max_files_per_reply: int = WIRE_MAX_FILES_PER_REPLY
-    max_reply_bytes: int = 100_000_000
+    # Per item and per reply: below the wire's caps, and the per-reply totals keep one reply
+    # deliverable in a single request to the case service.
+    max_files_per_item: int = 10
+    max_files_per_reply: int = 30
+    max_reply_bytes: int = 60_000_000
     max_pdf_pages: int = 200
     # 60 MP is above any phone camera (48 MP) and far below what would exhaust memory on decode.
     max_image_pixels: int = 60_000_000
@@ -35,7 +43,7 @@ class Limits:
     # (libheif decodes whole), an A4 scan at 600 dpi (35 MP) ~300 MB, a 60 MP PNG ~440 MB, a
     # PDF's checks and first page under 100 MB. Every bomb that the checks before decoding
     # refuse stays under 100 MB; one that passes them is stopped here.
-    sandbox_memory_bytes: int = 512 * 1024 * 1024
+    sandbox_memory_bytes: int = 512 * MIB
     # Wall-clock and CPU seconds per job. The slowest legitimate job measured (a 60 MP PNG) takes
     # ~5 s on a shared 2-core VM.
     sandbox_seconds: float = 30.0

@@ -22,6 +22,7 @@ from components.staff import (
     staff_bar,
 )
 from portal.state.staff import StaffState as S
+from portal.state.staff_preview import MAX_REVOKE_REASON_CHARS
 from portal.state.staff_preview import PreviewState as P
 
 
@@ -100,7 +101,7 @@ def _revoke(t) -> rx.Component:  # noqa: ANN001
                 id="revoke-reason",
                 name="reason",
                 rows=3,
-                max_length=500,
+                max_length=MAX_REVOKE_REASON_CHARS,
                 required=True,
                 aria_describedby="revoke-explain",
             ),

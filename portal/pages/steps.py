@@ -63,7 +63,9 @@ def _item_view(item) -> rx.Component:  # noqa: ANN001
             rx.cond(
                 item.not_available,
                 rx.el.div(
-                    text_area(t["item.reason"], t["item.reason_hint"], item.reason, S.set_reason, "reason", 2000),
+                    text_area(
+                        t["item.reason"], t["item.reason_hint"], item.reason, S.set_reason, "reason", S.max_reason_chars
+                    ),
                     rx.el.div(
                         rx.el.label(t["item.expected_date"], html_for="expected-date", class_name="label"),
                         rx.el.input(
@@ -128,7 +130,7 @@ def extras_step() -> rx.Component:
                 id="extra-description",
                 default_value=S.extra_description,
                 on_change=S.set_extra_description.debounce(300),
-                max_length=200,
+                max_length=S.max_description_chars,
                 class_name="input",
             ),
             class_name="field",
@@ -182,7 +184,7 @@ def appointment_step() -> rx.Component:
                     S.appointment_reason,
                     S.set_appointment_reason,
                     "appointment-reason",
-                    2000,
+                    S.max_reason_chars,
                 ),
                 text_area(
                     t["appointment.times"],
@@ -190,7 +192,7 @@ def appointment_step() -> rx.Component:
                     S.appointment_times,
                     S.set_appointment_times,
                     "appointment-times",
-                    2000,
+                    S.max_suitable_times_chars,
                 ),
             ),
         ),

@@ -9,6 +9,7 @@ import reflex as rx
 
 from portal.domain import formatting, i18n
 from portal.runtime import settings
+from portal.state.focus import focus
 
 
 def _language_options() -> list[dict[str, str]]:
@@ -133,11 +134,9 @@ class LanguageState(rx.State):
 
     @staticmethod
     def refocus_language_select() -> rx.event.EventSpec:
-        # The header is rebuilt for a new language (layout shift, #5), which drops the focus of
+        # The header is rebuilt for a new language (a layout shift), which drops the focus of
         # the select the person just used; give it back so the keyboard stays where it was.
-        return rx.call_script(
-            "setTimeout(()=>{const s=document.getElementById('language-select');if(s){s.focus();}},50)"
-        )
+        return focus("language-select")
 
     @rx.event
     def start(self) -> list[rx.event.EventSpec]:

@@ -1,7 +1,9 @@
 """The applicant's session: the verified link, the request, the draft reply and its submission.
 
-Thin: it keeps ids and the draft on the server side (underscore vars never reach the browser),
-calls the domain for every rule, and lets :mod:`portal.presenter` build what the page shows.
+The draft (``_draft``, server side: underscore vars never reach the browser) is the one record of
+what the applicant answered: handlers write into it, and :meth:`ReplyState._render` derives every
+var the page shows from it, never the other way. The rules are the domain's (portal.domain.draft,
+steps, draft_files); :mod:`portal.presenter` builds the display objects.
 """
 
 from __future__ import annotations
@@ -16,23 +18,30 @@ import reflex as rx
 
 from portal import links, presenter, runtime
 from portal.domain import draft as reply
-from portal.domain import errors
+from portal.domain import errors, steps
 from portal.domain.clock import today
 from portal.domain.message import MessageView
 from portal.intake import pipeline as intake
 from portal.outbox import commit_checks, delivery
 from portal.server import ratelimit
 from portal.state.binding import current_binding
+from portal.state.focus import focus
 from portal.state.language import LanguageState
 from portal.state.uploads import UploadMixin
 
 log = logging.getLogger(__name__)
 
 
+def _one_over(value: str, cap: int) -> str:
+    # The fields stop typing at the cap; a longer value (pasted, or sent by hand) keeps one
+    # character more, so the draft's rule says "too long" rather than the text being cut silently.
+    return value[: cap + 1]
+
+
 class ReplyState(UploadMixin, LanguageState):
     """One applicant session behind one reply link."""
 
-    # What the page shows.
+    # What the page shows (derived from the server-side parts by _render).
     # "checking" in the prerendered page, which a reply link is served before its token is verified.
     phase: str = "checking"  # none | checking | error | ready
     error_code: str = ""
@@ -51,6 +60,10 @@ class ReplyState(UploadMixin, LanguageState):
     appointment_reason: str = ""
     appointment_times: str = ""
     declaration: bool = False
+    # The draft's length caps, for the fields' max_length (the rules in portal.domain.draft).
+    max_reason_chars: int = reply.MAX_REASON_CHARS
+    max_suitable_times_chars: int = reply.MAX_SUITABLE_TIMES_CHARS
+    max_description_chars: int = reply.MAX_DESCRIPTION_CHARS
     problems: list[presenter.ProblemDisplay] = []
     announcement: str = ""
     upload_errors: list[str] = []
@@ -176,13 +189,7 @@ class ReplyState(UploadMixin, LanguageState):
         self._uploads = {}
         self._problem_list = []
         self._idempotency_key = ""
-        self.step = "overview"
-        self.item_index = 0
-        self.text = ""
-        self.appointment_answer = ""
-        self.appointment_reason = ""
-        self.appointment_times = ""
-        self.declaration = False
+        self._go(steps.OVERVIEW)
         self.done_reference = ""
 
     async def _binding_lost(self) -> None:
@@ -203,12 +210,23 @@ class ReplyState(UploadMixin, LanguageState):
         self.done_received = presenter.format_when(self._received, self.lang)
         if self._message is None or self._draft is None:
             return
-        self._draft.text = self.text
+        self._show_draft()
         self.msg = presenter.message_display(self._message, self.lang, today())
         self.items = presenter.items_display(self._message, self._draft, self._uploads, self._problem_list, self.lang)
         self.extras = presenter.extras_display(self._draft, self._uploads, self.lang)
         self.extra_codes = presenter.extra_code_options(self.lang)
         self.problems = presenter.problems_display(self._problem_list, self.lang)
+
+    def _show_draft(self) -> None:
+        """The draft's own answers, as the page shows them (a part of :meth:`_render`, cheap enough
+        for every keystroke's event)."""
+        if self._draft is None:
+            return
+        self.text = self._draft.text
+        self.appointment_answer = self._draft.appointment.answer
+        self.appointment_reason = self._draft.appointment.reason
+        self.appointment_times = self._draft.appointment.suitable_times
+        self.declaration = self._draft.declaration
 
     @rx.event
     def switch_language(self, lang: str):  # noqa: ANN201
@@ -219,27 +237,25 @@ class ReplyState(UploadMixin, LanguageState):
 
     # ------------------------------------------------------------------ steps
 
-    def _steps(self) -> list[tuple[str, int]]:
+    def _steps(self) -> tuple[steps.Step, ...]:
         if self._message is None:
-            return [("overview", 0)]
-        if self._message.kind == "appointment":
-            return [("overview", 0), ("appointment", 0), ("review", 0)]
-        items = [("item", i) for i in range(len(self._message.requested_items))]
-        return [("overview", 0), *items, ("text", 0), ("extras", 0), ("review", 0)]
+            return (steps.OVERVIEW,)
+        return steps.steps_for(self._message.kind, len(self._message.requested_items))
+
+    def _here(self) -> steps.Step:
+        return steps.Step(self.step, self.item_index if self.step == "item" else 0)
+
+    def _go(self, step: steps.Step) -> None:
+        self.step, self.item_index = step.name, step.index
 
     def _move(self, delta: int) -> None:
-        steps = self._steps()
-        here = steps.index((self.step, self.item_index if self.step == "item" else 0))
-        self.step, self.item_index = steps[max(0, min(len(steps) - 1, here + delta))]
+        self._go(steps.move(self._steps(), self._here(), delta))
         self.announcement = ""
         self.upload_errors = []
 
     def _focus_heading(self) -> rx.event.EventSpec:
         # WCAG 2.4.3: after a step change focus moves to the new step's heading.
-        return rx.call_script(
-            "setTimeout(()=>{const h=document.getElementById('step-heading');"
-            "if(h){h.focus();window.scrollTo(0,0);}},50)"
-        )
+        return focus("step-heading", scroll="top")
 
     @rx.event
     async def next_step(self):  # noqa: ANN201
@@ -250,7 +266,6 @@ class ReplyState(UploadMixin, LanguageState):
         if self.step == "item":
             self._problem_list = reply.validate_item(self._draft.items[self.item_index], today())
         elif self.step == "appointment":
-            self._sync_appointment()
             self._problem_list = reply.validate_appointment(self._draft.appointment)
         else:
             self._problem_list = []
@@ -284,32 +299,26 @@ class ReplyState(UploadMixin, LanguageState):
 
     @rx.event
     async def go_to(self, step: str, index: int = 0):  # noqa: ANN201
-        if (step, index) not in self._steps():
+        target = steps.Step(step, index)
+        if target not in self._steps():
             return None
         if not await self._link_still_open():
             return self._focus_heading()
-        self.step, self.item_index = step, index
+        self._go(target)
         self._render()
         return self._focus_heading()
 
     @rx.event
     def fix_problem(self, field: str):  # noqa: ANN201
         """A link in the error summary: go to the step that holds the field, then focus it."""
-        target = ("review", 0)
-        if field.startswith("item-") and self._message is not None:
-            ids = [i.id for i in self._message.requested_items]
-            if field in ids:
-                target = ("item", ids.index(field))
-        elif field in ("text", "appointment"):
-            target = (field, 0)
-        self.step, self.item_index = target
+        item_ids = [i.id for i in self._message.requested_items] if self._message is not None else []
+        self._go(steps.step_for_field(field, item_ids))
         self._render()
-        return rx.call_script(
-            f"setTimeout(()=>{{const e=document.getElementById({field!r});if(e){{e.focus();e.scrollIntoView();}}}},80)"
-        )
+        # Later than a heading's focus: the step the field is on is drawn first.
+        return focus(field, scroll="into_view", delay_ms=80)
 
     def _focus_summary(self) -> rx.event.EventSpec:
-        return rx.call_script("setTimeout(()=>{const s=document.getElementById('error-summary');if(s){s.focus();}},50)")
+        return focus("error-summary")
 
     # ------------------------------------------------------------------ the draft
 
@@ -329,7 +338,7 @@ class ReplyState(UploadMixin, LanguageState):
     def set_reason(self, value: str):  # noqa: ANN201
         item = self._current_item()
         if item is not None:
-            item.reason = value[: reply.MAX_REASON_CHARS + 1]
+            item.reason = _one_over(value, reply.MAX_REASON_CHARS)
 
     @rx.event
     def set_expected_date(self, value: str):  # noqa: ANN201
@@ -342,40 +351,42 @@ class ReplyState(UploadMixin, LanguageState):
 
     @rx.event
     def set_text(self, value: str):  # noqa: ANN201
-        self.text = value[: runtime.settings().max_text_chars + 1]
+        if self._draft is not None:
+            self._draft.text = _one_over(value, runtime.settings().max_text_chars)
+            self._show_draft()
 
     @rx.event
     def set_extra_code(self, value: str):  # noqa: ANN201
+        # The next further document's type and description: part of the draft once its file is.
         self.extra_code = value
 
     @rx.event
     def set_extra_description(self, value: str):  # noqa: ANN201
-        self.extra_description = value[:200]
+        self.extra_description = value[: reply.MAX_DESCRIPTION_CHARS]
 
     @rx.event
     def set_appointment_answer(self, value: str):  # noqa: ANN201
-        self.appointment_answer = value if value in ("confirm", "reschedule") else ""
-        self._sync_appointment()
+        if self._draft is not None:
+            self._draft.appointment.answer = value if value in ("confirm", "reschedule") else ""
+            self._show_draft()
 
     @rx.event
     def set_appointment_reason(self, value: str):  # noqa: ANN201
-        self.appointment_reason = value[:2001]
-        self._sync_appointment()
+        if self._draft is not None:
+            self._draft.appointment.reason = _one_over(value, reply.MAX_REASON_CHARS)
+            self._show_draft()
 
     @rx.event
     def set_appointment_times(self, value: str):  # noqa: ANN201
-        self.appointment_times = value[:2001]
-        self._sync_appointment()
-
-    def _sync_appointment(self) -> None:
         if self._draft is not None:
-            self._draft.appointment = reply.AppointmentDraft(
-                answer=self.appointment_answer, reason=self.appointment_reason, suitable_times=self.appointment_times
-            )
+            self._draft.appointment.suitable_times = _one_over(value, reply.MAX_SUITABLE_TIMES_CHARS)
+            self._show_draft()
 
     @rx.event
     def set_declaration(self, checked: bool):  # noqa: ANN201
-        self.declaration = bool(checked)
+        if self._draft is not None:
+            self._draft.declaration = bool(checked)
+            self._show_draft()
 
     # ------------------------------------------------------------------ submit
 
@@ -388,9 +399,6 @@ class ReplyState(UploadMixin, LanguageState):
         """
         if self._message is None or self._draft is None or self.step == "done" or not self._message.answerable:
             return None
-        self._draft.text = self.text
-        self._draft.declaration = self.declaration
-        self._sync_appointment()
         settings = runtime.settings()
         self._problem_list = reply.validate_draft(self._draft, self._message.kind, today(), settings.max_text_chars)
         now = datetime.now(UTC)
@@ -434,7 +442,7 @@ class ReplyState(UploadMixin, LanguageState):
             await asyncio.to_thread(runtime.link_sessions().close, self._client_token())
         self.done_reference = entry.reference
         self._received = entry.created_at
-        self.step = "done"
+        self._go(steps.DONE)
         self._uploads = {}
         self._render()
         return self._focus_heading()

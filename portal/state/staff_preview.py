@@ -24,7 +24,8 @@ from portal.staff.presenter import StaffRow, staff_row
 from portal.state.staff_session import StaffSessionState, staff_only
 
 MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-MAX_REASON_CHARS = 500
+# A revocation's reason, for the audit log: a sentence or two (the wire would take 2000).
+MAX_REVOKE_REASON_CHARS = 500
 
 
 class PreviewState(StaffSessionState):
@@ -170,7 +171,7 @@ class PreviewState(StaffSessionState):
         if not reason:
             self.revoke_error = "staff.error.reason_missing"
             return self._focus("revoke-reason")
-        if len(reason) > MAX_REASON_CHARS:
+        if len(reason) > MAX_REVOKE_REASON_CHARS:
             self.revoke_error = "staff.error.reason_too_long"
             return self._focus("revoke-reason")
         try:

@@ -27,6 +27,7 @@ from portal.domain import errors
 from portal.domain.clock import now
 from portal.staff.accounts import StaffSession, StaffUser, new_session
 from portal.state.binding import binding_matches, current_binding
+from portal.state.focus import focus
 from portal.state.language import LanguageState
 
 log = logging.getLogger(__name__)
@@ -162,9 +163,7 @@ class StaffSessionState(LanguageState):
         await audit_entry_quietly(user, action, self._source())
 
     def _focus(self, element_id: str) -> rx.event.EventSpec:
-        return rx.call_script(
-            f"setTimeout(()=>{{const e=document.getElementById('{element_id}');if(e){{e.focus();}}}},50)"
-        )
+        return focus(element_id)
 
 
 Handler = Callable[..., Coroutine[Any, Any, Any]]

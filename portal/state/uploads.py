@@ -1,7 +1,8 @@
 """The applicant's files: upload (judged by content), order, combine into one PDF, remove.
 
 A mixin of :class:`portal.state.reply.ReplyState`, kept apart so each module stays readable; it
-uses the reply state's draft, uploads and rendering.
+uses the reply state's draft, uploads and rendering. Files enter and leave the draft (and the
+disk) through :mod:`portal.domain.draft_files`; what they count against the message stays here.
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ import reflex as rx
 
 from portal import runtime
 from portal.domain import draft as reply
-from portal.domain import errors
+from portal.domain import draft_files, errors
 from portal.intake import pipeline as intake
 from portal.server.ratelimit import UPLOAD_REFUSED_CODE, count, link_subject
+from portal.state.focus import focus, focus_script
+
+# Emptying the file input lets the applicant pick the same file again (after "try again later").
+_CLEAR_FILE_INPUT = "const i=document.querySelector('#documents input[type=file]');if(i){i.value='';}"
 
 
 class UploadMixin(rx.State, mixin=True):
@@ -83,8 +88,7 @@ class UploadMixin(rx.State, mixin=True):
             if code is not None:
                 refused.append(self._tr(f"error.{code}", name=name))
                 continue
-            self._uploads[stored.id] = stored
-            target_files.append(stored.id)
+            draft_files.attach(self._uploads, target_files, stored)
             added.append(name)
         if item is None and target_files:
             self._draft.extras.append(
@@ -95,10 +99,7 @@ class UploadMixin(rx.State, mixin=True):
         self.upload_errors = refused
         self._render()
         self.announcement = self._tr_count("upload.added", len(added)) if added else ""
-        # Clearing the input lets the applicant pick the same file again (after "try again later").
-        clear = "const i=document.querySelector('#documents input[type=file]');if(i){i.value='';}"
-        focus = "const e=document.getElementById('upload-errors');if(e){e.focus();}" if refused else ""
-        return rx.call_script(f"{clear}setTimeout(()=>{{{focus}}},50)")
+        return rx.call_script(_CLEAR_FILE_INPUT + (focus_script("upload-errors") if refused else ""))
 
     async def _hold(self, stored: intake.StoredUpload) -> str | None:
         """Counts an accepted file against the message; another session may have added files
@@ -117,7 +118,7 @@ class UploadMixin(rx.State, mixin=True):
         )
         if code is not None:
             await asyncio.to_thread(runtime.link_sessions().release, [stored.id])
-            await asyncio.to_thread(stored.path.unlink, True)
+            await asyncio.to_thread(draft_files.discard, stored)
         return code
 
     def _files_of_current(self) -> list[str] | None:
@@ -154,11 +155,7 @@ class UploadMixin(rx.State, mixin=True):
             self.upload_errors = [self._tr(f"error.{exc.code}", name=self._uploads[photos[0]].original_name)]
             self._render()
             return
-        position = files.index(photos[0])
-        for f in photos:
-            files.remove(f)
-            stored = self._uploads.pop(f)
-            await asyncio.to_thread(stored.path.unlink, True)
+        await asyncio.to_thread(draft_files.replace_by_merge, self._uploads, files, photos, merged)
         await asyncio.to_thread(runtime.link_sessions().release, photos)
         # One PDF of the same photos: counted again, never refused for the quota the photos held.
         await asyncio.to_thread(
@@ -169,8 +166,6 @@ class UploadMixin(rx.State, mixin=True):
             merged.size,
             datetime.now(UTC),
         )
-        files.insert(position, merged.id)
-        self._uploads[merged.id] = merged
         self.upload_errors = []
         self.announcement = self._tr_count("upload.merged", len(photos))
         self._render()
@@ -179,17 +174,10 @@ class UploadMixin(rx.State, mixin=True):
     async def remove_file(self, file_id: str):  # noqa: ANN201
         if self._draft is None or file_id not in self._uploads:
             return
-        stored = self._uploads.pop(file_id)
-        await asyncio.to_thread(stored.path.unlink, True)
+        stored = await asyncio.to_thread(draft_files.remove, self._draft, self._uploads, file_id)
+        if stored is None:
+            return
         await asyncio.to_thread(runtime.link_sessions().release, [file_id])
-        for item in self._draft.items:
-            if file_id in item.files:
-                item.files.remove(file_id)
-        for extra in list(self._draft.extras):
-            if file_id in extra.files:
-                extra.files.remove(file_id)
-                if not extra.files:
-                    self._draft.extras.remove(extra)
         self.announcement = self._tr("upload.removed", name=stored.original_name)
         self._render()
 
@@ -211,7 +199,7 @@ class UploadMixin(rx.State, mixin=True):
         wait = self._tr_wait(minutes)
         self.upload_errors = [f"{self._tr('error.too_many_uploads')} {wait}"]
         self.announcement = ""
-        return rx.call_script("setTimeout(()=>{const e=document.getElementById('upload-errors');if(e){e.focus();}},50)")
+        return focus("upload-errors")
 
     @rx.event
     def upload_refused(self, code: str, minutes: int):  # noqa: ANN201

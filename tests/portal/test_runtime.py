@@ -43,3 +43,17 @@ def test_the_delivery_policy_and_the_scanner_come_from_the_settings(monkeypatch:
     assert (policy.initial_seconds, policy.max_seconds, policy.poll_seconds) == (3.0, 90.0, 7.0)
     assert scan is not None
     assert repr(scan.__self__) == "ClamdScanner('tcp:127.0.0.1:3310', timeout=7.5)"  # type: ignore[attr-defined]
+
+
+def test_the_default_settings_give_the_default_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One definition: the settings' defaults are the limits' own.
+    for field in Limits.__dataclass_fields__:
+        monkeypatch.delenv(f"PORTAL_{field.upper()}", raising=False)
+    monkeypatch.delenv("PORTAL_SANDBOX_MEMORY_MB", raising=False)
+    get_settings.cache_clear()
+    try:
+        limits = runtime.limits()
+    finally:
+        get_settings.cache_clear()
+    assert limits == Limits()
+    assert (limits.max_files_per_item, limits.max_files_per_reply, limits.max_reply_bytes) == (10, 30, 60_000_000)

@@ -5,6 +5,7 @@ the session's binding."""
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ import pytest
 from reflex.istate.data import RouterData, SessionData
 from reflex_components_core.core._upload import UploadFile
 
+from portal.domain import draft as reply
+from portal.domain import steps
 from portal.state.binding import SessionBinding
 from portal.state.reply import ReplyState
 from portal.state.staff import StaffState
@@ -37,7 +40,7 @@ def _answer_without_files(state: ReplyState) -> None:
     for item in state._draft.items:
         item.not_available = True
         item.reason = "Kommt nächste Woche"
-    state.declaration = True
+    state.set_declaration(True)
     state.step = "review"
 
 
@@ -158,7 +161,7 @@ async def test_a_second_session_on_the_same_link_gets_no_fresh_allowance(
 async def test_a_submit_on_a_message_without_reply_is_refused_cleanly(portal_runtime, create_message) -> None:  # noqa: ANN001
     message_id, token = await create_message("status", deadline=None, requested_items=[])
     state = await _open(token)
-    state.declaration = True
+    state.set_declaration(True)
     assert await state.submit() is None
     assert state.step != "done"
     assert portal_runtime.store().by_message(message_id) is None
@@ -229,3 +232,181 @@ async def test_a_verified_session_ends_when_used_from_another_client(configure: 
     set_connection(state, "198.51.100.7", "Firefox/140", "/reply")
     await binding.preprocess(None, state, None)  # type: ignore[arg-type]
     assert state.phase == "error" and state._message is None
+
+
+# ---------------------------------------------------------------- steps, fix links, the draft on the page
+
+IN_A_WEEK = datetime.now(UTC) + timedelta(days=7)
+KINDS: dict[str, dict[str, Any]] = {
+    "question": {},
+    "intent_to_refuse": {},
+    "appointment": {
+        "requested_items": [],
+        "appointment": {
+            "starts_at": IN_A_WEEK.isoformat(),
+            "ends_at": (IN_A_WEEK + timedelta(minutes=30)).isoformat(),
+            "place": "Raum 1.043",
+        },
+    },
+    "status": {"deadline": None, "requested_items": []},
+    "not_responsible": {"deadline": None, "requested_items": [], "responsible_authority": {"name": "Landkreis"}},
+}
+
+
+def _where(state: ReplyState) -> steps.Step:
+    return steps.Step(state.step, state.item_index)
+
+
+def _answer_this_step(state: ReplyState) -> None:
+    """What the applicant enters so that "next" may leave the step."""
+    if state.step == "item":
+        state.set_not_available(True)
+        state.set_reason("Liegt mir noch nicht vor")
+    elif state.step == "appointment":
+        state.set_appointment_answer("confirm")
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+async def test_next_and_back_walk_the_steps_of_every_kind(portal_runtime, create_message, kind: str) -> None:  # noqa: ANN001
+    _, token = await create_message(kind, **KINDS[kind])
+    state = await _open(token)
+    expected = steps.steps_for(kind, len(state._message.requested_items))
+    walked = [_where(state)]
+    for _ in range(len(expected)):
+        _answer_this_step(state)
+        await state.next_step()
+        assert state.problems == [], state.problems
+        walked.append(_where(state))
+    # Next on the review stays there (a message without reply never leaves its overview).
+    assert walked == [*expected, expected[-1]]
+    back = [_where(state)]
+    for _ in range(len(expected)):
+        await state.previous_step()
+        back.append(_where(state))
+    assert back == [*reversed(expected), expected[0]]
+
+
+async def test_next_stays_on_an_unanswered_item_and_says_why(portal_runtime, create_message) -> None:  # noqa: ANN001
+    _, token = await create_message("question")
+    state = await _open(token)
+    await state.next_step()
+    assert _where(state) == steps.item(0)
+    await state.next_step()
+    assert _where(state) == steps.item(0)
+    assert [(p.field, p.code) for p in state._problem_list] == [("item-1", "item_missing")]
+    assert [p.field for p in state.problems] == ["item-1"]
+
+
+async def test_each_fix_link_leads_to_the_step_of_its_field(portal_runtime, create_message) -> None:  # noqa: ANN001
+    _, token = await create_message("question")
+    state = await _open(token)
+    await state.go_to("review")
+    assert _where(state) == steps.REVIEW
+    await state.submit()
+    assert [p.field for p in state.problems] == ["item-1", "text", "declaration"]
+    for field, target in [
+        ("item-1", steps.item(0)),
+        ("item-2", steps.item(1)),
+        ("text", steps.TEXT),
+        ("declaration", steps.REVIEW),
+        ("extras", steps.REVIEW),
+        ("item-7", steps.REVIEW),
+    ]:
+        state.fix_problem(field)
+        assert _where(state) == target, field
+
+
+async def test_a_fix_link_of_an_appointment_leads_to_its_answer(portal_runtime, create_message) -> None:  # noqa: ANN001
+    _, token = await create_message("appointment", **KINDS["appointment"])
+    state = await _open(token)
+    state._go(steps.REVIEW)
+    state.set_declaration(True)
+    await state.submit()
+    assert [p.field for p in state.problems] == ["appointment"]
+    state.fix_problem("appointment")
+    assert _where(state) == steps.APPOINTMENT
+
+
+async def test_go_to_reaches_only_the_steps_of_the_message(portal_runtime, create_message) -> None:  # noqa: ANN001
+    _, token = await create_message("appointment", **KINDS["appointment"])
+    state = await _open(token)
+    assert await state.go_to("item", 0) is None and _where(state) == steps.OVERVIEW
+    assert await state.go_to("text") is None and _where(state) == steps.OVERVIEW
+    await state.go_to("appointment")
+    assert _where(state) == steps.APPOINTMENT
+
+
+async def test_the_page_shows_the_draft_after_every_setter(portal_runtime, create_message) -> None:  # noqa: ANN001
+    _, token = await create_message("appointment", **KINDS["appointment"])
+    state = await _open(token)
+    draft = state._draft
+    state.set_text("Guten Tag")
+    assert draft.text == state.text == "Guten Tag"
+    state.set_appointment_answer("reschedule")
+    assert draft.appointment.answer == state.appointment_answer == "reschedule"
+    state.set_appointment_answer("whatever")  # only the two answers the page offers
+    assert draft.appointment.answer == state.appointment_answer == ""
+    state.set_appointment_reason("Ich bin verreist")
+    assert draft.appointment.reason == state.appointment_reason == "Ich bin verreist"
+    state.set_appointment_times("vormittags")
+    assert draft.appointment.suitable_times == state.appointment_times == "vormittags"
+    state.set_declaration(True)
+    assert draft.declaration is state.declaration is True
+    # Longer than a field allows: one character over is kept, so the rule can say "too long".
+    state.set_appointment_reason("x" * 5000)
+    assert len(draft.appointment.reason) == len(state.appointment_reason) == reply.MAX_REASON_CHARS + 1
+    state.set_text("y" * 9000)
+    assert len(draft.text) == len(state.text) == portal_runtime.settings().max_text_chars + 1
+    # A language switch renders the page anew from the same draft.
+    state.switch_language("de")
+    assert state.text == draft.text and state.appointment_reason == draft.appointment.reason
+
+
+async def test_what_is_sent_is_the_draft_the_page_showed(portal_runtime, case_service, create_message) -> None:  # noqa: ANN001
+    from portal.outbox import delivery
+
+    message_id, token = await create_message("appointment", **KINDS["appointment"])
+    state = await _open(token)
+    await state.next_step()
+    state.set_appointment_answer("reschedule")
+    state.set_appointment_reason("Ich bin verreist")
+    state.set_appointment_times("ab dem 20. vormittags")
+    await state.next_step()
+    assert _where(state) == steps.REVIEW
+    state.set_text("Mit freundlichen Grüßen")
+    state.set_declaration(True)
+    await state.submit()
+    assert state.step == "done", state.problems
+    async with portal_runtime.case_service() as client:
+        await delivery.deliver_due(portal_runtime.store(), client, portal_runtime.settings(), _now())
+    (received,) = await replies_for(case_service, message_id)
+    assert received["appointment"]["reason"] == "Ich bin verreist"
+    assert received["appointment"]["suitable_times"] == "ab dem 20. vormittags"
+    assert received["text"] == "Mit freundlichen Grüßen"
+
+
+def test_the_fields_caps_are_the_drafts() -> None:
+    state = substate(ReplyState)
+    assert (state.max_reason_chars, state.max_suitable_times_chars, state.max_description_chars) == (
+        reply.MAX_REASON_CHARS,
+        reply.MAX_SUITABLE_TIMES_CHARS,
+        reply.MAX_DESCRIPTION_CHARS,
+    )
+    # Without a verified link there is no draft to write into.
+    state.set_text("Hallo")
+    assert state.text == "" and state._draft is None
+
+
+async def test_a_removed_file_leaves_the_draft_the_disk_and_the_allowance(portal_runtime, create_message) -> None:  # noqa: ANN001
+    message_id, token = await create_message("question")
+    state = await _open(token)
+    state._go(steps.item(0))
+    await _upload(state)
+    (stored,) = state._uploads.values()
+    assert state._draft.items[0].files == [stored.id] and stored.path.exists()
+    assert portal_runtime.link_sessions().usage(message_id).files == 1
+    await state.remove_file(stored.id)
+    assert state._draft.items[0].files == [] and state._uploads == {}
+    assert not stored.path.exists()
+    assert portal_runtime.link_sessions().usage(message_id).files == 0
+    assert state.items[0].files == []

@@ -1,0 +1,61 @@
+"""The files of a draft reply: attach, remove, replace photos by their merged PDF, discard.
+
+A draft lists upload ids (on an item, or on a further document); ``uploads`` maps each id to its
+stored file. These operations keep the two in step and are the only place a draft's file is
+deleted (through :func:`portal.intake.files.delete_stored`): event handlers never delete files
+themselves. Deleting touches the disk, so callers in an event loop run them in a thread.
+
+What a file counts against the message's allowance (portal.protection.quotas) is the caller's:
+these functions know the draft, not the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping, Sequence
+
+from portal.domain.draft import Draft
+from portal.intake.files import delete_stored
+from portal.intake.pipeline import StoredUpload
+
+Uploads = MutableMapping[str, StoredUpload]
+
+
+def attach(uploads: Uploads, files: list[str], stored: StoredUpload) -> None:
+    """``stored`` becomes the last file of ``files`` (an item's, or a further document's)."""
+    uploads[stored.id] = stored
+    files.append(stored.id)
+
+
+def discard(stored: StoredUpload) -> None:
+    """Deletes a file that was stored but never became part of the draft (refused after storing)."""
+    delete_stored([stored.path])
+
+
+def remove(draft: Draft, uploads: Uploads, file_id: str) -> StoredUpload | None:
+    """Takes the file out of the draft and deletes it; a further document left without files goes
+    too. Returns the removed upload, or None for an id the draft does not hold."""
+    stored = uploads.pop(file_id, None)
+    if stored is None:
+        return None
+    for item in draft.items:
+        if file_id in item.files:
+            item.files.remove(file_id)
+    for extra in list(draft.extras):
+        if file_id in extra.files:
+            extra.files.remove(file_id)
+            if not extra.files:
+                draft.extras.remove(extra)
+    delete_stored([stored.path])
+    return stored
+
+
+def replace_by_merge(uploads: Uploads, files: list[str], photos: Sequence[str], merged: StoredUpload) -> None:
+    """The ``photos`` of ``files`` become the one PDF ``merged`` made of them, where the first of
+    them was; the photos' files are deleted."""
+    position = files.index(photos[0])
+    for photo in photos:
+        files.remove(photo)
+    gone = [uploads.pop(photo) for photo in photos]
+    files.insert(position, merged.id)
+    uploads[merged.id] = merged
+    delete_stored(upload.path for upload in gone)
