@@ -117,7 +117,7 @@ def main() -> None:
         portal = PortalProcess(work / "portal", case_service.url, case_service.portal_key)
         try:
             portal.start()
-            created = messages.create(case_service, messages.question())
+            created = messages.create(case_service, messages.message_in())
             link = f"{portal.url}/r/{created['reply_link'].rsplit('/r/', 1)[1]}"
             ours = median_of(link)
             readable = link_to_readable(link)

@@ -14,7 +14,8 @@ from casesvc.context import utc_now
 from casesvc.db import Database
 from casesvc.service import PORTAL, get_message, resolve
 from casesvc.settings import CaseServiceSettings
-from tests.casesvc.helpers import KEY_A, PORTAL_KEY, message_in
+from tests.casesvc.helpers import KEY_A, PORTAL_KEY
+from tests.support.messages import message_in
 
 ROOT = Path(__file__).resolve().parents[2]
 

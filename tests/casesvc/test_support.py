@@ -6,8 +6,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.casesvc.helpers import message_in
 from tests.support.case_service import run_case_service
+from tests.support.messages import message_in
 
 
 def test_run_case_service_serves_and_survives_a_restart(tmp_path: Path) -> None:

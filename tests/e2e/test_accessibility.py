@@ -31,7 +31,7 @@ def _open(page: Page, portal: PortalProcess, case_service: Any, message: dict[st
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_step_of_a_reply(portal: PortalProcess, case_service: Any, page: Page, tmp_path: Path, lang: str) -> None:
-    _open(page, portal, case_service, messages.question(reference="ABH-P-2026-000601"), lang)
+    _open(page, portal, case_service, messages.message_in(reference="ABH-P-2026-000601"), lang)
     page.locator("#glossary summary").click()
     assert_accessible(page, f"{lang} request")
     next_step(page, "#start-button")
@@ -85,10 +85,10 @@ def test_every_kind_and_the_appointment_answer(portal: PortalProcess, case_servi
     assert_accessible(page, f"{lang} appointment answer with errors")
     for kind, extra in (
         ("intent_to_refuse", {}),
-        ("status", {"deadline": None, "requested_items": []}),
-        ("not_responsible", {"deadline": None, "requested_items": [], "responsible_authority": {"name": "LK PM"}}),
+        ("status", {}),
+        ("not_responsible", {"responsible_authority": {"name": "LK PM"}}),
     ):
-        message = messages.question(reference="ABH-P-2026-000602", kind=kind, **extra)
+        message = messages.message_in(kind, reference="ABH-P-2026-000602", **extra)
         _open(page, portal, case_service, message, lang)
         assert_accessible(page, f"{lang} {kind}")
 
@@ -102,9 +102,9 @@ def test_error_and_information_pages(portal: PortalProcess, case_service: Any, p
         page.locator(f"footer a[href='/{name}']").click()
         expect(page.locator("h1")).to_be_visible()
         assert_accessible(page, f"{lang} {name}")
-    revoked = messages.create(case_service, messages.question(reference="ABH-P-2026-000603"))
+    revoked = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000603"))
     messages.revoke(case_service, revoked["id"])
-    expired = messages.create(case_service, messages.question(reference="ABH-P-2026-000604"))
+    expired = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000604"))
     messages.expire_in_store(case_service, expired["id"])
     for where, url in (
         ("revoked", _link_for(portal, revoked)),
@@ -119,7 +119,7 @@ def test_error_and_information_pages(portal: PortalProcess, case_service: Any, p
 
 
 def test_case_service_down_page(portal: PortalProcess, case_service: Any, page: Page) -> None:
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000605"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000605"))
     case_service.stop()
     try:
         page.goto(_link_for(portal, created))
@@ -133,7 +133,7 @@ def test_the_whole_reply_with_the_keyboard_alone(
     portal: PortalProcess, case_service: Any, page: Page, tmp_path: Path
 ) -> None:
     """Tab, Shift+Tab, Space and Enter only; files go in through the file input, as a keyboard user's picker does."""
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000606"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000606"))
     page.goto(_link_for(portal, created))
     expect(page.locator("#start-button")).to_be_visible()
 
@@ -198,7 +198,7 @@ def test_the_whole_reply_with_the_keyboard_alone(
 def test_session_warning_before_expiry_can_extend(portal: PortalProcess, case_service: Any, page: Page) -> None:
     """WCAG 2.2.1: five minutes before the idle expiry the page warns and lets the applicant stay."""
     page.clock.install()
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000607"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000607"))
     page.goto(_link_for(portal, created))
     expect(page.locator("#start-button")).to_be_visible()
     warning = page.locator("#session-warning")
@@ -241,7 +241,7 @@ def test_reflow_zoom_and_touch_targets(
     portal: PortalProcess, case_service: Any, browser: Any, tmp_path: Path, lang: str
 ) -> None:
     """1.4.10 reflow at 320 CSS px, 1.4.4 text at 200 %, touch targets of at least 44 px."""
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000609"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000609"))
     ctx = browser.new_context(viewport={"width": 320, "height": 640})
     try:
         page = ctx.new_page()

@@ -23,7 +23,7 @@ ORIENTATION = 0x0112
 
 
 def _start(page: Page, portal: PortalProcess, case_service: Any, reference: str) -> dict[str, Any]:
-    created = messages.create(case_service, messages.question(reference=reference))
+    created = messages.create(case_service, messages.message_in(reference=reference))
     page.goto(_link_for(portal, created))
     page.locator("#start-button").click()
     return created

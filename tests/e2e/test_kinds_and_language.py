@@ -17,11 +17,10 @@ pytestmark = pytest.mark.e2e
 
 def _appointment() -> dict[str, Any]:
     start = (datetime.now(UTC) + timedelta(days=10)).replace(hour=8, minute=30, second=0, microsecond=0)
-    return messages.question(
+    return messages.message_in(
+        "appointment",
         reference="ABH-P-2026-000201",
-        kind="appointment",
         subject="Terminmitteilung: persönliche Vorsprache",
-        requested_items=[],
         appointment={
             "starts_at": start.isoformat(),
             "ends_at": (start + timedelta(minutes=30)).isoformat(),
@@ -59,10 +58,9 @@ def test_appointment_reschedule(portal: PortalProcess, case_service: Any, page: 
 def test_information_kinds_have_nothing_to_answer(
     portal: PortalProcess, case_service: Any, page: Page, kind: str
 ) -> None:
-    extra: dict[str, Any] = {"kind": kind, "deadline": None, "requested_items": [], "subject": f"Mitteilung {kind}"}
-    if kind == "not_responsible":
-        extra["responsible_authority"] = {"name": "Landkreis Potsdam-Mittelmark, Ausländerbehörde"}
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000202", **extra))
+    # A not_responsible message names the authority that is (Landkreis Potsdam-Mittelmark).
+    message = messages.message_in(kind, reference="ABH-P-2026-000202", subject=f"Mitteilung {kind}")
+    created = messages.create(case_service, message)
     page.goto(_link_for(portal, created))
     expect(page.locator("h1")).to_contain_text(f"Mitteilung {kind}")
     expect(page.get_by_text("müssen Sie nicht antworten")).to_be_visible()
@@ -72,7 +70,7 @@ def test_information_kinds_have_nothing_to_answer(
 
 
 def test_language_switch_keeps_what_was_entered(portal: PortalProcess, case_service: Any, page: Page) -> None:
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000203"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000203"))
     page.goto(_link_for(portal, created))
     expect(page.locator("html")).to_have_attribute("lang", "de")
     page.locator("#start-button").click()

@@ -37,7 +37,7 @@ def _choose(page: Page, lang: str) -> None:
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_page_in_every_language(portal: PortalProcess, case_service: Any, page: Page, lang: str) -> None:
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000500"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000500"))
     page.goto(_link_for(portal, created))
     expect(page.locator("#start-button")).to_be_visible()
     _choose(page, lang)
@@ -71,8 +71,7 @@ def test_every_page_in_every_language(portal: PortalProcess, case_service: Any, 
 
 def test_first_visit_language_order(portal: PortalProcess, case_service: Any, browser: Browser) -> None:
     def page_lang(preferred: str, accept: str, expected: str) -> None:
-        case = dict(messages.question(reference="ABH-P-2026-000501")["case"], preferred_language=preferred)
-        created = messages.create(case_service, messages.question(reference="ABH-P-2026-000501", case=case))
+        created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000501", language=preferred))
         ctx = browser.new_context(locale=accept.split(",")[0], extra_http_headers={"Accept-Language": accept})
         try:
             pg = ctx.new_page()
@@ -92,7 +91,7 @@ def test_first_visit_language_order(portal: PortalProcess, case_service: Any, br
 @pytest.mark.parametrize("lang", ["ar", "fa"])
 def test_right_to_left_is_mirrored(portal: PortalProcess, case_service: Any, page: Page, lang: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000502"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000502"))
     page.goto(_link_for(portal, created))
     expect(page.locator("#start-button")).to_be_visible()
     _choose(page, lang)
@@ -124,7 +123,7 @@ def test_right_to_left_is_mirrored(portal: PortalProcess, case_service: Any, pag
 
 def test_changing_the_language_keeps_the_keyboard_focus(portal: PortalProcess, case_service: Any, page: Page) -> None:
     """The header is rebuilt for a new language; focus goes back to the select just used."""
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000110"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000110"))
     page.goto(_link_for(portal, created))
     expect(page.locator("blockquote.original")).to_be_visible()
     select = page.locator("#language-select")

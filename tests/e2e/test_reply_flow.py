@@ -106,7 +106,7 @@ def _add_further_document(page: Page, tmp_path: Path) -> bytes:
 
 
 def test_reply_end_to_end(portal: PortalProcess, case_service: Any, page: Page, tmp_path: Path) -> None:
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000101"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000101"))
     files_dir = portal.data_dir / "files"
     files_before = set(files_dir.rglob("*")) if files_dir.exists() else set()
     pdf, jpg = _answer_question(page, tmp_path, _link_for(portal, created))
@@ -158,7 +158,7 @@ def test_reply_end_to_end(portal: PortalProcess, case_service: Any, page: Page, 
 
 
 def test_second_submission_gives_one_reply(portal: PortalProcess, case_service: Any, context, tmp_path) -> None:  # noqa: ANN001
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000102"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000102"))
     link = _link_for(portal, created)
     first, second = context.new_page(), context.browser.new_context(viewport={"width": 360, "height": 740}).new_page()
     _answer_question(first, tmp_path, link)
@@ -176,7 +176,7 @@ def test_second_submission_gives_one_reply(portal: PortalProcess, case_service: 
 
 
 def test_expired_and_revoked_and_bad_links(portal: PortalProcess, case_service: Any, page: Page) -> None:
-    revoked = messages.create(case_service, messages.question(reference="ABH-P-2026-000103"))
+    revoked = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000103"))
     r = httpx.post(
         f"{case_service.url}/api/v1/messages/{revoked['id']}/revoke",
         json={"reason": "Neue Nachricht folgt"},
@@ -187,7 +187,7 @@ def test_expired_and_revoked_and_bad_links(portal: PortalProcess, case_service: 
     expect(page.locator("h1")).to_contain_text("gilt nicht mehr")
 
     # The case service refuses to mint a link that is expired already, so let time pass in its store.
-    expired = messages.create(case_service, messages.question(reference="ABH-P-2026-000104"))
+    expired = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000104"))
     messages.expire_in_store(case_service, expired["id"])
     page.goto(_link_for(portal, expired))
     expect(page.locator("h1")).to_contain_text("abgelaufen")
@@ -201,7 +201,7 @@ def test_expired_and_revoked_and_bad_links(portal: PortalProcess, case_service: 
 def test_a_link_revoked_while_its_page_is_open_is_never_received(
     portal: PortalProcess, case_service: Any, page: Page, tmp_path: Path
 ) -> None:
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000107"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000107"))
     _answer_question(page, tmp_path, _link_for(portal, created))
     messages.revoke(case_service, created["id"])
     page.locator("#declaration").check()
@@ -219,7 +219,7 @@ def _outbox_entry_count(portal: PortalProcess, message_id: str) -> int:
 def test_submission_while_case_service_is_down_arrives_later(
     portal: PortalProcess, case_service: Any, page: Page, tmp_path: Path
 ) -> None:
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000105"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000105"))
     _answer_question(page, tmp_path, _link_for(portal, created))
     case_service.stop()
     try:
@@ -234,7 +234,7 @@ def test_submission_while_case_service_is_down_arrives_later(
 
 
 def test_case_service_unreachable_shows_retry(portal: PortalProcess, case_service: Any, page: Page) -> None:
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000106"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000106"))
     case_service.stop()
     try:
         page.goto(_link_for(portal, created))
@@ -249,7 +249,7 @@ def test_a_link_paints_before_the_app_starts_and_never_shows_its_token(
     portal: PortalProcess, case_service: Any, browser: Any
 ) -> None:
     """Issue #5: the link is served prerendered HTML; the token leaves the address bar at once."""
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000109"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000109"))
     link = _link_for(portal, created)
     token = link.rsplit("/r/", 1)[1]
     html = httpx.get(link).text

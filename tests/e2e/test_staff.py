@@ -128,7 +128,7 @@ def _link(portal: PortalProcess, created: dict[str, Any]) -> str:
 def test_staff_preview_side_by_side_no_reply_and_revoke(
     portal: PortalProcess, case_service: Any, staff_users: None, wide: Any, page: Page
 ) -> None:
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000301"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000301"))
     message_id = created["id"]
     # The applicant opened the link and started answering: staff see both.
     page.goto(_link(portal, created))
@@ -229,7 +229,7 @@ def test_staff_preview_side_by_side_no_reply_and_revoke(
 
 
 def test_other_authority_sees_nothing(portal: PortalProcess, case_service: Any, staff_users: None, wide: Any) -> None:
-    body = messages.question(reference="ABH-P-2026-000302")
+    body = messages.message_in(reference="ABH-P-2026-000302")
     created = messages.create(case_service, body)
     staff = wide()
     _sign_in(staff, portal, "staff-b")
@@ -251,7 +251,7 @@ def test_other_authority_sees_nothing(portal: PortalProcess, case_service: Any, 
 def test_no_staff_route_or_action_without_a_session(
     portal: PortalProcess, case_service: Any, staff_users: None, wide: Any, browser: Browser
 ) -> None:
-    body = messages.question(reference="ABH-P-2026-000303")
+    body = messages.message_in(reference="ABH-P-2026-000303")
     created = messages.create(case_service, body)
     message_id = created["id"]
     page = wide()
@@ -351,7 +351,7 @@ PROXY_HEADERS = {"X-Remote-User": "sso.mueller", "X-Remote-Authority": "abh-pots
 
 def test_single_sign_on_through_trusted_proxy_headers(restart_portal: Any, case_service: Any, browser: Browser) -> None:
     sso = restart_portal({"PORTAL_STAFF_AUTH": "headers", "PORTAL_STAFF_TRUSTED_PROXIES": "127.0.0.1/32,::1/128"})
-    messages.create(case_service, messages.question(reference="ABH-P-2026-000304"))
+    messages.create(case_service, messages.message_in(reference="ABH-P-2026-000304"))
     # What the authenticating proxy adds to every request it passes on (the websocket's too).
     ctx = browser.new_context(viewport=WIDE, locale="de-DE", extra_http_headers=PROXY_HEADERS)
     try:

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 def test_a_renamed_web_page_is_refused_with_advice(
     portal: PortalProcess, case_service: Any, page: Page, tmp_path: Path
 ) -> None:
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000301"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000301"))
     page.goto(_link_for(portal, created))
     page.locator("#start-button").click()
     fake = tmp_path / "Versicherung.pdf"
@@ -62,7 +62,7 @@ def test_server_limits_and_headers(portal: PortalProcess) -> None:
 
 
 def test_no_token_in_the_logs(portal: PortalProcess, case_service: Any, page: Page) -> None:
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000302"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000302"))
     token = created["reply_link"].rsplit("/", 1)[1]
     page.goto(_link_for(portal, created))
     expect(page.locator("#start-button")).to_be_visible()

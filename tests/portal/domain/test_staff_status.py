@@ -8,7 +8,7 @@ import pytest
 
 from portal.domain.staff_status import StaffStatus, status_of
 from portal.outbox.store import OutboxEntry, OutboxState
-from tests.support.summaries import T0, summary
+from tests.support.messages import T0, summary
 
 
 def entry(state: OutboxState) -> OutboxEntry:

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from portal.outbox.store import OutboxEntry, OutboxState
 from portal.staff.presenter import staff_row
-from tests.support.summaries import T0, summary
+from tests.support.messages import T0, summary
 
 
 def test_open_row_in_german() -> None:
