@@ -36,9 +36,9 @@ import httpx  # noqa: E402
 import psutil  # noqa: E402
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
-from tests.e2e.portal_process import PortalProcess  # noqa: E402
 from tests.support import messages  # noqa: E402
 from tests.support.case_service import run_case_service  # noqa: E402
+from tests.support.portal_process import PortalProcess  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 MEMORY_TARGET_MB = 300
@@ -137,9 +137,9 @@ class MemorySampler:
 
 
 def _portal_pid(portal: PortalProcess) -> int:
-    proc = portal._proc  # noqa: SLF001 - the bench measures the process the harness started
-    assert proc is not None
-    return proc.pid
+    pid = portal.pid  # the bench measures the process the harness started
+    assert pid is not None
+    return pid
 
 
 def _link(portal: PortalProcess, created: dict[str, Any]) -> str:

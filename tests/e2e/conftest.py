@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from tests.e2e.portal_process import PortalProcess
 from tests.support.case_service import run_case_service
 from tests.support.clamd import ClamdMissing, ClamdProcess, run_clamd
+from tests.support.portal_process import PortalProcess
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # A busy 2-core CI machine builds, serves and renders at once: give assertions room, not sleeps.

@@ -12,10 +12,10 @@ from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.e2e.a11y import assert_accessible, next_step
-from tests.e2e.portal_process import PortalProcess
 from tests.e2e.test_kinds_and_language import _appointment
 from tests.e2e.test_reply_flow import _link_for
 from tests.support import messages
+from tests.support.portal_process import PortalProcess
 
 pytestmark = pytest.mark.e2e
 LANGS = ["de", "en", "ar"]

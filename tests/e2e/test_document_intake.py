@@ -12,10 +12,10 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
-from tests.e2e.portal_process import PortalProcess
 from tests.e2e.test_reply_flow import _link_for, _wait_for_reply
 from tests.support import messages
 from tests.support.clamd import ClamdProcess, eicar
+from tests.support.portal_process import PortalProcess
 
 pytestmark = pytest.mark.e2e
 GPS_IFD = 0x8825

@@ -11,9 +11,9 @@ from playwright.sync_api import Browser, Page, expect
 
 from portal.domain import i18n
 from tests.e2e.a11y import next_step
-from tests.e2e.portal_process import PortalProcess
 from tests.e2e.test_reply_flow import _link_for
 from tests.support import messages
+from tests.support.portal_process import PortalProcess
 
 pytestmark = pytest.mark.e2e
 LANGUAGES = i18n.available_languages()

@@ -9,10 +9,7 @@ A's, and no staff page or action works without a session.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +22,9 @@ from portal.state.reply import ReplyState
 from portal.state.staff import StaffState
 from portal.state.staff_preview import PreviewState
 from tests.e2e.a11y import assert_accessible
-from tests.e2e.portal_process import ROOT, PortalProcess
 from tests.support import messages
+from tests.support.portal_process import PortalProcess
+from tests.support.processes import run_portal_command
 
 pytestmark = pytest.mark.e2e
 
@@ -42,21 +40,8 @@ CAPTURE_SOCKET = (
 
 def _create_user(portal: PortalProcess, username: str, authority: str) -> None:
     """Through the real command, with the password on stdin as an operator would give it."""
-    env = {
-        **os.environ,
-        "PORTAL_DATA_DIR": str(portal.data_dir),
-        "PORTAL_CASE_SERVICE_URL": portal.case_service_url,
-        "PORTAL_CASE_SERVICE_KEY": portal.case_service_key,
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "portal.staff", "create-user", "--username", username, "--authority", authority],
-        input=PASSWORD + "\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=60,
-    )
+    args = ("portal.staff", "create-user", "--username", username, "--authority", authority)
+    done = run_portal_command(portal.data_dir, *args, stdin=PASSWORD + "\n")
     assert done.returncode == 0 or "staff_user_exists" in done.stderr, done.stderr
 
 

@@ -11,9 +11,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from portal.state.reply import ReplyState
-from tests.e2e.portal_process import PortalProcess
 from tests.e2e.test_reply_flow import _link_for
 from tests.support import messages
+from tests.support.portal_process import PortalProcess
 
 pytestmark = pytest.mark.e2e
 
