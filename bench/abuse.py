@@ -36,9 +36,9 @@ import httpx  # noqa: E402
 import psutil  # noqa: E402
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
-from tests.e2e.portal_process import PortalProcess  # noqa: E402
 from tests.support import messages  # noqa: E402
 from tests.support.case_service import run_case_service  # noqa: E402
+from tests.support.portal_process import PortalProcess  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 MEMORY_TARGET_MB = 300
@@ -137,9 +137,9 @@ class MemorySampler:
 
 
 def _portal_pid(portal: PortalProcess) -> int:
-    proc = portal._proc  # noqa: SLF001 - the bench measures the process the harness started
-    assert proc is not None
-    return proc.pid
+    pid = portal.pid  # the bench measures the process the harness started
+    assert pid is not None
+    return pid
 
 
 def _link(portal: PortalProcess, created: dict[str, Any]) -> str:
@@ -160,7 +160,7 @@ def _open_request(page: Page, link: str) -> tuple[float, float]:
 def attempts(browser: Browser, portal: PortalProcess, case_service: Any, folder: Path) -> dict[str, Any]:
     """Format strings and bombs sent the way a browser sends them; peak memory above idle."""
     files = crafted_files(folder)
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-900001"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-900001"))
     context = browser.new_context(extra_http_headers={"X-Forwarded-For": APPLICANT})
     context.add_init_script(CAPTURE_SOCKET)
     page = context.new_page()
@@ -240,7 +240,7 @@ def flood(browser: Browser, portal: PortalProcess, case_service: Any) -> dict[st
     def link_checks(first: int) -> list[tuple[float, float]]:
         taken = []
         for n in range(first, first + LATENCY_SAMPLES):
-            created = messages.create(case_service, messages.question(reference=f"ABH-P-2026-91{n:04d}"))
+            created = messages.create(case_service, messages.message_in(reference=f"ABH-P-2026-91{n:04d}"))
             # Each sample is another applicant (own address), as on a real day.
             page.set_extra_http_headers({"X-Forwarded-For": f"198.51.100.{10 + n}"})
             taken.append(_open_request(page, _link(portal, created)))

@@ -26,9 +26,10 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tests.e2e.portal_process import PortalProcess, free_port  # noqa: E402
 from tests.support import messages  # noqa: E402
 from tests.support.case_service import run_case_service  # noqa: E402
+from tests.support.portal_process import PortalProcess  # noqa: E402
+from tests.support.processes import free_port  # noqa: E402
 
 LIGHTHOUSE = ROOT / "tests" / "tools" / "node_modules" / "lighthouse" / "cli" / "index.js"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -117,7 +118,7 @@ def main() -> None:
         portal = PortalProcess(work / "portal", case_service.url, case_service.portal_key)
         try:
             portal.start()
-            created = messages.create(case_service, messages.question())
+            created = messages.create(case_service, messages.message_in())
             link = f"{portal.url}/r/{created['reply_link'].rsplit('/r/', 1)[1]}"
             ours = median_of(link)
             readable = link_to_readable(link)

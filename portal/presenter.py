@@ -38,6 +38,8 @@ class FileDisplay:
 class ItemDisplay:
     id: str = ""
     index: int = 0
+    # "Nachweis 2 / 3": where this item's step stands among all of them.
+    counter: str = ""
     code: str = ""
     title: str = ""
     title_de: str = ""
@@ -105,6 +107,8 @@ class ExtraDisplay:
     title: str = ""
     description: str = ""
     files: list[FileDisplay] = dataclasses.field(default_factory=list)
+    # The review's line for it: its type and how many files, counted in the language's plural forms.
+    summary: str = ""
 
 
 @dataclasses.dataclass
@@ -216,6 +220,7 @@ def items_display(
     lang: str,
 ) -> list[ItemDisplay]:
     drafts = {d.item_id: d for d in draft.items}
+    count = len(msg.requested_items)
     views = []
     for index, item in enumerate(msg.requested_items):
         d = drafts[item.id]
@@ -230,6 +235,7 @@ def items_display(
             ItemDisplay(
                 id=item.id,
                 index=index,
+                counter=translate(lang, "steps.item_counter", position=index + 1, count=count),
                 code=item.code,
                 title=translate(lang, f"catalogue.{item.code}.title"),
                 title_de=item.title_de,
@@ -251,15 +257,13 @@ def items_display(
 
 
 def extras_display(draft: Draft, uploads: Mapping[str, StoredUpload], lang: str) -> list[ExtraDisplay]:
-    return [
-        ExtraDisplay(
-            index=i,
-            title=translate(lang, f"catalogue.{e.code}.title"),
-            description=e.description,
-            files=files_display(e.files, uploads, lang),
-        )
-        for i, e in enumerate(draft.extras)
-    ]
+    views = []
+    for i, e in enumerate(draft.extras):
+        title = translate(lang, f"catalogue.{e.code}.title")
+        files = files_display(e.files, uploads, lang)
+        summary = translate_count(lang, "review.extra_files", len(files), title=title)
+        views.append(ExtraDisplay(index=i, title=title, description=e.description, files=files, summary=summary))
+    return views
 
 
 def problems_display(problems: Sequence[Problem], lang: str) -> list[ProblemDisplay]:

@@ -24,7 +24,7 @@ t = S.t
 
 def _item_view(item) -> rx.Component:  # noqa: ANN001
     return rx.el.section(
-        rx.el.p(t["steps.item_of"], " ", S.item_index + 1, " / ", S.items.length(), class_name="progress"),
+        rx.el.p(item.counter, class_name="progress"),
         rx.el.h1(item.title, id="step-heading", tab_index=-1),
         item_facts(t, item),
         rx.el.details(
@@ -258,7 +258,7 @@ def review_step() -> rx.Component:
                 rx.el.div(
                     rx.el.h2(t["extras.heading"]),
                     rx.cond(S.extras.length() == 0, rx.el.p(t["review.nothing"])),
-                    rx.foreach(S.extras, lambda e: rx.el.p(e.title, ": ", e.files.length(), " ", t["review.files"])),
+                    rx.foreach(S.extras, lambda e: rx.el.p(e.summary)),
                     _change(t["extras.heading"], "extras"),
                     class_name="card",
                 ),

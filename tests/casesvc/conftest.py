@@ -15,11 +15,12 @@ from tests.casesvc.helpers import (
     KEY_A,
     KEY_B,
     PORTAL_KEY,
+    TODAY,
     Clock,
     ReplyDraft,
     auth,
-    message_in,
 )
+from tests.support.messages import message_in
 
 
 @pytest.fixture(autouse=True)
@@ -70,7 +71,9 @@ class Api:
         self.client = client
 
     def create(self, key: str = KEY_A, **kw: Any) -> Any:
-        return self.client.post("/api/v1/messages", json=message_in(**kw), headers=auth(key))
+        """A message built on the clock's first day, for an applicant who reads English."""
+        message = message_in(**{"today": TODAY, "language": "en", **kw})
+        return self.client.post("/api/v1/messages", json=message, headers=auth(key))
 
     def created(self, key: str = KEY_A, **kw: Any) -> dict[str, Any]:
         response = self.create(key, **kw)

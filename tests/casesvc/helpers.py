@@ -1,4 +1,7 @@
-"""Builders for the case-service tests: messages, replies, multipart parts, credentials."""
+"""Builders for the case-service tests: replies, multipart parts, credentials, a clock.
+
+Messages come from :mod:`tests.support.messages`, built on the clock's day (``TODAY``).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ AUTHORITY_A = "abh-potsdam"
 AUTHORITY_B = "abh-cottbus"
 # A fixed "now" in winter (CET, UTC+1), far from DST switches unless a test moves the clock.
 START = datetime(2026, 2, 10, 9, 0, tzinfo=UTC)
+TODAY = START.date()
 
 
 @dataclass
@@ -30,47 +34,6 @@ class Clock:
 
 def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
-
-
-def message_in(kind: str = "question", reference: str = "ABH-P-2026-004217", **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "kind": kind,
-        "subject": "Rückfrage zu Ihrem Antrag auf Erteilung einer Blauen Karte EU",
-        "body": "Sehr geehrte Frau Raghunathan,\nfür die Bearbeitung fehlen noch Unterlagen.",
-        "authority": {
-            "name": "Landeshauptstadt Potsdam, Ausländerbehörde",
-            "address": "Friedrich-Ebert-Straße 79/81\n14469 Potsdam",
-            "contact_person": "Frau Krüger",
-        },
-        "case": {
-            "reference": reference,
-            "service_name": "Aufenthaltstitel – Blaue Karte EU",
-            "service_id": "99010036013000",
-            "submitted_on": "2026-01-15",
-            "applicant_name": "Priya Raghunathan",
-            "preferred_language": "en",
-            "submitted_documents": [{"title": "Reisepass", "submitted_on": "2026-01-15"}],
-        },
-    }
-    if kind in ("question", "intent_to_refuse", "appointment"):
-        body["deadline"] = "2026-03-03"
-    if kind in ("question", "intent_to_refuse"):
-        body["requested_items"] = [
-            {"code": "health_insurance", "required": True, "note": "Mitgliedsbescheinigung"},
-            {"code": "employment_contract", "required": True, "note": "unterschrieben"},
-            {"code": "payslips", "required": False, "note": "letzte drei Monate"},
-        ]
-    if kind == "appointment":
-        body["appointment"] = {
-            "starts_at": "2026-02-24T09:30:00+01:00",
-            "ends_at": "2026-02-24T10:00:00+01:00",
-            "place": "Friedrich-Ebert-Straße 79/81, Raum 1.043",
-            "bring": "Reisepass",
-        }
-    if kind == "not_responsible":
-        body["responsible_authority"] = {"name": "Landkreis Potsdam-Mittelmark, Ausländerbehörde"}
-    body.update(overrides)
-    return body
 
 
 @dataclass

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from casesvc.settings import CaseServiceSettings
 from tests.casesvc.conftest import Api
-from tests.casesvc.helpers import KEY_A, KEY_B, PORTAL_KEY, Clock, auth, complete_question_reply, message_in
+from tests.casesvc.helpers import KEY_A, KEY_B, PORTAL_KEY, TODAY, Clock, auth, complete_question_reply
+from tests.support.messages import message_in
 
 
 def test_health_needs_no_credential(client: TestClient) -> None:
@@ -132,7 +133,7 @@ def test_list_messages_by_case(api: Api, client: TestClient) -> None:
     ],
 )
 def test_invalid_messages_are_refused_with_a_problem(client: TestClient, overrides: dict[str, Any], code: str) -> None:
-    response = client.post("/api/v1/messages", json=message_in(**overrides), headers=auth(KEY_A))
+    response = client.post("/api/v1/messages", json=message_in(today=TODAY, **overrides), headers=auth(KEY_A))
     assert response.status_code == 422
     assert set(response.json()) == {"code", "detail"} and response.json()["code"] == code
 

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,9 +12,9 @@ from casesvc.context import utc_now
 from casesvc.db import Database
 from casesvc.service import PORTAL, get_message, resolve
 from casesvc.settings import CaseServiceSettings
-from tests.casesvc.helpers import KEY_A, PORTAL_KEY, message_in
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.casesvc.helpers import KEY_A, PORTAL_KEY
+from tests.support.messages import message_in
+from tests.support.processes import ROOT, run_module
 
 
 @pytest.fixture
@@ -33,15 +31,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 def test_seed_demo_prints_one_open_link_per_kind(env: dict[str, str]) -> None:
-    process = subprocess.run(
-        [sys.executable, "-m", "casesvc", "seed-demo"],
-        cwd=ROOT,
-        env=os.environ | env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+    process = run_module("casesvc", "seed-demo", env=os.environ | env)
+    assert process.returncode == 0, process.stderr
     lines = process.stdout.strip().splitlines()
     kinds = [line.split("\t")[0] for line in lines]
     assert kinds == ["question", "appointment", "intent_to_refuse", "status", "not_responsible"]

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page
 
 AXE = Path(__file__).resolve().parents[1] / "tools" / "node_modules" / "axe-core" / "axe.min.js"
 RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
@@ -28,10 +28,3 @@ def assert_accessible(page: Page, where: str) -> None:
     violations = axe_violations(page)
     summary = [f"{v['id']} ({v['impact']}): {v['help']} → {[n['target'] for n in v['nodes']][:3]}" for v in violations]
     assert not violations, f"{where}: " + "; ".join(summary)
-
-
-def next_step(page: Page, button: str = "#next-button") -> None:
-    """Press a step button and wait until the new step is on screen (never act on the old one)."""
-    heading = page.locator("#step-heading").text_content()
-    page.locator(button).click()
-    expect(page.locator("#step-heading")).not_to_have_text(heading or "")

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from tests.e2e.portal_process import PortalProcess
+from tests.e2e.portal_page import follow_sockets
 from tests.support.case_service import run_case_service
 from tests.support.clamd import ClamdMissing, ClamdProcess, run_clamd
+from tests.support.portal_process import PortalProcess
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # A busy 2-core CI machine builds, serves and renders at once: give assertions room, not sleeps.
@@ -92,7 +93,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture()
 def context(browser: Browser) -> Iterator[BrowserContext]:
-    ctx = browser.new_context(viewport=PHONE, locale="de-DE", is_mobile=True, has_touch=True)
+    ctx = follow_sockets(browser.new_context(viewport=PHONE, locale="de-DE", is_mobile=True, has_touch=True))
     try:
         yield ctx
     finally:

@@ -8,14 +8,29 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.e2e.a11y import assert_accessible, next_step
-from tests.e2e.portal_process import PortalProcess
+from portal.domain import i18n
+from tests.e2e.a11y import assert_accessible
+from tests.e2e.portal_page import (
+    button,
+    choose_files,
+    field,
+    fill,
+    follow_sockets,
+    footer_link,
+    heading,
+    language_select,
+    next_step,
+    sends,
+    upload_button,
+    uploaded,
+)
 from tests.e2e.test_kinds_and_language import _appointment
 from tests.e2e.test_reply_flow import _link_for
 from tests.support import messages
+from tests.support.portal_process import PortalProcess
 
 pytestmark = pytest.mark.e2e
 LANGS = ["de", "en", "ar"]
@@ -24,19 +39,19 @@ LANGS = ["de", "en", "ar"]
 def _open(page: Page, portal: PortalProcess, case_service: Any, message: dict[str, Any], lang: str) -> None:
     created = messages.create(case_service, message)
     page.goto(_link_for(portal, created))
-    expect(page.locator("#step-heading, h1").first).to_be_visible()
-    page.locator("#language-select").select_option(lang)
+    expect(heading(page).first).to_be_visible()
+    language_select(page).select_option(lang)
     expect(page.locator("html")).to_have_attribute("dir", "rtl" if lang == "ar" else "ltr")
 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_step_of_a_reply(portal: PortalProcess, case_service: Any, page: Page, tmp_path: Path, lang: str) -> None:
-    _open(page, portal, case_service, messages.question(reference="ABH-P-2026-000601"), lang)
-    page.locator("#glossary summary").click()
+    _open(page, portal, case_service, messages.message_in(reference="ABH-P-2026-000601"), lang)
+    page.get_by_text(i18n.translate(lang, "glossary_ui.heading"), exact=True).click()
     assert_accessible(page, f"{lang} request")
-    next_step(page, "#start-button")
+    next_step(page, button(page, "overview.start", lang))
     assert_accessible(page, f"{lang} item")
-    page.locator("#next-button").click()
+    button(page, "nav.next", lang).click()
     expect(page.locator("#error-summary")).to_be_focused()
     assert_accessible(page, f"{lang} item with errors")
     photo = tmp_path / "foto.jpg"
@@ -45,30 +60,28 @@ def test_every_step_of_a_reply(portal: PortalProcess, case_service: Any, page: P
     photo.write_bytes(buf.getvalue())
     bad = tmp_path / "brief.pdf"
     bad.write_text("<html></html>")
-    page.locator("#documents input[type=file]").set_input_files([str(photo), str(photo), str(bad)])
-    expect(page.locator(".file-row")).to_have_count(2)
+    choose_files(page, photo, photo, bad, lang=lang)
+    expect(uploaded(page, lang)).to_have_count(2)
     expect(page.locator("#upload-errors")).to_be_visible()
     assert_accessible(page, f"{lang} item with files, hints and a refusal")
-    next_step(page)
-    page.locator("#not-available").check()
-    expect(page.locator("#reason")).to_be_visible()
+    next_step(page, lang=lang)
+    field(page, "item.not_available", lang).check()
+    expect(field(page, "item.reason", lang)).to_be_visible()
     assert_accessible(page, f"{lang} item not available")
-    page.locator("#reason").fill("x")
-    page.wait_for_timeout(350)
-    next_step(page)
-    page.locator("#not-available").check()
-    page.locator("#reason").fill("x")
-    page.wait_for_timeout(350)
-    next_step(page)
+    fill(field(page, "item.reason", lang), "x")
+    next_step(page, lang=lang)
+    field(page, "item.not_available", lang).check()
+    fill(field(page, "item.reason", lang), "x")
+    next_step(page, lang=lang)
     assert_accessible(page, f"{lang} text")
-    next_step(page)
+    next_step(page, lang=lang)
     assert_accessible(page, f"{lang} further documents")
-    next_step(page)
-    page.locator("#submit-button").click()
+    next_step(page, lang=lang)
+    button(page, "review.submit", lang).click()
     expect(page.locator("#error-summary")).to_be_focused()
     assert_accessible(page, f"{lang} review with errors")
-    page.locator("#declaration").check()
-    page.locator("#submit-button").click()
+    field(page, "review.declaration", lang).check()
+    button(page, "review.submit", lang).click()
     expect(page.locator("#done-reference")).to_be_visible()
     assert_accessible(page, f"{lang} confirmation")
 
@@ -77,18 +90,18 @@ def test_every_step_of_a_reply(portal: PortalProcess, case_service: Any, page: P
 def test_every_kind_and_the_appointment_answer(portal: PortalProcess, case_service: Any, page: Page, lang: str) -> None:
     _open(page, portal, case_service, _appointment(), lang)
     assert_accessible(page, f"{lang} appointment request")
-    next_step(page, "#start-button")
-    page.locator("#next-button").click()
+    next_step(page, button(page, "overview.start", lang))
+    button(page, "nav.next", lang).click()
     expect(page.locator("#error-summary")).to_be_visible()
-    page.locator("#answer-reschedule").check()
-    expect(page.locator("#appointment-reason")).to_be_visible()
+    field(page, "appointment.reschedule", lang).check()
+    expect(field(page, "appointment.reason", lang)).to_be_visible()
     assert_accessible(page, f"{lang} appointment answer with errors")
     for kind, extra in (
         ("intent_to_refuse", {}),
-        ("status", {"deadline": None, "requested_items": []}),
-        ("not_responsible", {"deadline": None, "requested_items": [], "responsible_authority": {"name": "LK PM"}}),
+        ("status", {}),
+        ("not_responsible", {"responsible_authority": {"name": "LK PM"}}),
     ):
-        message = messages.question(reference="ABH-P-2026-000602", kind=kind, **extra)
+        message = messages.message_in(kind, reference="ABH-P-2026-000602", **extra)
         _open(page, portal, case_service, message, lang)
         assert_accessible(page, f"{lang} {kind}")
 
@@ -96,15 +109,16 @@ def test_every_kind_and_the_appointment_answer(portal: PortalProcess, case_servi
 @pytest.mark.parametrize("lang", LANGS)
 def test_error_and_information_pages(portal: PortalProcess, case_service: Any, page: Page, lang: str) -> None:
     page.goto(f"{portal.url}/")
-    page.locator("#language-select").select_option(lang)
+    language_select(page).select_option(lang)
+    expect(page.locator("html")).to_have_attribute("dir", "rtl" if lang == "ar" else "ltr")
     assert_accessible(page, f"{lang} start page")
     for name in ("help", "accessibility", "privacy", "imprint"):
-        page.locator(f"footer a[href='/{name}']").click()
-        expect(page.locator("h1")).to_be_visible()
+        footer_link(page, name, lang).click()
+        expect(heading(page)).to_have_text(i18n.translate(lang, f"pages.{name}.title"))
         assert_accessible(page, f"{lang} {name}")
-    revoked = messages.create(case_service, messages.question(reference="ABH-P-2026-000603"))
+    revoked = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000603"))
     messages.revoke(case_service, revoked["id"])
-    expired = messages.create(case_service, messages.question(reference="ABH-P-2026-000604"))
+    expired = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000604"))
     messages.expire_in_store(case_service, expired["id"])
     for where, url in (
         ("revoked", _link_for(portal, revoked)),
@@ -114,12 +128,12 @@ def test_error_and_information_pages(portal: PortalProcess, case_service: Any, p
         ("no session", f"{portal.url}/reply"),
     ):
         page.goto(url)
-        expect(page.locator("h1")).to_be_visible()
+        expect(heading(page)).to_be_visible()
         assert_accessible(page, f"{lang} {where}")
 
 
 def test_case_service_down_page(portal: PortalProcess, case_service: Any, page: Page) -> None:
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000605"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000605"))
     case_service.stop()
     try:
         page.goto(_link_for(portal, created))
@@ -133,34 +147,39 @@ def test_the_whole_reply_with_the_keyboard_alone(
     portal: PortalProcess, case_service: Any, page: Page, tmp_path: Path
 ) -> None:
     """Tab, Shift+Tab, Space and Enter only; files go in through the file input, as a keyboard user's picker does."""
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000606"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000606"))
     page.goto(_link_for(portal, created))
-    expect(page.locator("#start-button")).to_be_visible()
+    expect(button(page, "overview.start")).to_be_visible()
 
-    def tab_to(selector: str, limit: int = 80) -> None:
+    def tab_to(target: Locator, limit: int = 80) -> None:
         for _ in range(limit):
-            if page.evaluate(f"document.activeElement && document.activeElement.matches({selector!r})"):
+            if target.evaluate("e => e === document.activeElement"):
                 return
             page.keyboard.press("Tab")
-        raise AssertionError(f"{selector} is not reachable with Tab")
+        raise AssertionError(f"{target} is not reachable with Tab")
 
-    def enter_to_next_step(selector: str = "#next-button") -> None:
-        heading = page.locator("#step-heading").text_content()
-        tab_to(selector)
+    def enter_to_next_step(target: Locator) -> None:
+        before = page.locator("#step-heading").text_content()
+        tab_to(target)
         page.keyboard.press("Enter")
-        expect(page.locator("#step-heading")).not_to_have_text(heading or "")
+        expect(page.locator("#step-heading")).not_to_have_text(before or "")
         expect(page.locator("#step-heading")).to_be_focused()
 
-    tab_to("#start-button")
-    heading = page.locator("h1").first.text_content()
+    def type_text(text: str) -> None:
+        with sends(page, text):
+            page.keyboard.type(text)
+
+    tab_to(button(page, "overview.start"))
+    before = heading(page).first.text_content()
     page.keyboard.press("Enter")
-    expect(page.locator("#step-heading")).not_to_have_text(heading or "")
+    expect(page.locator("#step-heading")).not_to_have_text(before or "")
     expect(page.locator("#step-heading")).to_be_focused()
     pdf = tmp_path / "nachweis.pdf"
     buf = io.BytesIO()
     Image.new("RGB", (600, 800), "white").save(buf, "PDF")
     pdf.write_bytes(buf.getvalue())
-    tab_to("#upload-button")
+    upload = upload_button(page)
+    tab_to(upload)
     # Enter on the focused button opens the picker (react-dropzone may ignore a press that comes
     # while it still thinks a dialog is open; a person would press again, so does the test).
     for attempt in range(3):
@@ -171,36 +190,37 @@ def test_the_whole_reply_with_the_keyboard_alone(
         except PlaywrightTimeoutError:
             if attempt == 2:
                 raise
-            page.locator("#upload-button").focus()
+            upload.focus()
     chooser.value.set_files(str(pdf))
-    expect(page.locator(".file-row")).to_have_count(1)
-    enter_to_next_step()
+    expect(uploaded(page)).to_have_count(1)
+    next_button = button(page, "nav.next")
+    enter_to_next_step(next_button)
     for _ in range(2):
-        tab_to("#not-available")
+        tab_to(field(page, "item.not_available"))
         page.keyboard.press("Space")
-        tab_to("#reason")
-        page.keyboard.type("Kommt nächste Woche.")
-        page.wait_for_timeout(350)
-        enter_to_next_step()
-    tab_to("#text")
-    page.keyboard.type("Mit freundlichen Grüßen")
-    page.wait_for_timeout(350)
-    enter_to_next_step()
-    enter_to_next_step()
-    expect(page.locator("#submit-button")).to_be_visible()
-    tab_to("#declaration")
+        tab_to(field(page, "item.reason"))
+        type_text("Kommt nächste Woche.")
+        enter_to_next_step(next_button)
+    tab_to(field(page, "text.label"))
+    type_text("Mit freundlichen Grüßen")
+    enter_to_next_step(next_button)
+    enter_to_next_step(next_button)
+    submit = button(page, "review.submit")
+    expect(submit).to_be_visible()
+    declaration = field(page, "review.declaration")
+    tab_to(declaration)
     page.keyboard.press("Space")
-    expect(page.locator("#declaration")).to_be_checked()
-    enter_to_next_step("#submit-button")
+    expect(declaration).to_be_checked()
+    enter_to_next_step(submit)
     expect(page.locator("#done-reference")).to_be_visible()
 
 
 def test_session_warning_before_expiry_can_extend(portal: PortalProcess, case_service: Any, page: Page) -> None:
     """WCAG 2.2.1: five minutes before the idle expiry the page warns and lets the applicant stay."""
     page.clock.install()
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000607"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000607"))
     page.goto(_link_for(portal, created))
-    expect(page.locator("#start-button")).to_be_visible()
+    expect(button(page, "overview.start")).to_be_visible()
     warning = page.locator("#session-warning")
     expect(warning).to_be_hidden()
     page.clock.run_for("54:00")
@@ -208,7 +228,7 @@ def test_session_warning_before_expiry_can_extend(portal: PortalProcess, case_se
     page.clock.run_for("01:30")
     expect(warning).to_be_visible()
     expect(warning).to_have_attribute("role", "alertdialog")
-    expect(page.locator("#session-extend")).to_be_focused()
+    expect(button(page, "session.extend")).to_be_focused()
     assert_accessible(page, "session warning")
     page.keyboard.press("Enter")
     expect(warning).to_be_hidden()
@@ -241,13 +261,13 @@ def test_reflow_zoom_and_touch_targets(
     portal: PortalProcess, case_service: Any, browser: Any, tmp_path: Path, lang: str
 ) -> None:
     """1.4.10 reflow at 320 CSS px, 1.4.4 text at 200 %, touch targets of at least 44 px."""
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000609"))
-    ctx = browser.new_context(viewport={"width": 320, "height": 640})
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000609"))
+    ctx = follow_sockets(browser.new_context(viewport={"width": 320, "height": 640}))
     try:
         page = ctx.new_page()
         page.goto(_link_for(portal, created))
-        expect(page.locator("#start-button")).to_be_visible()
-        page.locator("#language-select").select_option(lang)
+        expect(button(page, "overview.start")).to_be_visible()
+        language_select(page).select_option(lang)
         expect(page.locator("html")).to_have_attribute("lang", lang)
 
         def measure(where: str) -> None:
@@ -261,23 +281,22 @@ def test_reflow_zoom_and_touch_targets(
             page.set_viewport_size({"width": 320, "height": 640})
 
         measure("request")
-        next_step(page, "#start-button")
-        page.locator("#documents input[type=file]").set_input_files(str(_long_named_pdf(tmp_path)))
-        expect(page.locator(".file-row")).to_have_count(1)
+        next_step(page, button(page, "overview.start", lang))
+        choose_files(page, _long_named_pdf(tmp_path), lang=lang)
+        expect(uploaded(page, lang)).to_have_count(1)
         measure("item with a long file name")
-        next_step(page)
-        page.locator("#next-button").click()
+        next_step(page, lang=lang)
+        button(page, "nav.next", lang).click()
         expect(page.locator("#error-summary")).to_be_visible()
         measure("item with errors")
         for _ in range(2):
-            page.locator("#not-available").check()
-            page.locator("#reason").fill("x")
-            page.wait_for_timeout(350)
-            next_step(page)
+            field(page, "item.not_available", lang).check()
+            fill(field(page, "item.reason", lang), "x")
+            next_step(page, lang=lang)
         measure("text")
-        next_step(page)
+        next_step(page, lang=lang)
         measure("further documents")
-        next_step(page)
+        next_step(page, lang=lang)
         measure("review")
     finally:
         ctx.close()

@@ -12,14 +12,14 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.a11y import assert_accessible
-from tests.e2e.portal_process import PortalProcess
 from tests.support import messages
+from tests.support.portal_process import PortalProcess
 
 pytestmark = pytest.mark.e2e
 
 
 def test_connection_lost_and_back(portal: PortalProcess, case_service: Any, page: Page) -> None:
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000401"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000401"))
     page.goto(f"{portal.url}/r/{created['reply_link'].rsplit('/r/', 1)[1]}")
     expect(page.locator("blockquote.original")).to_be_visible()
     notice = page.locator(".connection-notice")

@@ -12,10 +12,11 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
-from tests.e2e.portal_process import PortalProcess
+from tests.e2e.portal_page import button, choose_files, field, fill, heading, next_step, uploaded
 from tests.e2e.test_reply_flow import _link_for, _wait_for_reply
 from tests.support import messages
 from tests.support.clamd import ClamdProcess, eicar
+from tests.support.portal_process import PortalProcess
 
 pytestmark = pytest.mark.e2e
 GPS_IFD = 0x8825
@@ -23,24 +24,21 @@ ORIENTATION = 0x0112
 
 
 def _start(page: Page, portal: PortalProcess, case_service: Any, reference: str) -> dict[str, Any]:
-    created = messages.create(case_service, messages.question(reference=reference))
+    created = messages.create(case_service, messages.message_in(reference=reference))
     page.goto(_link_for(portal, created))
-    page.locator("#start-button").click()
+    next_step(page, button(page, "overview.start"))
     return created
 
 
 def _finish(page: Page) -> None:
     """Mark every remaining item as not available, then submit."""
-    while not page.locator("#submit-button").count():
-        heading = page.locator("#step-heading").text_content()
-        if page.locator("#not-available").count() and not page.locator(".file-row").count():
-            page.locator("#not-available").check()
-            page.locator("#reason").fill("Kommt später.")
-            page.wait_for_timeout(400)
-        page.locator("#next-button").click()
-        expect(page.locator("#step-heading")).not_to_have_text(heading or "")
-    page.locator("#declaration").check()
-    page.locator("#submit-button").click()
+    while not button(page, "review.submit").count():
+        if field(page, "item.not_available").count() and not uploaded(page).count():
+            field(page, "item.not_available").check()
+            fill(field(page, "item.reason"), "Kommt später.")
+        next_step(page)
+    field(page, "review.declaration").check()
+    button(page, "review.submit").click()
     expect(page.locator("#done-reference")).to_be_visible()
 
 
@@ -69,8 +67,8 @@ def test_iphone_heic_arrives_as_upright_jpeg_without_location(
     heic = tmp_path / "IMG_4711.HEIC"
     heif.save(str(heic), exif=exif.tobytes(), quality=90)
 
-    page.locator("#documents input[type=file]").set_input_files(str(heic))
-    row = page.locator(".file-row")
+    choose_files(page, heic)
+    row = uploaded(page)
     expect(row).to_contain_text("JPG")
     expect(row.locator("img.thumb")).to_be_visible()
     _finish(page)
@@ -89,23 +87,23 @@ def test_photos_of_one_document_are_put_in_order_and_combined(
     portal: PortalProcess, case_service: Any, page: Page, tmp_path: Path
 ) -> None:
     created = _start(page, portal, case_service, "ABH-P-2026-000402")
-    page.locator("#not-available").check()
-    page.locator("#reason").fill("Kommt später.")
-    page.wait_for_timeout(400)
-    page.locator("#next-button").click()
-    expect(page.locator("h1")).to_contain_text("Arbeitsvertrag")
+    field(page, "item.not_available").check()
+    fill(field(page, "item.reason"), "Kommt später.")
+    next_step(page)
+    expect(heading(page)).to_contain_text("Arbeitsvertrag")
     colours = {"seite-2.jpg": (0, 160, 0), "seite-3.jpg": (0, 0, 160), "seite-1.jpg": (160, 0, 0)}
-    paths = [str(_photo(tmp_path / name, colour)) for name, colour in colours.items()]
-    page.locator("#documents input[type=file]").set_input_files(paths)
-    expect(page.locator(".file-row")).to_have_count(3)
+    paths = [_photo(tmp_path / name, colour) for name, colour in colours.items()]
+    choose_files(page, *paths)
+    rows = uploaded(page)
+    expect(rows).to_have_count(3)
     # Page 1 was picked last: move it up twice.
     page.get_by_role("button", name="↑ Nach oben: seite-1.jpg").click()
-    expect(page.locator(".file-row").nth(1)).to_contain_text("seite-1.jpg")
+    expect(rows.nth(1)).to_contain_text("seite-1.jpg")
     page.get_by_role("button", name="↑ Nach oben: seite-1.jpg").click()
-    expect(page.locator(".file-row").first).to_contain_text("seite-1.jpg")
-    page.locator("#merge-button").click()
-    expect(page.locator(".file-row")).to_have_count(1)
-    expect(page.locator(".file-row")).to_contain_text("3 Seiten")
+    expect(rows.first).to_contain_text("seite-1.jpg")
+    button(page, "upload.merge").click()
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("3 Seiten")
     _finish(page)
 
     reply = _wait_for_reply(case_service, created["id"])
@@ -127,21 +125,21 @@ def test_malware_is_refused_and_a_down_scanner_waves_nothing_through(
     _start(page, portal, case_service, "ABH-P-2026-000403")
     infected = tmp_path / "Versicherung.pdf"
     infected.write_bytes(eicar())
-    page.locator("#documents input[type=file]").set_input_files(str(infected))
+    choose_files(page, infected)
     expect(page.locator("#upload-errors")).to_contain_text("Schadsoftware")
-    expect(page.locator(".file-row")).to_have_count(0)
+    expect(uploaded(page)).to_have_count(0)
 
     clean = _photo(tmp_path / "scan.jpg", (250, 250, 250))
     clamd.stop()
     try:
-        page.locator("#documents input[type=file]").set_input_files(str(clean))
+        choose_files(page, clean)
         expect(page.locator("#upload-errors")).to_contain_text("noch einmal")
-        expect(page.locator(".file-row")).to_have_count(0)
+        expect(uploaded(page)).to_have_count(0)
     finally:
         clamd.start()
     # The same file again, as an applicant does after "try again in a few minutes".
-    page.locator("#documents input[type=file]").set_input_files(str(clean))
-    expect(page.locator(".file-row")).to_have_count(1)
+    choose_files(page, clean)
+    expect(uploaded(page)).to_have_count(1)
     expect(page.locator("#upload-errors")).to_have_count(0)
 
 
@@ -150,7 +148,7 @@ def test_dark_photo_gets_a_hint_but_can_be_sent(
 ) -> None:
     created = _start(page, portal, case_service, "ABH-P-2026-000404")
     dark = _photo(tmp_path / "dunkel.jpg", (12, 12, 14), size=(2000, 1500))
-    page.locator("#documents input[type=file]").set_input_files(str(dark))
+    choose_files(page, dark)
     expect(page.locator(".file-hint", has_text="sehr dunkel")).to_be_visible()
     _finish(page)
     reply = _wait_for_reply(case_service, created["id"])

@@ -10,10 +10,10 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from portal.domain import i18n
-from tests.e2e.a11y import next_step
-from tests.e2e.portal_process import PortalProcess
+from tests.e2e.portal_page import button, field, fill, footer_link, heading, language_select, next_step
 from tests.e2e.test_reply_flow import _link_for
 from tests.support import messages
+from tests.support.portal_process import PortalProcess
 
 pytestmark = pytest.mark.e2e
 LANGUAGES = i18n.available_languages()
@@ -30,57 +30,60 @@ def _no_raw_text(page: Page, where: str) -> None:
 
 
 def _choose(page: Page, lang: str) -> None:
-    page.locator("#language-select").select_option(lang)
+    language_select(page).select_option(lang)
     expect(page.locator("html")).to_have_attribute("lang", i18n.html_lang(lang))
     expect(page.locator("html")).to_have_attribute("dir", i18n.text_direction(lang))
 
 
+def _not_available(page: Page, lang: str, reason: str) -> None:
+    field(page, "item.not_available", lang).check()
+    fill(field(page, "item.reason", lang), reason)
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_page_in_every_language(portal: PortalProcess, case_service: Any, page: Page, lang: str) -> None:
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000500"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000500"))
     page.goto(_link_for(portal, created))
-    expect(page.locator("#start-button")).to_be_visible()
+    expect(button(page, "overview.start")).to_be_visible()
     _choose(page, lang)
-    expect(page.locator("#start-button")).to_have_text(i18n.translate(lang, "overview.start"))
+    expect(button(page, "overview.start", lang)).to_be_visible()
     _no_raw_text(page, f"{lang} overview")
-    next_step(page, "#start-button")
-    page.locator("#next-button").click()  # nothing given: the error summary shows
+    next_step(page, button(page, "overview.start", lang))
+    button(page, "nav.next", lang).click()  # nothing given: the error summary shows
     expect(page.locator("#error-summary")).to_be_visible()
     _no_raw_text(page, f"{lang} item with error")
     for _ in range(6):
-        if page.locator("#submit-button").count():
+        if button(page, "review.submit", lang).count():
             break
-        if page.locator("#not-available").count():
-            page.locator("#not-available").check()
-            page.locator("#reason").fill("—")
-            page.wait_for_timeout(350)
-        next_step(page)
+        if field(page, "item.not_available", lang).count():
+            _not_available(page, lang, "—")
+        next_step(page, button(page, "nav.next", lang))
         _no_raw_text(page, f"{lang} step")
-    page.locator("#submit-button").click()  # declaration missing
+    button(page, "review.submit", lang).click()  # declaration missing
     expect(page.locator("#error-summary")).to_be_visible()
+    # Focus moves to the summary and scrolls the page: only then does the footer hold still.
+    expect(page.locator("#error-summary")).to_be_focused()
     _no_raw_text(page, f"{lang} review with error")
     for name in ("help", "accessibility", "privacy", "imprint"):
-        page.locator(f"footer a[href='/{name}']").click()
+        footer_link(page, name, lang).click()
         expect(page).to_have_url(re.compile(f"/{name}$"))
-        expect(page.locator("h1")).to_have_text(i18n.translate(lang, f"pages.{name}.title"))
+        expect(heading(page)).to_have_text(i18n.translate(lang, f"pages.{name}.title"))
         _no_raw_text(page, f"{lang} {name}")
     page.goto(f"{portal.url}/r/{'B' * 43}")
-    expect(page.locator("h1")).to_have_text(i18n.translate(lang, "link.link_unknown_title"))
+    expect(heading(page)).to_have_text(i18n.translate(lang, "link.link_unknown_title"))
     _no_raw_text(page, f"{lang} unknown link")
 
 
 def test_first_visit_language_order(portal: PortalProcess, case_service: Any, browser: Browser) -> None:
     def page_lang(preferred: str, accept: str, expected: str) -> None:
-        case = dict(messages.question(reference="ABH-P-2026-000501")["case"], preferred_language=preferred)
-        created = messages.create(case_service, messages.question(reference="ABH-P-2026-000501", case=case))
+        created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000501", language=preferred))
         ctx = browser.new_context(locale=accept.split(",")[0], extra_http_headers={"Accept-Language": accept})
         try:
             pg = ctx.new_page()
             pg.goto(_link_for(portal, created))
-            expect(pg.locator("#start-button")).to_be_visible()
             # Set by script after the texts arrive: wait for it rather than read it once.
             expect(pg.locator("html")).to_have_attribute("lang", expected)
-            expect(pg.locator("#start-button")).to_have_text(i18n.translate(expected, "overview.start"))
+            expect(button(pg, "overview.start", expected)).to_be_visible()
         finally:
             ctx.close()
 
@@ -92,14 +95,16 @@ def test_first_visit_language_order(portal: PortalProcess, case_service: Any, br
 @pytest.mark.parametrize("lang", ["ar", "fa"])
 def test_right_to_left_is_mirrored(portal: PortalProcess, case_service: Any, page: Page, lang: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000502"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000502"))
     page.goto(_link_for(portal, created))
-    expect(page.locator("#start-button")).to_be_visible()
+    expect(button(page, "overview.start")).to_be_visible()
     _choose(page, lang)
+    start_button = button(page, "overview.start", lang)
+    expect(start_button).to_be_visible()
     width = page.viewport_size["width"] if page.viewport_size else 360
-    heading = page.locator("h1").bounding_box()
-    start = page.locator("#start-button").bounding_box()
-    assert heading and start
+    title = heading(page).bounding_box()
+    start = start_button.bounding_box()
+    assert title and start
     # Mirrored: blocks hug the right edge, the start button sits at the right.
     assert width - (start["x"] + start["width"]) < 40 < start["x"]
     # No horizontal scrolling at 360 px.
@@ -107,16 +112,15 @@ def test_right_to_left_is_mirrored(portal: PortalProcess, case_service: Any, pag
     page.screenshot(path=str(SHOTS / f"request-{lang}.png"), full_page=True)
     # The case reference (Latin digits and hyphens) stays in order inside right-to-left text.
     expect(page.locator("bdi", has_text="ABH-P-2026-000502")).to_be_visible()
-    next_step(page, "#start-button")
+    next_step(page, start_button)
     for _ in range(3):
-        page.locator("#not-available").check()
-        page.locator("#reason").fill("لاحقاً")
-        page.wait_for_timeout(350)
-        next_step(page)
-    next_step(page)
-    next_step(page)
-    expect(page.locator("#submit-button")).to_be_visible()
-    submit = page.locator("#submit-button").bounding_box()
+        _not_available(page, lang, "لاحقاً")
+        next_step(page, button(page, "nav.next", lang))
+    next_step(page, button(page, "nav.next", lang))
+    next_step(page, button(page, "nav.next", lang))
+    submit_button = button(page, "review.submit", lang)
+    expect(submit_button).to_be_visible()
+    submit = submit_button.bounding_box()
     assert submit and width - (submit["x"] + submit["width"]) < 40
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.screenshot(path=str(SHOTS / f"review-{lang}.png"), full_page=True)
@@ -124,13 +128,13 @@ def test_right_to_left_is_mirrored(portal: PortalProcess, case_service: Any, pag
 
 def test_changing_the_language_keeps_the_keyboard_focus(portal: PortalProcess, case_service: Any, page: Page) -> None:
     """The header is rebuilt for a new language; focus goes back to the select just used."""
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000110"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000110"))
     page.goto(_link_for(portal, created))
     expect(page.locator("blockquote.original")).to_be_visible()
-    select = page.locator("#language-select")
+    select = language_select(page)
     select.focus()
     select.select_option("en")
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    expect(page.locator("#language-select")).to_be_focused()
+    expect(field(page, "language.label", "en")).to_be_focused()
     page.keyboard.press("Tab")  # and the keyboard goes on from there, not from the page's start
     assert page.evaluate("document.activeElement.closest('header') === null")

@@ -9,24 +9,25 @@ A's, and no staff page or action works without a session.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
+from portal.domain import i18n
 from portal.outbox.store import PortalStore
+from portal.state.language import LanguageState
 from portal.state.reply import ReplyState
 from portal.state.staff import StaffState
 from portal.state.staff_preview import PreviewState
 from tests.e2e.a11y import assert_accessible
-from tests.e2e.portal_process import ROOT, PortalProcess
+from tests.e2e.portal_page import button, field, follow_sockets, heading, socket_of
 from tests.support import messages
+from tests.support.portal_process import PortalProcess
+from tests.support.processes import run_portal_command
 
 pytestmark = pytest.mark.e2e
 
@@ -42,21 +43,8 @@ CAPTURE_SOCKET = (
 
 def _create_user(portal: PortalProcess, username: str, authority: str) -> None:
     """Through the real command, with the password on stdin as an operator would give it."""
-    env = {
-        **os.environ,
-        "PORTAL_DATA_DIR": str(portal.data_dir),
-        "PORTAL_CASE_SERVICE_URL": portal.case_service_url,
-        "PORTAL_CASE_SERVICE_KEY": portal.case_service_key,
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "portal.staff", "create-user", "--username", username, "--authority", authority],
-        input=PASSWORD + "\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=60,
-    )
+    args = ("portal.staff", "create-user", "--username", username, "--authority", authority)
+    done = run_portal_command(portal.data_dir, *args, stdin=PASSWORD + "\n")
     assert done.returncode == 0 or "staff_user_exists" in done.stderr, done.stderr
 
 
@@ -71,7 +59,7 @@ def wide(browser: Browser) -> Any:
     contexts: list[BrowserContext] = []
 
     def new_page() -> Page:
-        ctx = browser.new_context(viewport=WIDE, locale="de-DE")
+        ctx = follow_sockets(browser.new_context(viewport=WIDE, locale="de-DE"))
         ctx.add_init_script(CAPTURE_SOCKET)
         contexts.append(ctx)
         page = ctx.new_page()
@@ -85,18 +73,39 @@ def wide(browser: Browser) -> Any:
 
 def _sign_in(page: Page, portal: PortalProcess, username: str) -> None:
     page.goto(f"{portal.url}/staff/sign-in")
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("#sign-in-button").click()
+    field(page, "staff.username").fill(username)
+    field(page, "staff.password").fill(PASSWORD)
+    button(page, "staff.sign_in").click()
     page.wait_for_url(f"{portal.url}/staff")
-    expect(page.locator("#step-heading")).to_be_visible()
+    expect(heading(page)).to_be_visible()
 
 
-def _send_event(page: Page, handler: str, payload: dict[str, Any]) -> None:
-    """A frame as the Reflex client sends it, for any handler: what a hand-made request can do."""
-    frame = ["event", {"name": handler, "payload": payload, "router_data": {"pathname": "/reply", "asPath": "/reply"}}]
-    page.evaluate("f => window.__rkSocket.send('42/_event,' + f)", json.dumps(frame))
-    page.wait_for_timeout(1500)
+def _rows(page: Page) -> Locator:
+    return page.get_by_role("list", name=i18n.translate("de", "staff.list_label")).get_by_role("listitem")
+
+
+def _search(page: Page, query: str) -> None:
+    field(page, "staff.search_label").fill(query)
+    button(page, "staff.search").click()
+
+
+def _send_events(page: Page, *events: tuple[str, dict[str, Any]]) -> None:
+    """Frames as the Reflex client sends them, for any handler: what a hand-made request can do.
+
+    Returns once the portal has handled them: it handles a tab's events one after the other, and
+    answers the keep-alive sent last with a script (which resets the session timer).
+    """
+
+    def frame(handler: str, payload: dict[str, Any]) -> str:
+        event = {"name": handler, "payload": payload, "router_data": {"pathname": "/reply", "asPath": "/reply"}}
+        return json.dumps(["event", event])
+
+    def answers_keep_alive(payload: str | bytes) -> bool:
+        return isinstance(payload, str) and "__rkSessionReset" in payload
+
+    with socket_of(page).expect_event("framereceived", predicate=answers_keep_alive):
+        for handler, payload in [*events, (f"{LanguageState.get_full_name()}.keep_alive", {})]:
+            page.evaluate("f => window.__rkSocket.send('42/_event,' + f)", frame(handler, payload))
 
 
 def _message(case_service: Any, message_id: str) -> dict[str, Any]:
@@ -128,34 +137,35 @@ def _link(portal: PortalProcess, created: dict[str, Any]) -> str:
 def test_staff_preview_side_by_side_no_reply_and_revoke(
     portal: PortalProcess, case_service: Any, staff_users: None, wide: Any, page: Page
 ) -> None:
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000301"))
+    body = messages.message_in(reference="ABH-P-2026-000301")
+    created_subject = body["subject"]
+    created = messages.create(case_service, body)
     message_id = created["id"]
     # The applicant opened the link and started answering: staff see both.
     page.goto(_link(portal, created))
     expect(page.locator("blockquote.original")).to_be_visible()
-    page.locator("#start-button").click()
+    button(page, "overview.start").click()
     expect(page.locator("#step-heading")).not_to_contain_text("Rückfrage")
 
     staff = wide()
     staff.goto(f"{portal.url}/staff/sign-in")
-    expect(staff.locator("#username")).to_be_visible()
+    expect(field(staff, "staff.username")).to_be_visible()
     assert_accessible(staff, "staff sign-in")
     _sign_in(staff, portal, "staff-a")
-    expect(staff.locator(".message-row").first).to_be_visible()
+    expect(_rows(staff).first).to_be_visible()
     assert_accessible(staff, "staff list")
-    staff.locator("#query").fill("ABH-P-2026-000301")
-    staff.locator("#search-button").click()
-    rows = staff.locator(".message-row")
+    _search(staff, "ABH-P-2026-000301")
+    rows = _rows(staff)
     expect(rows).to_have_count(1)
     expect(rows.first.locator(".status")).to_contain_text("Antwort begonnen am")
     expect(rows.first).not_to_contain_text("Noch nie geöffnet")
-    rows.first.locator("h2 a").click()
+    rows.first.get_by_role("link", name=created_subject).click()
     staff.wait_for_url(f"{portal.url}/staff/message/{message_id}")
     expect(staff.locator("#preview-banner")).to_be_visible()
     expect(staff.locator("#last-opened")).not_to_contain_text("Noch nie")
 
     # Arabic and German side by side, each column in its own language and direction.
-    staff.locator("#preview-language").select_option("ar")
+    field(staff, "staff.preview_language").select_option("ar")
     columns = staff.locator(".preview-column > div")
     expect(columns).to_have_count(2)
     expect(columns.nth(0)).to_have_attribute("lang", "ar")
@@ -195,21 +205,24 @@ def test_staff_preview_side_by_side_no_reply_and_revoke(
         assert (response.status_code, response.json()) == (status, {"code": code}), response.text
     for name in ("next_step", "set_declaration", "submit"):
         payload = {"checked": True} if name == "set_declaration" else {}
-        _send_event(staff, f"{ReplyState.get_full_name()}.{name}", payload)
-        _send_event(staff, f"{PreviewState.get_full_name()}.{name}", payload)
+        _send_events(
+            staff,
+            (f"{ReplyState.get_full_name()}.{name}", payload),
+            (f"{PreviewState.get_full_name()}.{name}", payload),
+        )
     assert (set(files_dir.rglob("*")) if files_dir.exists() else set()) == before
     assert _replies_for(case_service, message_id) == []
     assert _outbox_entry(portal, message_id) is None
     expect(staff.locator("#preview-banner")).to_be_visible()  # the page is still the preview
 
     # Revoke, with a confirmation and a reason.
-    staff.locator("#revoke-button").click()
-    expect(staff.locator("#revoke-reason")).to_be_focused()
+    button(staff, "staff.revoke").click()
+    expect(field(staff, "staff.revoke_reason")).to_be_focused()
     assert_accessible(staff, "staff revoke confirmation")
-    staff.locator("#revoke-confirm").click()
+    button(staff, "staff.revoke_now").click()
     assert _message(case_service, message_id)["link_state"] == "open"  # nothing without a reason
-    staff.locator("#revoke-reason").fill("Bescheid ist ergangen, Anhörung erledigt")
-    staff.locator("#revoke-confirm").click()
+    field(staff, "staff.revoke_reason").fill("Bescheid ist ergangen, Anhörung erledigt")
+    button(staff, "staff.revoke_now").click()
     expect(staff.locator("#preview-status")).to_contain_text("zurückgezogen")
     assert _message(case_service, message_id)["link_state"] == "revoked"
     assert token not in staff.content() and created["reply_link"].rsplit("/r/", 1)[1] not in staff.content()
@@ -217,7 +230,7 @@ def test_staff_preview_side_by_side_no_reply_and_revoke(
     # The applicant's link now shows the revoked page.
     applicant = wide()
     applicant.goto(_link(portal, created))
-    expect(applicant.locator("h1")).to_contain_text("gilt nicht mehr")
+    expect(heading(applicant)).to_contain_text("gilt nicht mehr")
 
     # Recorded: sign-in, preview and revocation, by whom and from where; no reason or token in it.
     entries = messages.authority_get(case_service, "/api/v1/audit").json()["entries"]
@@ -229,18 +242,17 @@ def test_staff_preview_side_by_side_no_reply_and_revoke(
 
 
 def test_other_authority_sees_nothing(portal: PortalProcess, case_service: Any, staff_users: None, wide: Any) -> None:
-    body = messages.question(reference="ABH-P-2026-000302")
+    body = messages.message_in(reference="ABH-P-2026-000302")
     created = messages.create(case_service, body)
     staff = wide()
     _sign_in(staff, portal, "staff-b")
-    expect(staff.locator(".message-row", has_text="ABH-P-2026-000302")).to_have_count(0)
+    expect(_rows(staff).filter(has_text="ABH-P-2026-000302")).to_have_count(0)
     for query in ("ABH-P-2026-000302", created["id"]):
-        staff.locator("#query").fill(query)
-        staff.locator("#search-button").click()
+        _search(staff, query)
         expect(staff.get_by_text("keine Nachricht", exact=False)).to_be_visible()
-        expect(staff.locator(".message-row")).to_have_count(0)
+        expect(_rows(staff)).to_have_count(0)
     staff.goto(f"{portal.url}/staff/message/{created['id']}")
-    expect(staff.locator("[role=alert]")).to_contain_text("gibt es in Ihrer Behörde nicht")
+    expect(staff.get_by_role("alert")).to_contain_text("gibt es in Ihrer Behörde nicht")
     expect(staff.locator("#preview-banner")).to_have_count(0)
     assert body["subject"] not in staff.content()
     for authority in ("abh-potsdam", "abh-cottbus"):
@@ -251,23 +263,26 @@ def test_other_authority_sees_nothing(portal: PortalProcess, case_service: Any, 
 def test_no_staff_route_or_action_without_a_session(
     portal: PortalProcess, case_service: Any, staff_users: None, wide: Any, browser: Browser
 ) -> None:
-    body = messages.question(reference="ABH-P-2026-000303")
+    body = messages.message_in(reference="ABH-P-2026-000303")
     created = messages.create(case_service, body)
     message_id = created["id"]
     page = wide()
     for route in ("/staff", "/staff/", f"/staff/message/{message_id}", "/staff/message/unknown"):
         page.goto(f"{portal.url}{route}")
         page.wait_for_url(SIGN_IN)
-        expect(page.locator("#username")).to_be_visible()
+        expect(field(page, "staff.username")).to_be_visible()
         assert body["subject"] not in page.content()
 
     staff_state, preview_state = StaffState.get_full_name(), PreviewState.get_full_name()
 
     def try_everything(tab: Page) -> None:
-        _send_event(tab, f"{staff_state}.search", {"form": {"query": "ABH-P-2026-000303"}})
-        _send_event(tab, f"{preview_state}.ask_revoke", {})
-        _send_event(tab, f"{preview_state}.show_language", {"lang": "ar"})
-        _send_event(tab, f"{preview_state}.revoke", {"form": {"reason": "ohne Sitzung"}})
+        _send_events(
+            tab,
+            (f"{staff_state}.search", {"form": {"query": "ABH-P-2026-000303"}}),
+            (f"{preview_state}.ask_revoke", {}),
+            (f"{preview_state}.show_language", {"lang": "ar"}),
+            (f"{preview_state}.revoke", {"form": {"reason": "ohne Sitzung"}}),
+        )
         assert _message(case_service, message_id)["link_state"] == "open"
 
     # A preview open in one browser; its client token copied into another gets nothing there.
@@ -275,10 +290,13 @@ def test_no_staff_route_or_action_without_a_session(
     page.goto(f"{portal.url}/staff/message/{message_id}")
     expect(page.locator("#preview-banner")).to_be_visible()
     token = page.evaluate("sessionStorage.getItem('token')")
-    # Reflex gives a token that is still connected elsewhere a new one, so the tab goes first.
-    page.goto("about:blank")
-    page.wait_for_timeout(1000)
-    thief = browser.new_context(viewport=WIDE, locale="de-DE", user_agent="Mozilla/5.0 (X11; Linux) Other/1.0")
+    # Reflex gives a token that is still connected elsewhere a new one, so the tab goes first:
+    # closed, its connection is gone (a tab that only navigates away reports no socket closing).
+    first_browser = page.context
+    page.close()
+    thief = follow_sockets(
+        browser.new_context(viewport=WIDE, locale="de-DE", user_agent="Mozilla/5.0 (X11; Linux) Other/1.0")
+    )
     try:
         thief.add_init_script(f"sessionStorage.setItem('token', {json.dumps(token)});" + CAPTURE_SOCKET)
         other = thief.new_page()
@@ -290,11 +308,16 @@ def test_no_staff_route_or_action_without_a_session(
     finally:
         thief.close()
 
-    # Signed out: the same tab can do nothing any more, whatever it sends.
+    # Signed out: the same session, back in a tab of the first browser, can do nothing any more,
+    # whatever it sends.
+    first_browser.add_init_script(f"sessionStorage.setItem('token', {json.dumps(token)});")
+    page = first_browser.new_page()
+    page.set_default_timeout(20_000)
     _sign_in(page, portal, "staff-a")
+    assert page.evaluate("sessionStorage.getItem('token')") == token
     page.goto(f"{portal.url}/staff/message/{message_id}")
     expect(page.locator("#preview-banner")).to_be_visible()
-    page.locator("#sign-out").click()
+    button(page, "staff.sign_out").click()
     page.wait_for_url(SIGN_IN)
     expect(page.locator("#signed-out")).to_be_visible()
     assert body["subject"] not in page.content()
@@ -311,15 +334,15 @@ def test_staff_sign_in_refuses_wrong_passwords_and_locks(
     page = wide()
     page.goto(f"{portal.url}/staff/sign-in")
     for _ in range(5):
-        page.locator("#username").fill("staff-lock")
-        page.locator("#password").fill("falsches-Passwort-123")
-        page.locator("#sign-in-button").click()
+        field(page, "staff.username").fill("staff-lock")
+        field(page, "staff.password").fill("falsches-Passwort-123")
+        button(page, "staff.sign_in").click()
         expect(page.locator("#sign-in-error")).to_be_visible()
     expect(page.locator("#sign-in-error")).to_contain_text("gesperrt")
     # Locked: even the right password is refused for now.
-    page.locator("#username").fill("staff-lock")
-    page.locator("#password").fill(PASSWORD)
-    page.locator("#sign-in-button").click()
+    field(page, "staff.username").fill("staff-lock")
+    field(page, "staff.password").fill(PASSWORD)
+    button(page, "staff.sign_in").click()
     expect(page.locator("#sign-in-error")).to_contain_text("gesperrt")
     assert page.url.rstrip("/") == f"{portal.url}/staff/sign-in"
 
@@ -351,26 +374,26 @@ PROXY_HEADERS = {"X-Remote-User": "sso.mueller", "X-Remote-Authority": "abh-pots
 
 def test_single_sign_on_through_trusted_proxy_headers(restart_portal: Any, case_service: Any, browser: Browser) -> None:
     sso = restart_portal({"PORTAL_STAFF_AUTH": "headers", "PORTAL_STAFF_TRUSTED_PROXIES": "127.0.0.1/32,::1/128"})
-    messages.create(case_service, messages.question(reference="ABH-P-2026-000304"))
+    messages.create(case_service, messages.message_in(reference="ABH-P-2026-000304"))
     # What the authenticating proxy adds to every request it passes on (the websocket's too).
     ctx = browser.new_context(viewport=WIDE, locale="de-DE", extra_http_headers=PROXY_HEADERS)
     try:
         page = ctx.new_page()
         page.goto(f"{sso.url}/staff")
         page.wait_for_url(f"{sso.url}/staff")
-        expect(page.locator(".message-row", has_text="ABH-P-2026-000304")).to_have_count(1)
+        expect(_rows(page).filter(has_text="ABH-P-2026-000304")).to_have_count(1)
         expect(page.locator(".staff-bar")).to_contain_text("sso.mueller")
         # Signing out stays signed out although the proxy still sends who it is ...
-        page.locator("#sign-out").click()
+        button(page, "staff.sign_out").click()
         page.wait_for_url(SIGN_IN)
         expect(page.locator("#signed-out")).to_be_visible()
         page.goto(f"{sso.url}/staff")
         page.wait_for_url(SIGN_IN)
         assert "ABH-P-2026-000304" not in page.content()
         # ... until the staff member asks to come back.
-        page.locator("#sign-in-again").click()
+        button(page, "staff.sign_in_again").click()
         page.wait_for_url(f"{sso.url}/staff")
-        expect(page.locator(".message-row", has_text="ABH-P-2026-000304")).to_have_count(1)
+        expect(_rows(page).filter(has_text="ABH-P-2026-000304")).to_have_count(1)
     finally:
         ctx.close()
 
@@ -380,8 +403,8 @@ def test_single_sign_on_through_trusted_proxy_headers(restart_portal: Any, case_
         page = ctx.new_page()
         page.goto(f"{sso.url}/staff")
         page.wait_for_url(SIGN_IN)
-        expect(page.locator("[role=alert]")).to_be_visible()
-        expect(page.locator("#password")).to_have_count(0)
+        expect(page.get_by_role("alert")).to_be_visible()
+        expect(field(page, "staff.password")).to_have_count(0)
         assert "ABH-P-2026-000304" not in page.content()
     finally:
         ctx.close()
@@ -400,7 +423,7 @@ def test_identity_headers_from_an_untrusted_peer_count_for_nothing(
         page = ctx.new_page()
         page.goto(f"{sso.url}/staff")
         page.wait_for_url(SIGN_IN)
-        expect(page.locator("[role=alert]")).to_contain_text("zentrale Anmeldung konnte nicht bestätigt werden")
-        expect(page.locator(".message-row")).to_have_count(0)
+        expect(page.get_by_role("alert")).to_contain_text("zentrale Anmeldung konnte nicht bestätigt werden")
+        expect(_rows(page)).to_have_count(0)
     finally:
         ctx.close()

@@ -11,9 +11,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from portal.state.reply import ReplyState
-from tests.e2e.portal_process import PortalProcess
+from tests.e2e.portal_page import button, choose_files, next_step, uploaded
 from tests.e2e.test_reply_flow import _link_for
 from tests.support import messages
+from tests.support.portal_process import PortalProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -21,21 +22,21 @@ pytestmark = pytest.mark.e2e
 def test_a_renamed_web_page_is_refused_with_advice(
     portal: PortalProcess, case_service: Any, page: Page, tmp_path: Path
 ) -> None:
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000301"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000301"))
     page.goto(_link_for(portal, created))
-    page.locator("#start-button").click()
+    next_step(page, button(page, "overview.start"))
     fake = tmp_path / "Versicherung.pdf"
     fake.write_text("<!DOCTYPE html><html><body><script>alert(1)</script></body></html>")
     empty = tmp_path / "leer.pdf"
     empty.write_bytes(b"")
     files_dir = portal.data_dir / "files"
     before = set(files_dir.rglob("*"))
-    page.locator("#documents input[type=file]").set_input_files([str(fake), str(empty)])
+    choose_files(page, fake, empty)
     refused = page.locator("#upload-errors")
     expect(refused).to_contain_text("Webseite")
     expect(refused).to_contain_text("leer")
     expect(refused).to_be_focused()
-    expect(page.locator(".file-row")).to_have_count(0)
+    expect(uploaded(page)).to_have_count(0)
     assert set(files_dir.rglob("*")) == before, "refused files must not stay on disk"
 
 
@@ -62,9 +63,9 @@ def test_server_limits_and_headers(portal: PortalProcess) -> None:
 
 
 def test_no_token_in_the_logs(portal: PortalProcess, case_service: Any, page: Page) -> None:
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000302"))
+    created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000302"))
     token = created["reply_link"].rsplit("/", 1)[1]
     page.goto(_link_for(portal, created))
-    expect(page.locator("#start-button")).to_be_visible()
+    expect(button(page, "overview.start")).to_be_visible()
     assert token not in portal.log_path.read_text(errors="replace")
     assert token not in case_service.log_path.read_text(errors="replace")

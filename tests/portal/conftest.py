@@ -6,7 +6,7 @@ import hashlib
 import os
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import pytest
 
 from portal.domain.outgoing import ItemAnswer, OutgoingFile, OutgoingReply
 from tests.fixtures.corpus import build_corpus
+from tests.support import messages
 
 AUTHORITY = "abh-potsdam"
 
@@ -40,29 +41,19 @@ def authority_client(case_service: Any, authority: str = AUTHORITY) -> httpx.Asy
     )
 
 
-def message_in(kind: str = "question", **overrides: Any) -> dict[str, Any]:
-    today = datetime.now(UTC).date()
-    body: dict[str, Any] = {
-        "kind": kind,
-        "subject": "Fehlende Unterlagen zu Ihrem Antrag",
-        "body": "Bitte reichen Sie die folgenden Unterlagen nach.",
-        "deadline": (today + timedelta(days=14)).isoformat(),
-        "authority": {"name": "Ausländerbehörde Potsdam", "address": "Friedrich-Ebert-Str. 79, 14469 Potsdam"},
-        "case": {
-            "reference": "ABH-2026-0042",
-            "service_name": "Aufenthaltserlaubnis zur Beschäftigung",
-            "submitted_on": date(2026, 1, 12).isoformat(),
-            "applicant_name": "Amina Test",
-            "preferred_language": "en",
-        },
-        "requested_items": [
-            {"code": "employment_contract", "required": True, "note": "Mit Unterschrift"},
-            {"code": "payslips", "required": False},
-        ],
-    }
-    body.update(overrides)
-    return body
-
+# The portal suites' message (``tests.support.messages`` builds it): one required document and one
+# optional, for an applicant who reads English; its reference names the files of ``make_reply``.
+REFERENCE = "ABH-2026-0042"
+MESSAGE = {
+    "reference": REFERENCE,
+    "applicant": "Amina Test",
+    "language": "en",
+    "deadline_in_days": 14,
+    "items": (
+        {"code": "employment_contract", "required": True, "note": "Mit Unterschrift"},
+        {"code": "payslips", "required": False},
+    ),
+}
 
 CreateMessage = Callable[..., Awaitable[tuple[str, str]]]
 
@@ -73,7 +64,8 @@ def create_message(case_service: Any) -> CreateMessage:
 
     async def create(kind: str = "question", **overrides: Any) -> tuple[str, str]:
         async with authority_client(case_service) as http:
-            response = await http.post("/api/v1/messages", json=message_in(kind, **overrides))
+            message = messages.message_in(kind, **{**MESSAGE, **overrides})
+            response = await http.post("/api/v1/messages", json=message)
         assert response.status_code == 201, response.text
         created = response.json()
         return created["id"], created["reply_link"].rsplit("/", 1)[1]
@@ -82,7 +74,7 @@ def create_message(case_service: Any) -> CreateMessage:
 
 
 def make_reply(folder: Path, *, item_id: str = "item-1", n_files: int = 2, size: int = 300_000) -> OutgoingReply:
-    """A valid reply for the question of ``message_in()``, its files written under ``folder``."""
+    """A valid reply for the question of ``MESSAGE``, its files written under ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     files: list[OutgoingFile] = []
     for i in range(1, n_files + 1):
@@ -92,7 +84,7 @@ def make_reply(folder: Path, *, item_id: str = "item-1", n_files: int = 2, size:
         files.append(
             OutgoingFile(
                 key=f"f{i}",
-                name=f"Arbeitsvertrag_ABH-2026-0042_{i}.pdf",
+                name=f"Arbeitsvertrag_{REFERENCE}_{i}.pdf",
                 media_type="application/pdf",
                 size=len(data),
                 sha512=hashlib.sha512(data).hexdigest(),

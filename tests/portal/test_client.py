@@ -55,7 +55,7 @@ async def test_resolve_and_read_message(client: CaseServiceClient, create_messag
     assert message.requested_items[0].title_de == "Arbeitsvertrag"
     assert message.requested_items[0].note == "Mit Unterschrift"
     assert message.case.reference == "ABH-2026-0042" and message.case.preferred_language == "en"
-    assert message.authority.name == "Ausländerbehörde Potsdam"
+    assert message.authority.name == "Landeshauptstadt Potsdam, Ausländerbehörde"
     assert message.link_state is LinkState.open and message.deadline is not None
     assert message.item("item-2") is not None and message.item("item-9") is None
 

@@ -16,14 +16,11 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 
-from tests.support.case_service import free_port
-from tests.support.processes import terminate
+from tests.support.processes import ServerProcess, free_port
 
 CLAMD = Path("/usr/sbin/clamd")
 MISSING = f"clamd not found at {CLAMD}: install clamav-daemon (scripts/setup --test does)"
@@ -68,12 +65,15 @@ def raw_ping(socket_path: Path, timeout: float = 0.5) -> bool:
         return False
 
 
-class ClamdProcess:
+class ClamdProcess(ServerProcess):
+    name = "clamd"
+    start_timeout = 15.0
+    poll_interval = 0.02
+
     def __init__(self, work_dir: Path, *, stream_max_length: str = "30M", port: int | None = None) -> None:
         self.work_dir = work_dir
         self.db_dir = work_dir / "db"
         self.config_path = work_dir / "clamd.conf"
-        self.log_path = work_dir / "clamd.log"
         socket_path = work_dir / "clamd.ctl"
         if len(str(socket_path)) > 100:  # sun_path holds 108 bytes
             socket_path = Path(tempfile.mkdtemp(prefix="clamd-")) / "clamd.ctl"
@@ -81,7 +81,7 @@ class ClamdProcess:
         self.port = port or free_port()
         self.stream_max_length = stream_max_length
         self.started_in: float | None = None  # seconds from spawn to the first PONG
-        self._process: subprocess.Popen[bytes] | None = None
+        self._began = 0.0
 
     @property
     def unix_address(self) -> str:
@@ -92,10 +92,23 @@ class ClamdProcess:
         return f"tcp:127.0.0.1:{self.port}"
 
     @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
+    def log_path(self) -> Path:
+        """What clamd writes to its console; its own log (``clamd_log``) has the scan results."""
+        return self.work_dir / "clamd.out"
 
-    def _write_config(self) -> None:
+    @property
+    def clamd_log(self) -> Path:
+        return self.work_dir / "clamd.log"
+
+    def log_paths(self) -> list[Path]:
+        return [self.log_path, self.clamd_log]
+
+    def command(self) -> list[str]:
+        return [str(find_clamd()), f"--config-file={self.config_path}"]
+
+    def prepare(self) -> None:
+        find_clamd()
+        self.work_dir.mkdir(parents=True, exist_ok=True)
         write_database(self.db_dir)
         tmp = self.work_dir / "tmp"
         tmp.mkdir(exist_ok=True)
@@ -107,7 +120,7 @@ class ClamdProcess:
             "DatabaseDirectory": str(self.db_dir),
             "TemporaryDirectory": str(tmp),
             "PidFile": str(self.work_dir / "clamd.pid"),
-            "LogFile": str(self.log_path),
+            "LogFile": str(self.clamd_log),
             "LogTime": "yes",
             "Foreground": "yes",
             "StreamMaxLength": self.stream_max_length,
@@ -118,48 +131,13 @@ class ClamdProcess:
         if os.geteuid() == 0:
             lines["User"] = "root"
         self.config_path.write_text("".join(f"{key} {value}\n" for key, value in lines.items()))
+        self._began = time.monotonic()
 
-    def start(self, timeout: float = 15.0) -> None:
-        if self.running:
-            return
-        clamd = find_clamd()
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        self._write_config()
-        began = time.monotonic()
-        with (self.work_dir / "clamd.out").open("ab") as out:
-            self._process = subprocess.Popen(
-                [str(clamd), f"--config-file={self.config_path}"],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        while time.monotonic() - began < timeout:
-            if self._process.poll() is not None:
-                code = self._process.returncode
-                self._process = None
-                raise RuntimeError(f"clamd exited with {code}: {self._tail()}")
-            if raw_ping(self.socket_path):
-                self.started_in = time.monotonic() - began
-                return
-            time.sleep(0.02)
-        self.stop()
-        raise RuntimeError(f"clamd did not answer PING within {timeout} s: {self._tail()}")
-
-    def _tail(self) -> str:
-        texts = [p.read_text(errors="replace") for p in (self.work_dir / "clamd.out", self.log_path) if p.exists()]
-        return "\n".join(texts)[-2000:]
-
-    def stop(self, timeout: float = 10.0) -> None:
-        process, self._process = self._process, None
-        terminate(process, timeout)
-
-    def __enter__(self) -> ClamdProcess:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+    def is_ready(self) -> bool:
+        if not raw_ping(self.socket_path):
+            return False
+        self.started_in = time.monotonic() - self._began
+        return True
 
 
 def run_clamd(work_dir: Path, *, stream_max_length: str = "30M", port: int | None = None) -> ClamdProcess:

@@ -30,9 +30,21 @@ def test_every_locale_has_exactly_the_german_keys(lang: str) -> None:
     texts = i18n.catalogue(lang)
     assert _normalised(set(texts)) - _normalised(set(reference)) == set(), "keys German does not have"
     assert _normalised(set(reference)) - _normalised(set(texts)) == set(), "keys missing against German"
-    plural_parents = {k.rsplit(".", 1)[0] for k in texts if k.rsplit(".", 1)[-1] in PLURAL_FORMS}
-    for parent in plural_parents:
-        assert f"{parent}.other" in texts, f"{lang}: {parent} has no 'other' form"
+
+
+@pytest.mark.parametrize("lang", [i18n.REFERENCE_LANGUAGE, *LANGS])
+def test_every_count_has_the_plural_forms_of_its_language(lang: str) -> None:
+    """Each text that depends on a number has exactly the categories CLDR's rules (through Babel)
+    choose from in this language: Arabic six, Russian four, German two, Chinese one."""
+    needed = {*i18n.cldr_locale(lang).plural_form.tags, "other"}
+    forms: dict[str, set[str]] = {}
+    for key in i18n.catalogue(lang):
+        parent, _, form = key.rpartition(".")
+        if form in PLURAL_FORMS:
+            forms.setdefault(parent, set()).add(form)
+    assert forms, "no plural texts found"
+    wrong = {parent: sorted(found) for parent, found in forms.items() if found != needed}
+    assert not wrong, f"{lang} needs {sorted(needed)}"
 
 
 @pytest.mark.parametrize("lang", [i18n.REFERENCE_LANGUAGE, *LANGS])
@@ -71,6 +83,10 @@ def test_pick_language_order() -> None:
 def test_plural_forms_follow_cldr() -> None:
     assert i18n.translate_count("de", "upload.added", 1) == "1 Datei wurde hinzugefügt."
     assert i18n.translate_count("de", "upload.added", 3) == "3 Dateien wurden hinzugefügt."
+    files = [i18n.translate_count("ru", "review.extra_files", n, title="Паспорт") for n in (1, 3, 5)]
+    assert files == ["Паспорт: 1 файл", "Паспорт: 3 файла", "Паспорт: 5 файлов"]
+    arabic = [i18n.translate_count("ar", "review.extra_files", n, title="جواز").split()[-1] for n in (2, 3, 11, 100)]
+    assert arabic == ["ملفان", "ملفات", "ملفًا", "ملف"]  # two, few, many, other
 
 
 def test_fill_keeps_unknown_placeholders_for_later() -> None:

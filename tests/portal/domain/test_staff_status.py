@@ -9,7 +9,7 @@ import pytest
 
 from portal.domain.outgoing import OutboxState
 from portal.domain.staff_status import StaffStatus, status_of
-from tests.support.summaries import T0, summary
+from tests.support.messages import T0, summary
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from pydantic import ValidationError
 from portal.domain.errors import IntakeError
 from portal.intake.scanner import ClamdScanner, make_scanner, parse_address
 from portal.settings import PortalSettings
-from tests.support.case_service import free_port
 from tests.support.clamd import DETECTED_AS, ClamdMissing, ClamdProcess, eicar, find_clamd, run_clamd
+from tests.support.processes import free_port
 
 # A file name with personal data: it must never reach the log.
 PERSONAL_NAME = "Erika_Mustermann_Reisepass.pdf"

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from portal.domain.outgoing import OutboxState, OutgoingReply
 from portal.outbox.store import OutboxEntry
 from portal.staff.presenter import staff_row, staff_rows
-from tests.support.summaries import T0, summary
+from tests.support.messages import T0, summary
 
 
 def test_open_row_in_german() -> None:

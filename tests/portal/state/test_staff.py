@@ -117,9 +117,11 @@ async def test_the_sign_in_page_sends_a_signed_in_tab_to_the_list(staff: None) -
 async def test_the_list_shows_the_authoritys_messages_and_finds_by_reference_or_id(
     staff: None, case_service: Any
 ) -> None:
-    ours = messages.create(case_service, messages.question(reference="ABH-P-2026-000501"))
-    messages.create(case_service, messages.question(reference="ABH-P-2026-000502"))
-    theirs = messages.create(case_service, messages.question(reference="ABH-C-2026-000503"), authority="abh-cottbus")
+    ours = messages.create(case_service, messages.message_in("question", reference="ABH-P-2026-000501"))
+    messages.create(case_service, messages.message_in("question", reference="ABH-P-2026-000502"))
+    theirs = messages.create(
+        case_service, messages.message_in("question", reference="ABH-C-2026-000503"), authority="abh-cottbus"
+    )
     state = await signed_in()
     references = {r.reference for r in state.rows}
     assert {"ABH-P-2026-000501", "ABH-P-2026-000502"} <= references
@@ -142,7 +144,7 @@ async def test_the_list_shows_the_authoritys_messages_and_finds_by_reference_or_
 
 
 async def test_the_list_follows_the_staff_members_language(staff: None, case_service: Any) -> None:
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000511"))
+    created = messages.create(case_service, messages.message_in("question", reference="ABH-P-2026-000511"))
     state = await signed_in()
     await state.switch_language("en")
     assert state.lang == "en"

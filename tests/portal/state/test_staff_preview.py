@@ -34,7 +34,7 @@ def _audit(case_service: Any, action: str, message_id: str) -> list[dict[str, An
 
 
 async def test_the_preview_shows_the_applicants_language_beside_german(staff: None, case_service: Any) -> None:
-    body = messages.question(reference="ABH-P-2026-000701")
+    body = messages.message_in("question", reference="ABH-P-2026-000701")
     body["case"]["preferred_language"] = "ar"
     created = messages.create(case_service, body)
     preview = await _preview(created["id"])
@@ -64,8 +64,8 @@ async def test_the_preview_shows_the_applicants_language_beside_german(staff: No
 
 
 async def test_a_chosen_language_stays_for_the_next_preview(staff: None, case_service: Any) -> None:
-    first = messages.create(case_service, messages.question(reference="ABH-P-2026-000702"))
-    second = messages.create(case_service, messages.question(reference="ABH-P-2026-000703"))
+    first = messages.create(case_service, messages.message_in("question", reference="ABH-P-2026-000702"))
+    second = messages.create(case_service, messages.message_in("question", reference="ABH-P-2026-000703"))
     preview = await _preview(first["id"])
     assert preview.view_lang == "de"
     await preview.show_language("uk")
@@ -75,7 +75,9 @@ async def test_a_chosen_language_stays_for_the_next_preview(staff: None, case_se
 
 
 async def test_another_authoritys_message_looks_like_none(staff: None, case_service: Any) -> None:
-    theirs = messages.create(case_service, messages.question(reference="ABH-C-2026-000704"), authority="abh-cottbus")
+    theirs = messages.create(
+        case_service, messages.message_in("question", reference="ABH-C-2026-000704"), authority="abh-cottbus"
+    )
     for message_id in (theirs["id"], "no-such-message", "../../etc"):
         preview = await _preview(message_id)
         assert not preview.found and preview.preview_error == "staff.error.not_found"
@@ -84,7 +86,7 @@ async def test_another_authoritys_message_looks_like_none(staff: None, case_serv
 
 
 async def test_nothing_sent_from_a_preview_becomes_a_reply(staff: None, case_service: Any) -> None:
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000705"))
+    created = messages.create(case_service, messages.message_in("question", reference="ABH-P-2026-000705"))
     listing = await signed_in()
     root = listing._get_root_state()
     root.router_data = root._update_router_vars({**root.router_data, "token": "staff-tab"}, root.router_data)
@@ -106,7 +108,7 @@ async def test_nothing_sent_from_a_preview_becomes_a_reply(staff: None, case_ser
 
 
 async def test_revoking_needs_a_reason_and_is_logged_without_it(staff: None, case_service: Any) -> None:
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000706"))
+    created = messages.create(case_service, messages.message_in("question", reference="ABH-P-2026-000706"))
     preview = await _preview(created["id"])
     assert preview.can_revoke
     assert "revoke-reason" in str(await preview.ask_revoke()) and preview.revoke_open

@@ -66,7 +66,7 @@ async def test_staff_only_handlers_refuse_a_tab_without_a_session(
 async def test_staff_only_handlers_end_an_expired_session(
     staff: None, case_service: Any, cls: type[StaffSessionState], name: str, args: tuple[Any, ...]
 ) -> None:
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000601"))
+    created = messages.create(case_service, messages.message_in("question", reference="ABH-P-2026-000601"))
     listing, preview = await _with_preview(created["id"])
     assert listing._session is not None
     # The staff member went away for longer than the session's idle time.
@@ -83,7 +83,7 @@ async def test_an_event_from_another_browser_ends_the_session_in_the_handler_too
     staff: None, case_service: Any
 ) -> None:
     # Even where the binding middleware is not in the way (it ends the session first in the app).
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000602"))
+    created = messages.create(case_service, messages.message_in("question", reference="ABH-P-2026-000602"))
     listing, preview = await _with_preview(created["id"])
     set_connection(preview, ADDRESS, "curl/8.0", f"/staff/message/{created['id']}", {"message_id": created["id"]})
     assert redirected_to(await preview.ask_revoke()) == "/staff/sign-in"
@@ -103,7 +103,7 @@ async def test_a_staff_only_handler_extends_the_session(staff: None) -> None:
 
 
 async def test_the_minute_check_never_extends_and_ends_an_expired_session(staff: None, case_service: Any) -> None:
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000603"))
+    created = messages.create(case_service, messages.message_in("question", reference="ABH-P-2026-000603"))
     listing, preview = await _with_preview(created["id"])
     assert listing._session is not None
     expires = listing._session.expires_at
@@ -119,7 +119,7 @@ async def test_the_minute_check_never_extends_and_ends_an_expired_session(staff:
 
 
 async def test_signing_out_ends_the_session_forgets_everything_and_is_logged(staff: None, case_service: Any) -> None:
-    created = messages.create(case_service, messages.question(reference="ABH-P-2026-000604"))
+    created = messages.create(case_service, messages.message_in("question", reference="ABH-P-2026-000604"))
     listing, preview = await _with_preview(created["id"])
     assert "window.location.replace('/staff/sign-in')" in str(await preview.sign_out())
     assert listing.signed_out and not listing.signed_in and listing.sign_in_error == ""
