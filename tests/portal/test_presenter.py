@@ -194,7 +194,8 @@ def test_each_item_knows_where_it_stands(lang: str, counters: list[str]) -> None
     assert [i.required for i in items] == [True, True, False]
     assert all(i.status == i18n.translate(lang, "item.status.open") and not i.files for i in items)
     assert items[0].title == i18n.translate(lang, "catalogue.health_insurance.title")
-    assert items[0].title_de == catalogue.entry("health_insurance").title_de and items[0].note == "Mitgliedsbescheinigung"
+    assert items[0].title_de == catalogue.entry("health_insurance").title_de
+    assert items[0].note == "Mitgliedsbescheinigung"
     assert items[0].guidance == i18n.translate(lang, "catalogue.health_insurance.guidance")
 
 
