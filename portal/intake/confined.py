@@ -25,6 +25,7 @@ from typing import Any
 
 from portal.domain.errors import IntakeError
 from portal.intake import sandbox
+from portal.intake.files import delete_stored
 from portal.intake.inspection import Inspection
 from portal.intake.limits import Limits
 
@@ -127,6 +128,6 @@ def merge_images_to_pdf(paths: Sequence[Path], files_dir: Path, limits: Limits) 
     try:
         page_count(sandbox.run("merge", args, limits))
     except BaseException:
-        out.unlink(missing_ok=True)
+        delete_stored([out])
         raise
     return out

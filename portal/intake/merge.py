@@ -31,7 +31,7 @@ import magic
 from PIL import Image
 
 from portal.domain.errors import IntakeError
-from portal.intake.files import open_private
+from portal.intake.files import delete_stored, open_private
 from portal.intake.limits import Limits
 
 __all__ = ["A4", "PageImage", "merge_images_to_pdf", "page_from_encoded", "write_image_pdf", "write_merged_pdf"]
@@ -185,11 +185,11 @@ def write_merged_pdf(paths: Sequence[Path], out: Path, limits: Limits) -> int:
                 (page_from_encoded(p.read_bytes(), t) for p, t in zip(paths, types, strict=True)), fh
             )
     except BaseException as exc:
-        out.unlink(missing_ok=True)
+        delete_stored([out])
         if isinstance(exc, Exception) and not isinstance(exc, IntakeError):
             raise IntakeError("image_broken") from exc
         raise
     if out.stat().st_size > limits.max_file_bytes:  # a non-normalised PNG can grow when stored raw
-        out.unlink()
+        delete_stored([out])
         raise IntakeError("file_too_large")
     return pages

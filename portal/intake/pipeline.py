@@ -47,7 +47,7 @@ from typing import BinaryIO, Protocol
 from portal.domain.catalogue import file_stem
 from portal.domain.errors import IntakeError
 from portal.intake.confined import ConfinedStep, describe, merge_images_to_pdf
-from portal.intake.files import temporary
+from portal.intake.files import delete_stored
 from portal.intake.formats import FORMATS, Format, Inspection, inspect
 from portal.intake.images import IMAGE_TYPES
 from portal.intake.limits import DEFAULT_LIMITS, Limits
@@ -151,7 +151,7 @@ class _Sink:
 
     def discard(self) -> None:
         self._fh.close()
-        self.path.unlink(missing_ok=True)
+        delete_stored([self.path])
 
 
 async def receive(
@@ -259,10 +259,9 @@ def vet(
         size, sha512 = _measure(path) if rewritten else (received.size, received.sha512)
         hints, small = describe(path, found.media_type, limits)
     except BaseException:
-        path.unlink(missing_ok=True)
-        # A step killed while rewriting leaves its temporary file (files.rewrite cannot clean up
-        # after SIGKILL).
-        temporary(path).unlink(missing_ok=True)
+        # With the temporary file a step killed while rewriting leaves (files.rewrite cannot clean
+        # up after SIGKILL).
+        delete_stored([path])
         raise
     return StoredUpload(
         id=path.name,
@@ -304,7 +303,7 @@ async def accept(
         return await task
     except asyncio.CancelledError:
         # The thread may still finish and leave the file; remove whatever is there.
-        received.path.unlink(missing_ok=True)
+        delete_stored([received.path])
         raise
 
 
@@ -322,7 +321,7 @@ def merge_uploads(
     try:
         size, sha512 = _measure(path)
     except BaseException:
-        path.unlink(missing_ok=True)
+        delete_stored([path])
         raise
     stem = uploads[0].original_name.rpartition(".")[0] or uploads[0].original_name
     merged = vet(Received(path, size, sha512), original_name or f"{stem}.pdf", limits)
