@@ -22,8 +22,8 @@ COPIES = [pytest.param(UtcDateTime, id="portal"), pytest.param(CaseServiceCopy, 
 
 
 @pytest.fixture
-def sqlite(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db' / 'portal.sqlite3'}")
+def sqlite(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
     yield engine
     engine.dispose()
 
