@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from casesvc.db import AuditRow, Database
-from casesvc.staff_schemas import AuditAction, AuditEntry, AuditIn, AuditPage
+from casesvc.staff_schemas import AuditEntry, AuditIn, AuditPage
 
 
 def append(session: Session, authority_id: str, entry: AuditIn, now: datetime, retention_days: int) -> AuditEntry:
@@ -43,16 +43,8 @@ def record(db: Database, authority_id: str, entry: AuditIn, now: datetime, reten
 
 
 def entry_view(row: AuditRow) -> AuditEntry:
-    return AuditEntry(
-        id=row.id,
-        at=row.at,
-        authority_id=row.authority_id,
-        actor=row.actor,
-        action=AuditAction(row.action),
-        message_id=row.message_id,
-        source=row.source,
-        detail=row.detail,
-    )
+    # The columns carry the wire fields' names; the stored action string becomes the enum.
+    return AuditEntry.model_validate(row, from_attributes=True)
 
 
 def list_entries(db: Database, authority_id: str, after: int, limit: int) -> AuditPage:

@@ -28,7 +28,9 @@ class UTCDateTime(TypeDecorator[datetime]):
     """Stores UTC and always hands back aware datetimes.
 
     SQLite has no time-zone type and returns naive values; normalising here keeps every comparison in
-    the service layer between aware datetimes on both databases.
+    the service layer between aware datetimes on both databases. The portal keeps its own copy
+    (``portal.database.UtcDateTime``), as the two deployables share no code;
+    ``tests/portal/test_database.py`` holds both to the same behaviour.
     """
 
     impl = DateTime(timezone=True)

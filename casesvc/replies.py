@@ -258,15 +258,7 @@ def store_reply(
 
 
 def _file_out(row: ReplyFileRow) -> FileOut:
-    return FileOut(
-        id=row.id,
-        name=row.name,
-        original_name=row.original_name,
-        media_type=row.media_type,
-        size=row.size,
-        pages=row.pages,
-        sha512=row.sha512,
-    )
+    return FileOut.model_validate(row, from_attributes=True)  # the columns carry the wire fields' names
 
 
 def reply_out(reply: ReplyRow, message: MessageRow, files: Sequence[ReplyFileRow]) -> ReplyOut:

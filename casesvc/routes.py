@@ -57,6 +57,9 @@ PROBLEM_TEXT = {
 # Any request may carry a body, so any may exceed its limit (413, from the request guard).
 AUTHENTICATED = (401, 403, 413, 422)
 
+# Where a paged list (replies, audit entries) goes on: the previous page's next_cursor.
+after_cursor = Query(default=0, ge=0, description="next_cursor of the previous page; 0 for the start")
+
 
 def problems(*statuses: int, only: bool = False) -> dict[int | str, dict[str, Any]]:
     """The Problem answers of a route: those of every authenticated route plus ``statuses``.
@@ -211,7 +214,7 @@ def build_router(ctx: AppContext) -> APIRouter:
 
     @router.get("/replies", tags=["authority"], responses=problems())
     def list_replies(
-        after: int = Query(default=0, ge=0, description="next_cursor of the previous page; 0 for the start"),
+        after: int = after_cursor,
         limit: int = Query(default=50, ge=1, le=100),
         authority_id: str = Depends(authority),
     ) -> ReplyPage:

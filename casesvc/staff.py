@@ -18,7 +18,7 @@ from casesvc import audit, service
 from casesvc.context import AppContext
 from casesvc.db import Database, MessageRow
 from casesvc.errors import not_found
-from casesvc.routes import API_PREFIX, make_guards, problems
+from casesvc.routes import API_PREFIX, after_cursor, make_guards, problems
 from casesvc.schemas import Message, Revoked
 from casesvc.service import Caller
 from casesvc.settings import CaseServiceSettings
@@ -92,6 +92,7 @@ def build_staff_router(ctx: AppContext) -> APIRouter:
     _any_caller, authority, portal = make_guards(ctx)
     known_authorities = frozenset(ctx.settings.authority_keys.values())
     message_id_path = Path(min_length=1, max_length=64)
+    audit_limit = Query(default=100, ge=1, le=500)
     retention = ctx.settings.audit_retention_days
 
     def staff_authority(
@@ -135,18 +136,14 @@ def build_staff_router(ctx: AppContext) -> APIRouter:
 
     @router.get("/staff/{authority_id}/audit", tags=["staff"], responses=problems(404))
     def staff_audit_read(
-        after: int = Query(default=0, ge=0, description="next_cursor of the previous page; 0 for the start"),
-        limit: int = Query(default=100, ge=1, le=500),
-        authority_id: str = Depends(staff_authority),
+        after: int = after_cursor, limit: int = audit_limit, authority_id: str = Depends(staff_authority)
     ) -> AuditPage:
         """The authority's audit log for the portal's staff admin page, in the order written."""
         return audit.list_entries(ctx.db, authority_id, after, limit)
 
     @router.get("/audit", tags=["authority"], responses=problems())
     def authority_audit(
-        after: int = Query(default=0, ge=0, description="next_cursor of the previous page; 0 for the start"),
-        limit: int = Query(default=100, ge=1, le=500),
-        authority_id: str = Depends(authority),
+        after: int = after_cursor, limit: int = audit_limit, authority_id: str = Depends(authority)
     ) -> AuditPage:
         """The authority's own audit log (staff sign-ins, previews, revocations), in the order written."""
         return audit.list_entries(ctx.db, authority_id, after, limit)

@@ -1,7 +1,8 @@
 """The requested-item catalogue: what each document code is called for the caseworker.
 
 The codes are the contract's (``casesvc.schemas.ItemCode``); the portal keeps its own copy so the
-domain does not depend on the case service's package. ``title_de`` is the authority's word and
+domain does not depend on the case service's package (``tests/portal/test_contract_drift.py``
+holds it to ``openapi/case-service.json``). ``title_de`` is the authority's word and
 is shown as-is; the applicant-facing guidance per code lives in the locale files
 (``item.<code>.*``), not here. ``file_stem`` names the files the caseworker receives, so it is
 ASCII without spaces or underscores (the underscore separates stem, case reference and number

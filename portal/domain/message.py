@@ -2,7 +2,8 @@
 
 These models mirror the contract's ``Message`` but ignore unknown fields, so an additive change
 on the case-service side (a new field) never breaks the portal. The portal does not import the
-case service's schemas: the two deployables only share the HTTP contract.
+case service's schemas: the two deployables only share the HTTP contract, and
+``tests/portal/test_contract_drift.py`` holds these copies to ``openapi/case-service.json``.
 """
 
 from __future__ import annotations

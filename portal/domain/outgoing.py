@@ -6,7 +6,8 @@ JSON through :meth:`OutgoingReply.wire`, so what is stored is exactly what is se
 
 The models mirror the contract (``casesvc.schemas.ReplyIn`` and its parts, field for field and in
 the same order) without importing it: the portal and the case service only share the HTTP
-contract. They forbid unknown fields, so a misspelt field fails here and not at the case service.
+contract (``tests/portal/test_contract_drift.py`` holds them to ``openapi/case-service.json``).
+They forbid unknown fields, so a misspelt field fails here and not at the case service.
 """
 
 from __future__ import annotations

@@ -24,12 +24,12 @@ from pypdf import PdfReader
 from pypdf.errors import LimitReachedError
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
 
+from portal.intake.pdf_walk import MAX_DEPTH, FirstVisits
+
 __all__ = ["Measure", "measure"]
 
 _INFLATE_CHUNK = 1 << 20
 _FLATE = frozenset({"/FlateDecode", "/Fl"})
-# Forms in forms, fonts in forms: deeper is an attack on the walker, not a document.
-_MAX_DEPTH = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,7 @@ class _ContentCounter:
         self.total = 0
         self.largest_image = 0
         self._sizes: dict[int, int] = {}  # by object number: a /Contents array may repeat one
-        self._seen: set[int] = set()  # resources already walked
+        self._visits = FirstVisits()  # resources already walked
 
     def page(self, page: DictionaryObject) -> None:
         contents = _resolve(page.get("/Contents"))
@@ -76,7 +76,7 @@ class _ContentCounter:
 
     def _resources(self, resources: Any, depth: int) -> None:
         resources = _resolve(resources)
-        if depth > _MAX_DEPTH or not isinstance(resources, DictionaryObject) or not self._first(resources):
+        if depth > MAX_DEPTH or not isinstance(resources, DictionaryObject) or not self._visits.first(resources):
             return
         for xobject in _values(resources.get("/XObject")):
             if isinstance(xobject, StreamObject) and xobject.get("/Subtype") == "/Form":
@@ -95,15 +95,6 @@ class _ContentCounter:
     def _form(self, form: Any, depth: int) -> None:
         if isinstance(form, StreamObject) and self._add(form, every_time=False):
             self._resources(form.get("/Resources"), depth + 1)
-
-    def _first(self, obj: DictionaryObject) -> bool:
-        ref = getattr(obj, "indirect_reference", None)  # direct objects have none
-        if not isinstance(ref, IndirectObject):
-            return True
-        if ref.idnum in self._seen:
-            return False
-        self._seen.add(ref.idnum)
-        return True
 
     def _add(self, stream: Any, *, every_time: bool) -> bool:
         """Counts ``stream``; False when it was counted before and ``every_time`` is not set."""

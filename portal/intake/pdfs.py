@@ -51,13 +51,14 @@ from typing import Any
 
 from pypdf import PasswordType, PdfReader, PdfWriter, apply_configuration
 from pypdf.errors import LimitReachedError
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+from pypdf.generic import ArrayObject, DictionaryObject
 
 from portal.domain.errors import IntakeError
 from portal.intake.files import rewrite
 from portal.intake.inspection import Inspection
 from portal.intake.limits import Limits
 from portal.intake.pdf_content import measure
+from portal.intake.pdf_walk import MAX_DEPTH, FirstVisits
 
 __all__ = ["PYPDF_STREAM_LIMIT", "check_pdf", "open_pdf", "sanitise_pdf"]
 
@@ -170,8 +171,6 @@ _DANGEROUS_ACTIONS = frozenset(
 )
 _ATTACHMENT_ANNOTS = frozenset({"/FileAttachment"})
 _MEDIA_ANNOTS = frozenset({"/RichMedia", "/Screen", "/Movie", "/Sound", "/3D"})
-# Deep or cyclic /Next chains and /Kids trees in hostile files: stop following, remove instead.
-_MAX_DEPTH = 64
 
 
 def sanitise_pdf(path: Path, found: Inspection, limits: Limits, /) -> Inspection:
@@ -209,7 +208,7 @@ class _Stripper:
 
     def __init__(self) -> None:
         self.found: set[str] = set()
-        self._seen: set[int] = set()
+        self._visits = FirstVisits()
 
     def run(self, root: DictionaryObject, pages: Any) -> set[str]:
         if "/OpenAction" in root:
@@ -284,24 +283,15 @@ class _Stripper:
             annots[:] = keep
 
     def _field(self, field: Any, depth: int) -> None:
-        if not isinstance(field, DictionaryObject) or depth > _MAX_DEPTH or not self._first_visit(field):
+        if not isinstance(field, DictionaryObject) or depth > MAX_DEPTH or not self._visits.first(field):
             return
         self._drop_aa(field)
         self._drop_dangerous_a(field)
         for kid in field.get("/Kids", ()):
             self._field(kid.get_object(), depth + 1)
 
-    def _first_visit(self, obj: DictionaryObject) -> bool:
-        ref = obj.indirect_reference
-        if not isinstance(ref, IndirectObject):
-            return True
-        if ref.idnum in self._seen:
-            return False
-        self._seen.add(ref.idnum)
-        return True
-
     def _is_dangerous(self, action: Any, depth: int) -> bool:
-        if depth > _MAX_DEPTH:
+        if depth > MAX_DEPTH:
             return True  # a chain this long is an attack on the walker, not a document
         if not isinstance(action, DictionaryObject):
             return False
@@ -315,7 +305,7 @@ class _Stripper:
         return any(self._is_dangerous(a.get_object(), depth + 1) for a in chain)
 
     def _action_code(self, action: Any, depth: int) -> str:
-        if depth > _MAX_DEPTH or not isinstance(action, DictionaryObject):
+        if depth > MAX_DEPTH or not isinstance(action, DictionaryObject):
             return ACTIONS
         if action.get("/S") == "/JavaScript" or "/JS" in action:
             return JAVASCRIPT

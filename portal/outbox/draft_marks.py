@@ -14,7 +14,7 @@ from sqlalchemy import Column, MetaData, String, Table, delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from portal.outbox.store import UtcDateTime
+from portal.database import UtcDateTime
 
 metadata = MetaData()
 

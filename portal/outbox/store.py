@@ -14,33 +14,15 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    DateTime,
-    Dialect,
-    Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    TypeDecorator,
-    create_engine,
-    event,
-    func,
-    insert,
-    or_,
-    select,
-    update,
-)
-from sqlalchemy.engine import Row, make_url
+from sqlalchemy import JSON, Column, Engine, Integer, MetaData, String, Table, func, insert, or_, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.pool import ConnectionPoolEntry
 
+from portal.database import UtcDateTime, make_engine
 from portal.domain.errors import AlreadySubmitted
 from portal.domain.outgoing import HOLDS_FILES, OutboxState, OutgoingFile, OutgoingReply
 
@@ -81,27 +63,6 @@ class OutboxEntry:
     created_at: datetime
 
 
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes everywhere. SQLite keeps no offset, so it stores naive UTC; the
-    lexical order of those strings is then the time order the lease queries rely on."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 metadata = MetaData()
 
 outbox = Table(
@@ -131,32 +92,6 @@ def new_reference() -> str:
     """``RK-XXXX-XXXX``: 40 random bits, plenty for uniqueness per portal (collisions retried)."""
     chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
     return f"{REFERENCE_PREFIX}-{chars[:4]}-{chars[4:]}"
-
-
-def _sqlite_pragmas(dbapi_connection: Any, connection_record: ConnectionPoolEntry) -> None:
-    cursor = dbapi_connection.cursor()
-    try:
-        # WAL lets the web process read while the delivery worker writes; FULL makes every commit
-        # durable in WAL mode too (NORMAL may lose the last commits on power loss).
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-    finally:
-        cursor.close()
-
-
-def make_engine(database_url: str) -> Engine:
-    """The engine every table of the portal's database is used through (outbox, staff accounts),
-    so all of them get the same durability pragmas and timeouts."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        # A generous busy timeout: several processes share the file and writes are short.
-        engine = create_engine(url, connect_args={"timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
 
 
 class PortalStore:

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from portal.outbox.store import UtcDateTime
+from portal.database import UtcDateTime
 
 metadata = MetaData()
 

@@ -44,7 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from portal.outbox.store import make_engine
+from portal.database import make_engine
 
 if TYPE_CHECKING:
     from portal.settings import PortalSettings
@@ -141,7 +141,7 @@ def counter_key(rule: Rule, subject: str) -> str:
 
 
 def _sqlite_relaxed(dbapi_connection: Any, connection_record: ConnectionPoolEntry) -> None:
-    # Runs after the store's own pragmas (WAL, synchronous=FULL) on these connections only.
+    # Runs after the database's own pragmas (WAL, synchronous=FULL) on these connections only.
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA synchronous=NORMAL")

@@ -36,9 +36,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Column, Integer, MetaData, String, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from portal.database import UtcDateTime, make_engine
 from portal.domain import clock
 from portal.domain.errors import StaffAuthError
-from portal.outbox.store import UtcDateTime, make_engine
 from portal.protection.clients import address_group
 from portal.protection.ratelimit import RateLimiter, Rule
 

@@ -314,11 +314,18 @@ def small_client(make_settings: Callable[..., CaseServiceSettings], clock: Clock
         yield test_client
 
 
-def test_oversize_reply_is_413_by_content_length(small_client: TestClient) -> None:
+@pytest.mark.parametrize(
+    "file_size",
+    [
+        pytest.param(5000, id="reply-over-its-limit-by-content-length"),
+        pytest.param(1600, id="one-file-over-the-file-limit"),
+    ],
+)
+def test_oversize_is_413(small_client: TestClient, file_size: int) -> None:
     api = Api(small_client)
     created = api.created()
     draft = complete_question_reply()
-    draft.uploads[1].content = b"x" * 5000
+    draft.uploads[1].content = b"x" * file_size
     response = api.reply(created["id"], draft)
     assert response.status_code == 413 and response.json()["code"] == "too_large", response.text
 
@@ -344,15 +351,6 @@ def test_oversize_reply_is_413_when_streamed_without_length(small_client: TestCl
         "Content-Type": f"multipart/form-data; boundary={boundary}",
     }
     response = small_client.post(f"/api/v1/messages/{created['id']}/reply", content=body(), headers=headers)
-    assert response.status_code == 413 and response.json()["code"] == "too_large", response.text
-
-
-def test_single_file_over_the_file_limit_is_413(small_client: TestClient) -> None:
-    api = Api(small_client)
-    created = api.created()
-    draft = complete_question_reply()
-    draft.uploads[1].content = b"z" * 1600
-    response = api.reply(created["id"], draft)
     assert response.status_code == 413 and response.json()["code"] == "too_large", response.text
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from portal.client import CaseServiceClient
 from portal.domain.outgoing import ItemAnswer, OutgoingFile, OutgoingReply
 from tests.fixtures.corpus import build_corpus
 from tests.support import messages
@@ -30,6 +31,13 @@ def case_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield service
     finally:
         service.stop()
+
+
+@pytest.fixture
+async def client(case_service: Any) -> AsyncIterator[CaseServiceClient]:
+    """The portal's client of the reference case service."""
+    async with CaseServiceClient(case_service.url, case_service.portal_key, timeout=5.0) as c:
+        yield c
 
 
 def authority_client(case_service: Any, authority: str = AUTHORITY) -> httpx.AsyncClient:
@@ -124,6 +132,12 @@ async def file_bytes(case_service: Any, reply_id: str, file_id: str) -> bytes:
         response = await http.get(f"/api/v1/replies/{reply_id}/files/{file_id}")
     assert response.status_code == 200, response.text
     return response.content
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """The portal's database on SQLite, in a folder not made yet (the engine makes it)."""
+    return f"sqlite:///{tmp_path / 'db' / 'portal.sqlite3'}"
 
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -29,12 +29,6 @@ from tests.portal.conftest import CreateMessage, authority_client, file_bytes, m
 TIMEOUT = 1.0
 
 
-@pytest.fixture
-async def client(case_service: Any) -> AsyncIterator[CaseServiceClient]:
-    async with CaseServiceClient(case_service.url, case_service.portal_key, timeout=5.0) as c:
-        yield c
-
-
 # ---------------------------------------------------------------- against the reference service
 
 

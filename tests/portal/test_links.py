@@ -8,7 +8,6 @@ import re
 import secrets
 import shutil
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -134,12 +133,6 @@ def test_the_clearing_script_leaves_the_reply_page() -> None:
 
 
 # ---------------------------------------------------------------- open_link against the case service
-
-
-@pytest.fixture
-async def client(case_service: Any) -> AsyncIterator[CaseServiceClient]:
-    async with CaseServiceClient(case_service.url, case_service.portal_key, timeout=5.0) as c:
-        yield c
 
 
 async def test_an_open_link_shows_its_request(client: CaseServiceClient, create_message: CreateMessage) -> None:

@@ -14,7 +14,6 @@ from portal.domain.errors import IntakeError
 from portal.intake import pipeline as intake
 from portal.intake import sandbox
 from portal.intake.files import temporary
-from portal.intake.limits import WIRE_MAX_FILES_PER_ITEM, WIRE_MAX_FILES_PER_REPLY
 from portal.intake.pipeline import Inspection, Limits, StoredUpload
 from tests.fixtures import bombs
 from tests.fixtures.corpus import ACCEPTED, EXPECTED, HOSTILE_NAMES, SIZE_LIMIT
@@ -142,15 +141,6 @@ def test_limits_refuse_nonsense() -> None:
         Limits(max_files_per_item=21)  # ItemAnswerIn.files takes at most 20
     with pytest.raises(ValueError):
         Limits(max_files_per_reply=61)  # ReplyIn.files takes at most 60
-
-
-def test_limits_fit_the_wire_contract() -> None:
-    from casesvc import schemas
-
-    assert schemas.ItemAnswerIn.model_fields["files"].metadata[0].max_length == WIRE_MAX_FILES_PER_ITEM
-    assert schemas.ReplyIn.model_fields["files"].metadata[0].max_length == WIRE_MAX_FILES_PER_REPLY
-    assert intake.Limits().max_files_per_item <= WIRE_MAX_FILES_PER_ITEM
-    assert intake.Limits().max_files_per_reply <= WIRE_MAX_FILES_PER_REPLY
 
 
 # ---------------------------------------------------------------- count rules

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from portal.database import make_engine
 from portal.outbox.draft_marks import DraftMarks
-from portal.outbox.store import make_engine
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

@@ -37,13 +37,8 @@ def _with_file(tmp_path: Path, name: str = "a.pdf") -> OutgoingReply:
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'db' / 'portal.sqlite3'}"
-
-
-@pytest.fixture
-def store(url: str) -> Iterator[PortalStore]:
-    s = PortalStore(url)
+def store(database_url: str) -> Iterator[PortalStore]:
+    s = PortalStore(database_url)
     s.create_all()
     yield s
     s.dispose()
@@ -56,7 +51,7 @@ def test_reference_is_unambiguous() -> None:
         assert not set(ref[3:]) & set("01OI")
 
 
-def test_enqueue_commits_durably_and_reads_back(store: PortalStore, url: str, tmp_path: Path) -> None:
+def test_enqueue_commits_durably_and_reads_back(store: PortalStore, database_url: str, tmp_path: Path) -> None:
     entry = store.enqueue("msg-1", _with_file(tmp_path), "key-1", NOW)
     assert entry.state is OutboxState.pending
     assert entry.created_at == NOW and entry.next_attempt_at == NOW
@@ -67,7 +62,7 @@ def test_enqueue_commits_durably_and_reads_back(store: PortalStore, url: str, tm
     assert entry.reply.wire() == _with_file(tmp_path).wire()
 
     # A second store on the same file (another process, or after a restart) sees it.
-    other = PortalStore(url)
+    other = PortalStore(database_url)
     assert other.get(entry.reference) == entry
     assert other.get(entry.reference.lower()) == entry
     assert other.by_message("msg-1") == entry
@@ -105,8 +100,8 @@ def test_other_submission_for_the_same_message_is_refused(store: PortalStore, tm
     assert [e.reference for e in store.in_state(OutboxState.pending)] == [first.reference]
 
 
-def test_concurrent_double_submit_from_threads(url: str, store: PortalStore, tmp_path: Path) -> None:
-    stores = [PortalStore(url) for _ in range(4)]
+def test_concurrent_double_submit_from_threads(database_url: str, store: PortalStore, tmp_path: Path) -> None:
+    stores = [PortalStore(database_url) for _ in range(4)]
     results: list[str] = []
     errors: list[BaseException] = []
     barrier = threading.Barrier(len(stores))
@@ -163,27 +158,33 @@ def test_claim_due_respects_schedule_and_lease(store: PortalStore) -> None:
     assert [e.id for e in store.claim_due(NOW + timedelta(minutes=5), 60, 10)] == [later.id]
 
 
-def test_claim_is_exclusive_between_two_stores_on_one_file(url: str, store: PortalStore) -> None:
+def test_claim_is_exclusive_between_two_stores_on_one_file(database_url: str, store: PortalStore) -> None:
     for i in range(30):
         store.enqueue(f"msg-{i}", REPLY, f"k{i}", NOW)
-    a, b = PortalStore(url), PortalStore(url)
-    got: dict[str, list[int]] = {"a": [], "b": []}
-    barrier = threading.Barrier(2)
+    a, b = PortalStore(database_url), PortalStore(database_url)
+    got_a, got_b = _claimed_in_parallel([a, b], rounds=10)
+    assert not set(got_a) & set(got_b)
+    assert sorted(got_a + got_b) == sorted(e.id for e in store.in_state(OutboxState.pending))
+    a.dispose()
+    b.dispose()
 
-    def work(name: str, s: PortalStore) -> None:
+
+def _claimed_in_parallel(stores: list[PortalStore], rounds: int) -> list[list[int]]:
+    """The entries each store claimed, in ``rounds`` claims of up to four, all stores at once."""
+    got: list[list[int]] = [[] for _ in stores]
+    barrier = threading.Barrier(len(stores))
+
+    def work(mine: list[int], s: PortalStore) -> None:
         barrier.wait()
-        for _ in range(10):
-            got[name].extend(e.id for e in s.claim_due(NOW, 60, 4))
+        for _ in range(rounds):
+            mine.extend(e.id for e in s.claim_due(NOW, 60, 4))
 
-    threads = [threading.Thread(target=work, args=(n, s)) for n, s in (("a", a), ("b", b))]
+    threads = [threading.Thread(target=work, args=(mine, s)) for mine, s in zip(got, stores, strict=True)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert not set(got["a"]) & set(got["b"])
-    assert sorted(got["a"] + got["b"]) == sorted(e.id for e in store.in_state(OutboxState.pending))
-    a.dispose()
-    b.dispose()
+    return got
 
 
 def test_marks(store: PortalStore) -> None:
@@ -227,18 +228,8 @@ def test_postgresql(pg_url: str, tmp_path: Path) -> None:
         assert b.get(first.reference) == first and first.created_at == NOW
         for i in range(2, 20):
             a.enqueue(f"msg-{i}", REPLY, f"k{i}", NOW)
-        got: dict[str, list[int]] = {"a": [], "b": []}
-
-        def work(name: str, s: PortalStore) -> None:
-            for _ in range(6):
-                got[name].extend(e.id for e in s.claim_due(NOW, 60, 4))
-
-        threads = [threading.Thread(target=work, args=(n, s)) for n, s in (("a", a), ("b", b))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert not set(got["a"]) & set(got["b"]) and len(got["a"] + got["b"]) == 19
+        got_a, got_b = _claimed_in_parallel([a, b], rounds=6)
+        assert not set(got_a) & set(got_b) and len(got_a + got_b) == 19
         a.mark_delivered(first.id, "r1", NOW)
         assert b.get(first.reference).state is OutboxState.delivered  # type: ignore[union-attr]
     finally:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.outbox.store import make_engine
+from portal.database import make_engine
 from portal.protection.quotas import LinkSessions, Usage
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)

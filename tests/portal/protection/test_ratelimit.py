@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -16,20 +15,15 @@ T0 = 1_800_000_000.0
 RULE = Rule("test", limit=3, window_seconds=60)
 
 
-def _limiter(url: str) -> RateLimiter:
-    limiter = RateLimiter(url)
+def _limiter(database_url: str) -> RateLimiter:
+    limiter = RateLimiter(database_url)
     limiter.create_all()
     return limiter
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'db' / 'portal.sqlite3'}"
-
-
-@pytest.fixture
-def limiter(url: str) -> Iterator[RateLimiter]:
-    limiter = _limiter(url)
+def limiter(database_url: str) -> Iterator[RateLimiter]:
+    limiter = _limiter(database_url)
     yield limiter
     limiter.dispose()
 
@@ -56,8 +50,8 @@ def test_several_counters_in_one_check(limiter: RateLimiter) -> None:
     assert not refused.allowed and refused.retry_after == 500 and refused.minutes == 9
 
 
-def test_counters_are_shared_by_every_instance(url: str, limiter: RateLimiter) -> None:
-    other = _limiter(url)
+def test_counters_are_shared_by_every_instance(database_url: str, limiter: RateLimiter) -> None:
+    other = _limiter(database_url)
     try:
         for _ in range(2):
             assert limiter.hit([(RULE, "shared")], T0).allowed

@@ -29,27 +29,22 @@ PASSWORD = "korrekt Pferd Batterie"
 FAST = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
 
 
-def _accounts(url: str, hasher: PasswordHasher | None = None, **kwargs: int) -> StaffAccounts:
-    accounts = StaffAccounts(url, hasher=hasher, **kwargs)
+def _accounts(database_url: str, hasher: PasswordHasher | None = None, **kwargs: int) -> StaffAccounts:
+    accounts = StaffAccounts(database_url, hasher=hasher, **kwargs)
     accounts.create_all()
     return accounts
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'db' / 'portal.sqlite3'}"
-
-
-@pytest.fixture
-def accounts(url: str) -> Iterator[StaffAccounts]:
-    a = _accounts(url)
+def accounts(database_url: str) -> Iterator[StaffAccounts]:
+    a = _accounts(database_url)
     yield a
     a.dispose()
 
 
 @pytest.fixture
-def fast(url: str) -> Iterator[StaffAccounts]:
-    a = _accounts(url, FAST, max_failed_attempts=3, lockout_minutes=15)
+def fast(database_url: str) -> Iterator[StaffAccounts]:
+    a = _accounts(database_url, FAST, max_failed_attempts=3, lockout_minutes=15)
     yield a
     a.dispose()
 
@@ -66,14 +61,14 @@ def _code(call: object, *args: object) -> StaffAuthError:
     return caught.value
 
 
-def test_create_stores_only_an_argon2id_hash(accounts: StaffAccounts, url: str) -> None:
+def test_create_stores_only_an_argon2id_hash(accounts: StaffAccounts, database_url: str) -> None:
     user = accounts.create("m.muster", "abh-potsdam", PASSWORD, "Max Muster", now=NOW)
     assert user == StaffUser("m.muster", "abh-potsdam", "Max Muster")
     stored = _stored_hash(accounts, "m.muster")
     assert stored != PASSWORD and PASSWORD not in stored
     assert stored.startswith("$argon2id$")
     # Another instance on the same file (another process, after a restart) signs the user in.
-    other = StaffAccounts(url)
+    other = StaffAccounts(database_url)
     assert other.verify("m.muster", PASSWORD, NOW) == user
     assert other.get("m.muster") == user and other.get("nobody") is None
 
@@ -91,9 +86,9 @@ def test_create_rules(accounts: StaffAccounts) -> None:
     assert isinstance(StaffAuthError("sign_in_failed"), PortalError)
 
 
-def test_wrong_password_and_unknown_user_look_the_same(url: str) -> None:
+def test_wrong_password_and_unknown_user_look_the_same(database_url: str) -> None:
     hasher = CountingHasher()
-    accounts = _accounts(url, hasher)
+    accounts = _accounts(database_url, hasher)
     try:
         accounts.create("m.muster", "abh-potsdam", PASSWORD)
         before = hasher.verifications
@@ -121,9 +116,9 @@ class CountingHasher(PasswordHasher):
         return super().verify(hash, password)
 
 
-def test_unknown_user_costs_one_password_check_like_a_known_one(url: str) -> None:
+def test_unknown_user_costs_one_password_check_like_a_known_one(database_url: str) -> None:
     hasher = CountingHasher()
-    accounts = _accounts(url, hasher)
+    accounts = _accounts(database_url, hasher)
     accounts.create("m.muster", "abh-potsdam", PASSWORD)
     accounts._dummy_hash  # noqa: B018 - made once per process, before any comparison
     for username in ("m.muster", "niemand"):
@@ -155,9 +150,9 @@ def test_nobody_can_lock_an_account_from_elsewhere(fast: StaffAccounts) -> None:
     assert _code(fast.verify, "m.muster", PASSWORD, NOW, "2001:db8:5:6::abcd").code == "sign_in_locked"
 
 
-def test_one_address_cannot_try_name_after_name(url: str) -> None:
+def test_one_address_cannot_try_name_after_name(database_url: str) -> None:
     hasher = CountingHasher()
-    accounts = _accounts(url, hasher, max_failed_attempts=3, failed_per_address=4)
+    accounts = _accounts(database_url, hasher, max_failed_attempts=3, failed_per_address=4)
     accounts.create("m.muster", "abh-potsdam", PASSWORD)
     codes = [_code(accounts.verify, f"name-{i}", "falsch-falsch", NOW, "203.0.113.66").code for i in range(4)]
     assert codes == ["sign_in_failed"] * 4
@@ -173,9 +168,9 @@ def test_one_address_cannot_try_name_after_name(url: str) -> None:
     accounts.dispose()
 
 
-def test_locked_attempts_do_not_check_the_password(url: str) -> None:
+def test_locked_attempts_do_not_check_the_password(database_url: str) -> None:
     hasher = CountingHasher()
-    accounts = _accounts(url, hasher, max_failed_attempts=2)
+    accounts = _accounts(database_url, hasher, max_failed_attempts=2)
     accounts.create("m.muster", "abh-potsdam", PASSWORD)
     for _ in range(2):
         _code(accounts.verify, "m.muster", "falsch-falsch", NOW)
@@ -247,11 +242,11 @@ def test_parallel_guesses_cannot_pass_the_limit(fast: StaffAccounts) -> None:
     assert _code(fast.verify, "m.muster", PASSWORD, NOW).code == "sign_in_locked"
 
 
-def test_outdated_hash_is_upgraded_at_sign_in(url: str) -> None:
-    old = _accounts(url, PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1, type=Type.I))
+def test_outdated_hash_is_upgraded_at_sign_in(database_url: str) -> None:
+    old = _accounts(database_url, PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1, type=Type.I))
     old.create("m.muster", "abh-potsdam", PASSWORD)
     assert _stored_hash(old, "m.muster").startswith("$argon2i$")
-    current = _accounts(url)
+    current = _accounts(database_url)
     assert current.verify("m.muster", PASSWORD, NOW).username == "m.muster"
     upgraded = _stored_hash(current, "m.muster")
     assert upgraded.startswith("$argon2id$") and not current.hasher.check_needs_rehash(upgraded)
