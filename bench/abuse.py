@@ -137,7 +137,7 @@ class MemorySampler:
 
 
 def _portal_pid(portal: PortalProcess) -> int:
-    proc = portal._proc  # noqa: SLF001 - the bench measures the process the harness started
+    proc = portal._proc  # the bench measures the process the harness started
     assert proc is not None
     return proc.pid
 

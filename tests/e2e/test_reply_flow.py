@@ -157,7 +157,7 @@ def test_reply_end_to_end(portal: PortalProcess, case_service: Any, page: Page, 
     expect(page.locator("h1")).to_contain_text("schon geantwortet")
 
 
-def test_second_submission_gives_one_reply(portal: PortalProcess, case_service: Any, context, tmp_path) -> None:  # noqa: ANN001
+def test_second_submission_gives_one_reply(portal: PortalProcess, case_service: Any, context, tmp_path) -> None:
     created = messages.create(case_service, messages.question(reference="ABH-P-2026-000102"))
     link = _link_for(portal, created)
     first, second = context.new_page(), context.browser.new_context(viewport={"width": 360, "height": 740}).new_page()
