@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import reflex as rx
-from reflex.vars import Var
+from reflex.event import EventHandler
+from reflex.vars import ArrayVar, ObjectVar, StringVar, Var
+
+from components.vars import Texts
+
+if TYPE_CHECKING:
+    from portal.presenter import FileDisplay, ProblemDisplay
 
 UPLOAD_ID = "documents"
 # A courtesy for the phone's picker only; the server decides by content.
@@ -18,7 +26,7 @@ ACCEPT = {
 }
 
 
-def error_summary(t: Var, problems: Var, on_fix) -> rx.Component:  # noqa: ANN001
+def error_summary(t: Texts, problems: ArrayVar[list[ProblemDisplay]], on_fix: EventHandler) -> rx.Component:
     """GOV.UK-style summary at the top; each entry leads to its field (WCAG 3.3.1)."""
     return rx.cond(
         problems.length() > 0,
@@ -40,30 +48,32 @@ def error_summary(t: Var, problems: Var, on_fix) -> rx.Component:  # noqa: ANN00
     )
 
 
-def field_errors(errors: Var, field_id: str) -> rx.Component:
+def field_errors(errors: Var[list[str]], field_id: str | Var[str]) -> rx.Component:
     return rx.foreach(
         errors,
         lambda e: rx.el.p(rx.el.span("! ", aria_hidden="true"), e, class_name="field-error", id=f"{field_id}-error"),
     )
 
 
-def file_list(t: Var, files: Var, on_remove, on_move=None) -> rx.Component:  # noqa: ANN001
+def file_list(
+    t: Texts, files: ArrayVar[list[FileDisplay]], on_remove: EventHandler, on_move: EventHandler | None = None
+) -> rx.Component:
     """The files of one item: preview, name, type and size, hints, and order/remove buttons."""
 
-    def row(f: Var) -> rx.Component:
-        def move_button(arrow: str, label_key: str, delta: int) -> rx.Component:
+    def row(f: ObjectVar[FileDisplay]) -> rx.Component:
+        def move_button(move: EventHandler, arrow: str, label_key: str, delta: int) -> rx.Component:
             return rx.el.button(
                 arrow,
                 rx.el.span(" ", t[label_key], " ", f.name, class_name="visually-hidden"),
                 type="button",
                 class_name="button-secondary small",
-                on_click=on_move(f.id, delta),
+                on_click=move(f.id, delta),
             )
 
         move = (
             rx.fragment(
-                rx.cond(~f.first, move_button("↑", "upload.move_up", -1)),
-                rx.cond(~f.last, move_button("↓", "upload.move_down", 1)),
+                rx.cond(~f.first, move_button(on_move, "↑", "upload.move_up", -1)),
+                rx.cond(~f.last, move_button(on_move, "↓", "upload.move_down", 1)),
             )
             if on_move is not None
             else rx.fragment()
@@ -107,7 +117,7 @@ def file_list(t: Var, files: Var, on_remove, on_move=None) -> rx.Component:  # n
     )
 
 
-def upload_errors(t: Var, errors: Var) -> rx.Component:
+def upload_errors(t: Texts, errors: ArrayVar[list[str]]) -> rx.Component:
     """Refused files, named with what to do; an alert so screen readers hear it at once."""
     return rx.cond(
         errors.length() > 0,
@@ -122,7 +132,7 @@ def upload_errors(t: Var, errors: Var) -> rx.Component:
     )
 
 
-def upload_zone(t: Var, on_drop, on_rejected, label: Var) -> rx.Component:  # noqa: ANN001
+def upload_zone(t: Texts, on_drop: EventHandler, on_rejected: EventHandler, label: StringVar) -> rx.Component:
     zone = rx.upload.root(
         rx.el.div(
             rx.el.button(label, type="button", class_name="button-primary upload-button", id="upload-button"),
@@ -144,11 +154,13 @@ def upload_zone(t: Var, on_drop, on_rejected, label: Var) -> rx.Component:  # no
     return zone
 
 
-def live_region(message: Var) -> rx.Component:
+def live_region(message: StringVar) -> rx.Component:
     return rx.el.div(message, aria_live="polite", role="status", class_name="live-region", id="announcement")
 
 
-def nav_buttons(t: Var, on_back, on_next, next_label: Var | None = None) -> rx.Component:  # noqa: ANN001
+def nav_buttons(
+    t: Texts, on_back: EventHandler, on_next: EventHandler, next_label: StringVar | None = None
+) -> rx.Component:
     return rx.el.div(
         rx.el.button(
             next_label if next_label is not None else t["nav.next"],
@@ -162,7 +174,9 @@ def nav_buttons(t: Var, on_back, on_next, next_label: Var | None = None) -> rx.C
     )
 
 
-def text_area(label: Var, hint: Var, value: Var, on_change, field_id: str, max_chars: int | Var) -> rx.Component:  # noqa: ANN001
+def text_area(
+    label: Var[str], hint: Var[str], value: Var[str], on_change: EventHandler, field_id: str, max_chars: int | Var[int]
+) -> rx.Component:
     return rx.el.div(
         rx.el.label(label, html_for=field_id, class_name="label"),
         rx.el.p(hint, class_name="hint", id=f"{field_id}-hint"),
@@ -183,7 +197,9 @@ def text_area(label: Var, hint: Var, value: Var, on_change, field_id: str, max_c
     )
 
 
-def checkbox(label: Var, field_id: str, checked: Var, on_change, extra_class: str = "") -> rx.Component:  # noqa: ANN001
+def checkbox(
+    label: Var[str], field_id: str, checked: Var[bool], on_change: EventHandler, extra_class: str = ""
+) -> rx.Component:
     # Uncontrolled: the box flips at once under the finger, the state follows with the event.
     return rx.el.div(
         rx.el.input(type="checkbox", id=field_id, default_checked=checked, on_change=on_change, class_name="checkbox"),

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import reflex as rx
-from reflex.vars import Var
+from reflex.event import EventHandler
+from reflex.vars import ArrayVar, StringVar, Var
 from reflex_components_core.core.banner import has_too_many_connection_errors
 
+from components.vars import Texts
 from portal import routes
 
 
-def language_switcher(t: Var, languages: Var, lang: Var, on_change) -> rx.Component:  # noqa: ANN001
+def language_switcher(
+    t: Texts, languages: ArrayVar[list[dict[str, str]]], lang: StringVar, on_change: EventHandler
+) -> rx.Component:
     return rx.el.div(
         rx.el.label(t["language.label"], html_for="language-select", class_name="lang-label"),
         rx.el.select(
@@ -26,7 +30,7 @@ def language_switcher(t: Var, languages: Var, lang: Var, on_change) -> rx.Compon
     )
 
 
-def connection_notice(t: Var) -> rx.Component:
+def connection_notice(t: Texts) -> rx.Component:
     """Our own notice when the connection to the server drops (phones lose signal).
 
     Replaces Reflex's default toaster and pulser (their contrast fails axe, and the toaster costs
@@ -44,7 +48,7 @@ def connection_notice(t: Var) -> rx.Component:
     )
 
 
-def session_warning(t: Var, on_extend) -> rx.Component:  # noqa: ANN001
+def session_warning(t: Texts, on_extend: EventHandler) -> rx.Component:
     """Hidden until shortly before the session would end (shown by the session timer script)."""
     return rx.el.div(
         rx.el.h2(t["session.warning_title"], id="session-warning-title"),
@@ -63,13 +67,13 @@ def session_warning(t: Var, on_extend) -> rx.Component:  # noqa: ANN001
 
 
 def page_shell(
-    t: Var,
-    languages: Var,
-    lang: Var,
-    on_change_language,
+    t: Texts,
+    languages: ArrayVar[list[dict[str, str]]],
+    lang: StringVar,
+    on_change_language: EventHandler,
     *children: rx.Component,
-    direction: Var | str = "ltr",
-    on_extend=None,  # noqa: ANN001
+    direction: StringVar | str = "ltr",
+    on_extend: EventHandler | None = None,
 ) -> rx.Component:
     """The page frame. `direction` is also set here (not only on <html>, by script) so a change of
     language lays the page out anew in one step rather than two (layout shift, #5)."""
@@ -111,7 +115,7 @@ def page_shell(
     )
 
 
-def notice(title: Var, body: Var, *actions: rx.Component, tone: str = "info") -> rx.Component:
+def notice(title: Var[str], body: Var[str], *actions: rx.Component, tone: str = "info") -> rx.Component:
     """A page-level message (link refused, case service down, nothing open)."""
     return rx.el.section(
         rx.el.h1(title, id="step-heading", tab_index=-1),

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, cast
+
 import reflex as rx
-from reflex.vars import Var
+from reflex.event import EventHandler
+from reflex.vars import ArrayVar, ObjectVar, Var
+
+from components.vars import Texts
+
+if TYPE_CHECKING:
+    from portal.presenter import GlossaryDisplay, ItemDisplay, MessageDisplay
 
 
-def fact(label: Var, value: Var) -> rx.Component:
+def fact(label: Var[str], value: Var[Any]) -> rx.Component:
     """A term and its value in a <dl>, left out while the value is empty."""
     return rx.cond(
         value != "",
@@ -14,7 +22,7 @@ def fact(label: Var, value: Var) -> rx.Component:
     )
 
 
-def request_summary(t: Var, msg: Var, heading_id: str | None = "step-heading") -> rx.Component:
+def request_summary(t: Texts, msg: ObjectVar[MessageDisplay], heading_id: str | None = "step-heading") -> rx.Component:
     """`heading_id` is None where the page shows more than one request (the staff preview)."""
     heading = (
         rx.el.h1(msg.subject, id=heading_id, tab_index=-1, lang="de", dir="auto")
@@ -58,7 +66,8 @@ def request_summary(t: Var, msg: Var, heading_id: str | None = "step-heading") -
             rx.el.p(t["request.original_words"], class_name="hint"),
             rx.el.blockquote(msg.body, lang="de", dir="auto", class_name="prewrap original"),
             rx.el.p(t["request.sent"], " ", rx.el.bdi(msg.sent), class_name="hint"),
-            glossary(t, msg.glossary),
+            # Reflex types a dataclass var's field as a plain item; it is the field's ArrayVar.
+            glossary(t, cast("ArrayVar[list[GlossaryDisplay]]", msg.glossary)),
             class_name="card",
         ),
         rx.cond(
@@ -87,7 +96,13 @@ def request_summary(t: Var, msg: Var, heading_id: str | None = "step-heading") -
     )
 
 
-def request_overview(t: Var, msg: Var, items: Var, on_start, heading_id: str | None = "step-heading") -> rx.Component:  # noqa: ANN001
+def request_overview(
+    t: Texts,
+    msg: ObjectVar[MessageDisplay],
+    items: ArrayVar[list[ItemDisplay]],
+    on_start: EventHandler | None,
+    heading_id: str | None = "step-heading",
+) -> rx.Component:
     """The first screen behind a link; the staff preview shows the same with `on_start` None (disabled)."""
     return rx.el.div(
         request_summary(t, msg, heading_id),
@@ -124,7 +139,7 @@ def request_overview(t: Var, msg: Var, items: Var, on_start, heading_id: str | N
     )
 
 
-def request_background(t: Var, msg: Var) -> rx.Component:
+def request_background(t: Texts, msg: ObjectVar[MessageDisplay]) -> rx.Component:
     """Below the action: whom to contact, what the authority already has, earlier messages."""
     return rx.fragment(
         contact_card(t, msg),
@@ -160,7 +175,7 @@ def request_background(t: Var, msg: Var) -> rx.Component:
     )
 
 
-def contact_card(t: Var, msg: Var) -> rx.Component:
+def contact_card(t: Texts, msg: ObjectVar[MessageDisplay]) -> rx.Component:
     return rx.el.section(
         rx.el.h2(t["request.contact"]),
         rx.el.dl(
@@ -176,7 +191,7 @@ def contact_card(t: Var, msg: Var) -> rx.Component:
     )
 
 
-def glossary(t: Var, terms: Var) -> rx.Component:
+def glossary(t: Texts, terms: ArrayVar[list[GlossaryDisplay]]) -> rx.Component:
     """The official words of the German original, explained in the reader's language."""
     return rx.cond(
         terms.length() > 0,
@@ -202,7 +217,7 @@ def glossary(t: Var, terms: Var) -> rx.Component:
     )
 
 
-def item_facts(t: Var, item: Var) -> rx.Component:
+def item_facts(t: Texts, item: ObjectVar[ItemDisplay]) -> rx.Component:
     """Under a requested item's title: how important it is, the authority's words and note."""
     return rx.fragment(
         rx.el.p(

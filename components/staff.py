@@ -5,14 +5,22 @@ passes them); nothing here knows a state."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import reflex as rx
-from reflex.vars import Var
+from reflex.event import EventHandler
+from reflex.vars import ArrayVar, ObjectVar, StringVar, Var
 
 from components.request import fact, item_facts, request_overview
+from components.vars import Texts
 from portal import routes
 
+if TYPE_CHECKING:
+    from portal.presenter import ItemDisplay, MessageDisplay
+    from portal.staff.presenter import StaffRow
 
-def _error(t: Var, key: Var, element_id: str, detail: Var | None = None) -> rx.Component:
+
+def _error(t: Texts, key: StringVar, element_id: str, detail: StringVar | None = None) -> rx.Component:
     return rx.cond(
         key != "",
         rx.el.div(
@@ -27,7 +35,7 @@ def _error(t: Var, key: Var, element_id: str, detail: Var | None = None) -> rx.C
     )
 
 
-def _field(label: Var, name: str, kind: str, auto_complete: str, max_length: int) -> rx.Component:
+def _field(label: Var[str], name: str, kind: str, auto_complete: str, max_length: int) -> rx.Component:
     return rx.el.div(
         rx.el.label(label, html_for=name),
         rx.el.input(id=name, name=name, type=kind, auto_complete=auto_complete, max_length=max_length, required=True),
@@ -35,8 +43,14 @@ def _field(label: Var, name: str, kind: str, auto_complete: str, max_length: int
     )
 
 
-def sign_in_form(  # noqa: ANN001
-    t: Var, error_key: Var, on_submit, header_mode: Var, signed_out: Var, on_sso, wait: Var | None = None
+def sign_in_form(
+    t: Texts,
+    error_key: StringVar,
+    on_submit: EventHandler,
+    header_mode: Var[bool],
+    signed_out: Var[bool],
+    on_sso: EventHandler,
+    wait: StringVar | None = None,
 ) -> rx.Component:
     return rx.el.section(
         rx.el.h1(t["staff.sign_in_title"], id="step-heading", tab_index=-1),
@@ -68,7 +82,7 @@ def sign_in_form(  # noqa: ANN001
     )
 
 
-def staff_bar(t: Var, name: Var, on_sign_out, on_check) -> rx.Component:  # noqa: ANN001
+def staff_bar(t: Texts, name: StringVar, on_sign_out: EventHandler, on_check: EventHandler) -> rx.Component:
     """`on_check` is pressed by the page's timer (never by hand) to end an expired session."""
     return rx.el.div(
         rx.el.button(id="staff-session-check", type="button", hidden=True, tab_index=-1, on_click=on_check),
@@ -85,7 +99,7 @@ def staff_bar(t: Var, name: Var, on_sign_out, on_check) -> rx.Component:  # noqa
     )
 
 
-def message_list(t: Var, rows: Var) -> rx.Component:
+def message_list(t: Texts, rows: ArrayVar[list[StaffRow]]) -> rx.Component:
     return rx.el.ul(
         rx.foreach(
             rows,
@@ -111,7 +125,9 @@ def message_list(t: Var, rows: Var) -> rx.Component:
     )
 
 
-def search_form(t: Var, query: Var, on_submit, on_clear, searched: Var) -> rx.Component:  # noqa: ANN001
+def search_form(
+    t: Texts, query: StringVar, on_submit: EventHandler, on_clear: EventHandler, searched: Var[bool]
+) -> rx.Component:
     return rx.el.form(
         rx.el.label(t["staff.search_label"], html_for="query"),
         rx.el.p(t["staff.search_hint"], id="query-hint", class_name="hint"),
@@ -138,7 +154,7 @@ def search_form(t: Var, query: Var, on_submit, on_clear, searched: Var) -> rx.Co
     )
 
 
-def preview_banner(t: Var) -> rx.Component:
+def preview_banner(t: Texts) -> rx.Component:
     return rx.el.div(
         rx.el.p(rx.el.strong(t["staff.preview_banner_title"])),
         rx.el.p(t["staff.preview_banner_body"]),
@@ -148,7 +164,7 @@ def preview_banner(t: Var) -> rx.Component:
     )
 
 
-def item_preview(t: Var, item: Var) -> rx.Component:
+def item_preview(t: Texts, item: ObjectVar[ItemDisplay]) -> rx.Component:
     """A requested item's screen as the applicant sees it, every control disabled."""
     return rx.el.section(
         rx.el.h2(item.title),
@@ -168,7 +184,14 @@ def item_preview(t: Var, item: Var) -> rx.Component:
     )
 
 
-def applicant_column(t: Var, msg: Var, items: Var, lang: Var, direction: Var, label: Var) -> rx.Component:
+def applicant_column(
+    t: Texts,
+    msg: ObjectVar[MessageDisplay],
+    items: ArrayVar[list[ItemDisplay]],
+    lang: StringVar | str,
+    direction: StringVar | str,
+    label: Var[str],
+) -> rx.Component:
     # The label is the staff member's words; the column below is the applicant's page.
     return rx.el.section(
         rx.el.h2(label, class_name="column-label"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.event import EventHandler
 from reflex_base.utils.format import format_event_handler
 
 from portal import links, routes, runtime
@@ -20,6 +21,17 @@ from portal.state.reply import ReplyState
 from portal.state.staff import StaffState
 from portal.state.staff_preview import PreviewState
 from portal.state.staff_session import StaffSessionState
+
+
+def _event_name(handler: object) -> str:
+    """The name under which the browser sends ``handler``'s events.
+
+    Read on its state's class, an ``@rx.event`` method is an EventHandler; mypy types it as the
+    decorator's class (EventNamespace), hence the check instead of the annotation.
+    """
+    assert isinstance(handler, EventHandler), handler
+    return format_event_handler(handler)
+
 
 _settings = runtime.settings()
 # One upload request carries at most one item's files; a little room for the multipart framing.
@@ -45,8 +57,8 @@ app = rx.App(
             max_upload_request_bytes=_max_upload_request,
             settings=_settings,
             limiter=runtime.rate_limiter,
-            upload_refused_handler=format_event_handler(ReplyState.upload_refused),
-            upload_handlers=[format_event_handler(ReplyState.upload)],
+            upload_refused_handler=_event_name(ReplyState.upload_refused),
+            upload_handlers=[_event_name(ReplyState.upload)],
             may_upload=runtime.may_upload,
         ),
     ],

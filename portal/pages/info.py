@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import reflex as rx
 
 from components.layout import page_shell
@@ -9,7 +11,7 @@ from portal import routes
 from portal.state.reply import ReplyState as S
 
 
-def info_page(name: str):  # noqa: ANN201 - a page factory
+def info_page(name: str) -> Callable[[], rx.Component]:
     def page() -> rx.Component:
         return page_shell(
             S.t,

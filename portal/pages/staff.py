@@ -21,16 +21,18 @@ from components.staff import (
     sign_in_form,
     staff_bar,
 )
+from components.vars import Texts
+from portal.state.language import LanguageState
 from portal.state.staff import StaffState as S
 from portal.state.staff_preview import MAX_REVOKE_REASON_CHARS
 from portal.state.staff_preview import PreviewState as P
 
 
-def _shell(state, *children: rx.Component) -> rx.Component:  # noqa: ANN001
+def _shell(state: type[S] | type[P], *children: rx.Component) -> rx.Component:
     return page_shell(state.t, state.languages, state.lang, state.switch_language, *children, direction=state.dir)
 
 
-def _checking(state) -> rx.Component:  # noqa: ANN001
+def _checking(state: type[LanguageState]) -> rx.Component:
     return notice(state.t["staff.checking_title"], state.t["staff.checking_body"])
 
 
@@ -67,7 +69,7 @@ def list_page() -> rx.Component:
     )
 
 
-def _status(t) -> rx.Component:  # noqa: ANN001
+def _status(t: Texts) -> rx.Component:
     return rx.el.section(
         rx.el.h2(t["staff.status_heading"], id="status-heading", tab_index=-1),
         rx.el.dl(
@@ -86,7 +88,7 @@ def _status(t) -> rx.Component:  # noqa: ANN001
     )
 
 
-def _revoke(t) -> rx.Component:  # noqa: ANN001
+def _revoke(t: Texts) -> rx.Component:
     return rx.cond(
         P.revoke_open,
         rx.el.form(
@@ -119,7 +121,7 @@ def _revoke(t) -> rx.Component:  # noqa: ANN001
     )
 
 
-def _language_choice(t) -> rx.Component:  # noqa: ANN001
+def _language_choice(t: Texts) -> rx.Component:
     return rx.el.div(
         rx.el.label(t["staff.preview_language"], html_for="preview-language"),
         rx.el.select(

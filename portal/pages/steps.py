@@ -3,7 +3,10 @@ documents, the appointment answer, the review and the confirmation."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import reflex as rx
+from reflex.vars import ObjectVar, Var
 
 from components.forms import (
     checkbox,
@@ -19,10 +22,13 @@ from components.forms import (
 from components.request import contact_card, item_facts
 from portal.state.reply import ReplyState as S
 
+if TYPE_CHECKING:
+    from portal.presenter import ItemDisplay
+
 t = S.t
 
 
-def _item_view(item) -> rx.Component:  # noqa: ANN001
+def _item_view(item: ObjectVar[ItemDisplay]) -> rx.Component:
     return rx.el.section(
         rx.el.p(item.counter, class_name="progress"),
         rx.el.h1(item.title, id="step-heading", tab_index=-1),
@@ -200,7 +206,7 @@ def appointment_step() -> rx.Component:
     )
 
 
-def _change(what, step: str, index=0) -> rx.Component:  # noqa: ANN001
+def _change(what: Var[str], step: str, index: int | Var[int] = 0) -> rx.Component:
     # "Change" alone is ambiguous for a screen reader listing buttons: say what changes.
     return rx.el.button(
         t["review.change"],

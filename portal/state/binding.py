@@ -53,6 +53,7 @@ class SessionBinding(Middleware):
             if type(sub) in self.bound:
                 bound_to: Any = getattr(sub, "_bound_to", "")
                 if bound_to and not binding_matches(sub, bound_to):
+                    # Every class in `bound` has one (see above); BaseState does not declare it.
                     await sub._binding_lost()  # type: ignore[attr-defined]
         return None
 

@@ -11,6 +11,7 @@ import json
 from typing import Literal
 
 import reflex as rx
+from reflex.event import EventSpec
 
 Scroll = Literal["none", "top", "into_view"]
 
@@ -32,6 +33,6 @@ def focus_script(element_id: str, scroll: Scroll = "none", delay_ms: int = 50) -
     )
 
 
-def focus(element_id: str, scroll: Scroll = "none", delay_ms: int = 50) -> rx.event.EventSpec:
+def focus(element_id: str, scroll: Scroll = "none", delay_ms: int = 50) -> EventSpec:
     """An event handler's answer that focuses ``element_id``; see :func:`focus_script`."""
     return rx.call_script(focus_script(element_id, scroll, delay_ms))

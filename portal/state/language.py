@@ -6,6 +6,7 @@ import json
 import time
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from portal.domain import formatting, i18n
 from portal.runtime import settings
@@ -72,7 +73,7 @@ class LanguageState(rx.State):
     # Written by keep_alive so the state is saved, which renews its idle expiry.
     alive_at: int = 0
 
-    def _apply_language(self, lang: str) -> list[rx.event.EventSpec]:
+    def _apply_language(self, lang: str) -> list[EventSpec]:
         supported = [o["code"] for o in self.languages]
         if lang not in supported:
             lang = i18n.REFERENCE_LANGUAGE
@@ -103,7 +104,7 @@ class LanguageState(rx.State):
         """How long to wait before trying again (a refused attempt), as a sentence."""
         return self._tr_count("limit.wait_minutes", minutes, minutes=formatting.format_number(minutes, self.lang))
 
-    def _document_attributes(self) -> rx.event.EventSpec:
+    def _document_attributes(self) -> EventSpec:
         # The document root cannot be stateful in Reflex, so lang/dir follow the choice by script.
         return rx.call_script(
             f"document.documentElement.lang={json.dumps(i18n.html_lang(self.lang))};"
@@ -112,7 +113,7 @@ class LanguageState(rx.State):
         )
 
     @rx.event
-    def keep_alive(self) -> rx.event.EventSpec:
+    def keep_alive(self) -> EventSpec:
         """The applicant chose to stay: any event renews the session's idle expiry."""
         self.alive_at = int(time.time())
         return rx.call_script(
@@ -120,7 +121,7 @@ class LanguageState(rx.State):
             "if(window.__rkSessionReset){window.__rkSessionReset();}"
         )
 
-    def _pick_initial(self, preferred: str | None) -> list[rx.event.EventSpec]:
+    def _pick_initial(self, preferred: str | None) -> list[EventSpec]:
         if self._chosen:
             return self._apply_language(self.lang)
         accept = self.router.headers.accept_language
@@ -128,16 +129,20 @@ class LanguageState(rx.State):
         return self._apply_language(i18n.pick_language(preferred, accept, supported))
 
     @rx.event
-    def change_language(self, lang: str) -> list[rx.event.EventSpec]:
+    def change_language(self, lang: str) -> list[EventSpec]:
+        return self._change_language(lang)
+
+    def _change_language(self, lang: str) -> list[EventSpec]:
+        """The person's own choice of language (the states that add to the switch call this)."""
         self._chosen = True
         return [*self._apply_language(lang), self.refocus_language_select()]
 
     @staticmethod
-    def refocus_language_select() -> rx.event.EventSpec:
+    def refocus_language_select() -> EventSpec:
         # The header is rebuilt for a new language (a layout shift), which drops the focus of
         # the select the person just used; give it back so the keyboard stays where it was.
         return focus("language-select")
 
     @rx.event
-    def start(self) -> list[rx.event.EventSpec]:
+    def start(self) -> list[EventSpec]:
         return self._pick_initial(None)

@@ -4,6 +4,10 @@ The draft (``_draft``, server side: underscore vars never reach the browser) is 
 what the applicant answered: handlers write into it, and :meth:`ReplyState._render` derives every
 var the page shows from it, never the other way. The rules are the domain's (portal.domain.draft,
 steps, draft_files); :mod:`portal.presenter` builds the display objects.
+
+This module holds the state's vars, its rendering, the walk through the steps and the submission;
+its mixins hold the rest: opening the link (:mod:`portal.state.link`), the answers
+(:mod:`portal.state.answers`) and the files (:mod:`portal.state.uploads`).
 """
 
 from __future__ import annotations
@@ -12,33 +16,28 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import reflex as rx
+from reflex.event import EventSpec
 
-from portal import links, presenter, runtime
+from portal import presenter, runtime
 from portal.domain import draft as reply
 from portal.domain import errors, steps
 from portal.domain.clock import today
 from portal.domain.message import MessageView
 from portal.intake import pipeline as intake
 from portal.outbox import commit_checks, delivery
-from portal.server import ratelimit
-from portal.state.binding import current_binding
+from portal.state.answers import AnswersMixin
 from portal.state.focus import focus
 from portal.state.language import LanguageState
+from portal.state.link import LinkMixin
 from portal.state.uploads import UploadMixin
 
 log = logging.getLogger(__name__)
 
 
-def _one_over(value: str, cap: int) -> str:
-    # The fields stop typing at the cap; a longer value (pasted, or sent by hand) keeps one
-    # character more, so the draft's rule says "too long" rather than the text being cut silently.
-    return value[: cap + 1]
-
-
-class ReplyState(UploadMixin, LanguageState):
+class ReplyState(LinkMixin, AnswersMixin, UploadMixin, LanguageState):
     """One applicant session behind one reply link."""
 
     # What the page shows (derived from the server-side parts by _render).
@@ -84,123 +83,6 @@ class ReplyState(UploadMixin, LanguageState):
     _bound_to: str = ""
     _wait_minutes: int = 0
 
-    # ------------------------------------------------------------------ opening the link
-
-    @rx.event
-    async def on_reply_page(self):  # noqa: ANN201 - Reflex event handler
-        """On load of /reply: verify the token a reply link handed over in the fragment, if any.
-
-        The link /r/<token> is served this page's HTML and its head script (portal.links)
-        moves the token into the fragment, which the load event carries here.
-        """
-        token = links.handed_over_token(self.router.url.fragment)
-        if not token:
-            # /reply opened directly (a new tab, a bookmark, a reload after the request was shown).
-            if self.phase not in ("ready", "error"):
-                self.phase = "none"
-            return self._document_attributes()
-        self._token = token
-        specs = await self._verify_and_show()
-        return [*specs, rx.call_script(links.CLEAR)]
-
-    @rx.event
-    async def retry(self):  # noqa: ANN201
-        return await self._verify_and_show()
-
-    async def _verify_and_show(self) -> list[rx.event.EventSpec]:
-        await self._verify()
-        # The language is picked once the case (and its preferred language) is known.
-        specs = self._pick_initial(self._message.case.preferred_language if self._message else None)
-        self._render()
-        return specs
-
-    async def _verify(self) -> None:
-        """Counts the hand-over, then opens the link: its request, or the page that says why not."""
-        self.phase = "checking"
-        verdict = await ratelimit.count_handover(
-            runtime.rate_limiter, runtime.rate_rules(), self.router.session.client_ip, self._token
-        )
-        if not verdict.allowed:
-            self._fail(errors.RateLimited(retry_after=verdict.retry_after))
-            self._wait_minutes = verdict.minutes
-            return
-        self._wait_minutes = 0
-        try:
-            async with runtime.case_service() as client:
-                opened = await links.open_link(client, self._token)
-        except (errors.LinkError, errors.CaseServiceUnavailable) as exc:
-            self._fail(exc)
-            return
-        except errors.PortalError:
-            # E.g. the case service refused our own request (ReplyRejected): no page of its own.
-            self._fail(errors.PortalError())
-            return
-        message = opened.message
-        if self._message is None or self._message.id != message.id:
-            self._start_draft(message)
-        self._message = message
-        self._answered_at = None
-        self._bound_to = current_binding(self)
-        self.phase = "ready"
-        # From now on this session, and only a session that got here, may send files.
-        await asyncio.to_thread(
-            runtime.link_sessions().open, self._client_token(), message.id, message.expires_at, datetime.now(UTC)
-        )
-
-    def _client_token(self) -> str:
-        return self.router.session.client_token
-
-    async def _link_still_open(self) -> bool:
-        """Opens the link again, as at first: a link revoked, expired or answered since it was
-        opened gets its own page at once. An unreachable case service does not stop the applicant:
-        the outbox keeps the reply until it can be delivered."""
-        if not self._token:
-            return False
-        try:
-            async with runtime.case_service() as client:
-                await links.open_link(client, self._token)
-        except errors.LinkError as exc:
-            self._fail(exc)
-            self._render()
-            return False
-        except errors.PortalError:
-            return True
-        with contextlib.suppress(Exception):  # seen now: its files still count for the message
-            await asyncio.to_thread(runtime.link_sessions().touch, self._client_token(), datetime.now(UTC))
-        return True
-
-    def _fail(self, exc: errors.PortalError) -> None:
-        self.phase = "error"
-        self.error_code = exc.code
-        # Only an answered link's page says when; any other failure leaves no time behind.
-        self._answered_at = exc.answered_at if isinstance(exc, errors.LinkAnswered) else None
-        # A refusal for now (service down, too many attempts) says nothing about the link.
-        if not isinstance(exc, (errors.CaseServiceUnavailable, errors.RateLimited)):
-            # The session must not keep a request the link no longer opens, nor send files.
-            self._message = None
-            self._draft = None
-            with contextlib.suppress(Exception):
-                runtime.link_sessions().close(self._client_token())
-
-    def _start_draft(self, message: MessageView) -> None:
-        self._draft = reply.Draft(
-            items=[reply.ItemDraft(item_id=i.id, code=i.code, required=i.required) for i in message.requested_items],
-        )
-        self._uploads = {}
-        self._problem_list = []
-        self._idempotency_key = ""
-        self._go(steps.OVERVIEW)
-        self.done_reference = ""
-
-    async def _binding_lost(self) -> None:
-        """An event from another address or browser than the link was opened in (state.binding):
-        the session ends before anything of it is sent there; opening the link again starts anew."""
-        self.reset()  # every field of this state, the server-side ones (token, draft) included
-        self.phase = "error"
-        self.error_code = "session_moved"
-        with contextlib.suppress(Exception):  # nor may files come in under its client token
-            await asyncio.to_thread(runtime.link_sessions().close, self._client_token())
-
     # ------------------------------------------------------------------ rendering
 
     def _render(self) -> None:
@@ -229,11 +111,10 @@ class ReplyState(UploadMixin, LanguageState):
         self.declaration = self._draft.declaration
 
     @rx.event
-    def switch_language(self, lang: str):  # noqa: ANN201
-        self._chosen = True
-        specs = self._apply_language(lang)
+    def switch_language(self, lang: str) -> list[EventSpec]:
+        specs = self._change_language(lang)
         self._render()
-        return [*specs, self.refocus_language_select()]
+        return specs
 
     # ------------------------------------------------------------------ steps
 
@@ -253,12 +134,12 @@ class ReplyState(UploadMixin, LanguageState):
         self.announcement = ""
         self.upload_errors = []
 
-    def _focus_heading(self) -> rx.event.EventSpec:
+    def _focus_heading(self) -> EventSpec:
         # WCAG 2.4.3: after a step change focus moves to the new step's heading.
         return focus("step-heading", scroll="top")
 
     @rx.event
-    async def next_step(self):  # noqa: ANN201
+    async def next_step(self) -> EventSpec | None:
         if self._message is None or self._draft is None or not self._message.answerable:
             return None
         if not await self._link_still_open():
@@ -283,11 +164,11 @@ class ReplyState(UploadMixin, LanguageState):
         # For the staff list's "draft started"; a failure here must not stop the applicant.
         try:
             runtime.drafts().mark(message_id, datetime.now(UTC))
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.warning("could not record a started draft")
 
     @rx.event
-    async def previous_step(self):  # noqa: ANN201
+    async def previous_step(self) -> EventSpec | None:
         if self._message is None:
             return None
         if not await self._link_still_open():
@@ -298,7 +179,7 @@ class ReplyState(UploadMixin, LanguageState):
         return self._focus_heading()
 
     @rx.event
-    async def go_to(self, step: str, index: int = 0):  # noqa: ANN201
+    async def go_to(self, step: str, index: int = 0) -> EventSpec | None:
         target = steps.Step(step, index)
         if target not in self._steps():
             return None
@@ -309,7 +190,7 @@ class ReplyState(UploadMixin, LanguageState):
         return self._focus_heading()
 
     @rx.event
-    def fix_problem(self, field: str):  # noqa: ANN201
+    def fix_problem(self, field: str) -> EventSpec:
         """A link in the error summary: go to the step that holds the field, then focus it."""
         item_ids = [i.id for i in self._message.requested_items] if self._message is not None else []
         self._go(steps.step_for_field(field, item_ids))
@@ -317,81 +198,13 @@ class ReplyState(UploadMixin, LanguageState):
         # Later than a heading's focus: the step the field is on is drawn first.
         return focus(field, scroll="into_view", delay_ms=80)
 
-    def _focus_summary(self) -> rx.event.EventSpec:
+    def _focus_summary(self) -> EventSpec:
         return focus("error-summary")
-
-    # ------------------------------------------------------------------ the draft
-
-    def _current_item(self) -> reply.ItemDraft | None:
-        if self._draft is None or self.step != "item":
-            return None
-        return self._draft.items[self.item_index]
-
-    @rx.event
-    def set_not_available(self, checked: bool):  # noqa: ANN201
-        item = self._current_item()
-        if item is not None:
-            item.not_available = bool(checked)
-            self._render()
-
-    @rx.event
-    def set_reason(self, value: str):  # noqa: ANN201
-        item = self._current_item()
-        if item is not None:
-            item.reason = _one_over(value, reply.MAX_REASON_CHARS)
-
-    @rx.event
-    def set_expected_date(self, value: str):  # noqa: ANN201
-        item = self._current_item()
-        if item is not None:
-            try:
-                item.expected_date = date.fromisoformat(value) if value else None
-            except ValueError:
-                item.expected_date = None
-
-    @rx.event
-    def set_text(self, value: str):  # noqa: ANN201
-        if self._draft is not None:
-            self._draft.text = _one_over(value, runtime.settings().max_text_chars)
-            self._show_draft()
-
-    @rx.event
-    def set_extra_code(self, value: str):  # noqa: ANN201
-        # The next further document's type and description: part of the draft once its file is.
-        self.extra_code = value
-
-    @rx.event
-    def set_extra_description(self, value: str):  # noqa: ANN201
-        self.extra_description = value[: reply.MAX_DESCRIPTION_CHARS]
-
-    @rx.event
-    def set_appointment_answer(self, value: str):  # noqa: ANN201
-        if self._draft is not None:
-            self._draft.appointment.answer = value if value in ("confirm", "reschedule") else ""
-            self._show_draft()
-
-    @rx.event
-    def set_appointment_reason(self, value: str):  # noqa: ANN201
-        if self._draft is not None:
-            self._draft.appointment.reason = _one_over(value, reply.MAX_REASON_CHARS)
-            self._show_draft()
-
-    @rx.event
-    def set_appointment_times(self, value: str):  # noqa: ANN201
-        if self._draft is not None:
-            self._draft.appointment.suitable_times = _one_over(value, reply.MAX_SUITABLE_TIMES_CHARS)
-            self._show_draft()
-
-    @rx.event
-    def set_declaration(self, checked: bool):  # noqa: ANN201
-        if self._draft is not None:
-            self._draft.declaration = bool(checked)
-            self._show_draft()
 
     # ------------------------------------------------------------------ submit
 
     @rx.event
-    async def submit(self):  # noqa: ANN201
+    async def submit(self) -> EventSpec | None:
         """Commits the reply to the outbox, after everything that could refuse it later was checked.
 
         Once the page says "received" the reply reaches the case service: the draft's rules, the

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from portal import runtime
 from portal.domain import errors
@@ -42,7 +43,7 @@ GRANT_PREFIX = "g="
 _PASSWORD_CHECKS = asyncio.Semaphore(1)
 
 
-def _hand_over(grant: str) -> rx.event.EventSpec:
+def _hand_over(grant: str) -> EventSpec:
     # A full page load with a new client token (Reflex makes one when the tab has none); the
     # grant travels in the fragment, which no request and no log carries.
     target = f"{HOME_ROUTE}#{GRANT_PREFIX}{grant}"
@@ -73,7 +74,7 @@ class StaffState(StaffSessionState):
 
     # ------------------------------------------------------------------ signing in
 
-    async def _grant(self, user: StaffUser) -> rx.event.EventSpec:
+    async def _grant(self, user: StaffUser) -> EventSpec:
         """Signed in: nothing starts on this credential; the grant takes the user to a new one."""
         await self._end_session()
         self.sign_in_error = ""
@@ -82,7 +83,7 @@ class StaffState(StaffSessionState):
         grant = await asyncio.to_thread(runtime.staff_grants().issue, user, current_binding(self), now(), lang)
         return _hand_over(grant)
 
-    async def _redeem_grant(self) -> list[rx.event.EventSpec]:
+    async def _redeem_grant(self) -> list[EventSpec]:
         """On load of /staff: a grant in the fragment starts the session on this new credential."""
         fragment = self.router.url.fragment
         if not fragment.startswith(GRANT_PREFIX):
@@ -99,7 +100,7 @@ class StaffState(StaffSessionState):
         return [rx.call_script(f"history.replaceState(null,'','{HOME_ROUTE}')")]
 
     @rx.event
-    async def open_sign_in(self):  # noqa: ANN201 - Reflex event handler
+    async def open_sign_in(self) -> list[EventSpec]:
         """On load of the sign-in page. With single sign-on the proxy's headers sign in at once."""
         specs = self._pick_initial(None)
         self.header_mode = runtime.settings().staff_auth == "headers"
@@ -110,14 +111,14 @@ class StaffState(StaffSessionState):
         return [*specs, *await self._sign_in_from_headers()]
 
     @rx.event
-    async def sign_in_again(self):  # noqa: ANN201
+    async def sign_in_again(self) -> list[EventSpec] | None:
         """Single sign-on after signing out: only on the staff member's own click."""
         if runtime.settings().staff_auth != "headers":
             return None
         self.signed_out = False
         return await self._sign_in_from_headers()
 
-    async def _sign_in_from_headers(self) -> list[rx.event.EventSpec]:
+    async def _sign_in_from_headers(self) -> list[EventSpec]:
         raw = self.router.headers.raw_headers
         # The TCP peer as Reflex saw it (never a forwarded-for value) decides whether headers count.
         peer = raw.get("asgi-scope-client", "")
@@ -130,7 +131,7 @@ class StaffState(StaffSessionState):
         return [await self._grant(user)]
 
     @rx.event
-    async def sign_in(self, form: dict[str, str]):  # noqa: ANN201
+    async def sign_in(self, form: dict[str, str]) -> EventSpec | None:
         if runtime.settings().staff_auth != "local":
             return None
         username = str(form.get("username", "")).strip()[:120]
@@ -171,7 +172,7 @@ class StaffState(StaffSessionState):
     # ------------------------------------------------------------------ the list
 
     @rx.event
-    async def open_list(self):  # noqa: ANN201
+    async def open_list(self) -> EventSpec | list[EventSpec]:
         # Not staff_only: the grant in the address may start the session, so it is redeemed first.
         handed_over = await self._redeem_grant()
         specs = [*self._pick_initial(None), *handed_over]
@@ -183,7 +184,7 @@ class StaffState(StaffSessionState):
 
     @rx.event
     @staff_only
-    async def search(self, user: StaffUser, form: dict[str, str]):  # noqa: ANN201
+    async def search(self, user: StaffUser, form: dict[str, str]) -> None:
         self.query = str(form.get("query", "")).strip()[:MAX_QUERY_CHARS]
         self.searched = self.query != ""
         await self._load_rows(user)
@@ -191,7 +192,7 @@ class StaffState(StaffSessionState):
 
     @rx.event
     @staff_only
-    async def clear_search(self, user: StaffUser):  # noqa: ANN201
+    async def clear_search(self, user: StaffUser) -> None:
         self.query = ""
         self.searched = False
         await self._load_rows(user)
@@ -218,10 +219,10 @@ class StaffState(StaffSessionState):
         self.rows = staff_rows(found, outbox, drafts, self.lang, today())
 
     @rx.event
-    async def switch_language(self, lang: str):  # noqa: ANN201
+    async def switch_language(self, lang: str) -> list[EventSpec]:
         # Not staff_only: the sign-in page switches its language without a session.
         user = await self._user()
-        specs = self.change_language(lang)
+        specs = self._change_language(lang)
         if user is not None:
             await self._load_rows(user)
         return specs

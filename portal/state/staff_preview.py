@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from portal import presenter, runtime
 from portal.domain import draft as reply
@@ -61,7 +62,7 @@ class PreviewState(StaffSessionState):
 
     @rx.event
     @staff_only
-    async def open_preview(self, user: StaffUser):  # noqa: ANN201 - Reflex event handler
+    async def open_preview(self, user: StaffUser) -> list[EventSpec]:
         specs = self._pick_initial(None)
         self.found = False
         self.revoke_open = False
@@ -133,16 +134,16 @@ class PreviewState(StaffSessionState):
 
     @rx.event
     @staff_only
-    async def show_language(self, user: StaffUser, lang: str):  # noqa: ANN201
+    async def show_language(self, user: StaffUser, lang: str) -> None:
         self._chosen_view = True
         self._show(lang)
         return None
 
     @rx.event
     @staff_only
-    async def switch_language(self, user: StaffUser, lang: str):  # noqa: ANN201
+    async def switch_language(self, user: StaffUser, lang: str) -> list[EventSpec]:
         """The staff member's own language (the page around the preview)."""
-        specs = self.change_language(lang)
+        specs = self._change_language(lang)
         self._render_row()
         return specs
 
@@ -150,21 +151,21 @@ class PreviewState(StaffSessionState):
 
     @rx.event
     @staff_only
-    async def ask_revoke(self, user: StaffUser):  # noqa: ANN201
+    async def ask_revoke(self, user: StaffUser) -> EventSpec:
         self.revoke_open = True
         self.revoke_error = ""
         return self._focus("revoke-reason")
 
     @rx.event
     @staff_only
-    async def cancel_revoke(self, user: StaffUser):  # noqa: ANN201
+    async def cancel_revoke(self, user: StaffUser) -> EventSpec:
         self.revoke_open = False
         self.revoke_error = ""
         return self._focus("revoke-button")
 
     @rx.event
     @staff_only
-    async def revoke(self, user: StaffUser, form: dict[str, str]):  # noqa: ANN201
+    async def revoke(self, user: StaffUser, form: dict[str, str]) -> EventSpec | None:
         if self._summary is None:
             return None
         reason = str(form.get("reason", "")).strip()

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from portal import routes, runtime
 from portal.domain import errors
@@ -36,7 +37,7 @@ SIGN_IN_ROUTE = routes.STAFF_SIGN_IN
 HOME_ROUTE = routes.STAFF_HOME
 
 
-def _reload_at_sign_in() -> rx.event.EventSpec:
+def _reload_at_sign_in() -> EventSpec:
     # A full page load (not the router's navigation, and not rx.redirect's is_external, which
     # opens a new tab): nothing the staff pages held stays in the browser's memory.
     return rx.call_script(f"window.location.replace('{SIGN_IN_ROUTE}')")
@@ -126,7 +127,7 @@ class StaffSessionState(LanguageState):
         self.sign_in_wait = ""
 
     @rx.event
-    async def check_session(self):  # noqa: ANN201 - Reflex event handler
+    async def check_session(self) -> EventSpec | None:
         """Sent by the page every minute without extending the session: once it has ended, the
         screen with applicants' data goes and the sign-in page says why."""
         if self._session_holds(now()) is not None:
@@ -138,7 +139,7 @@ class StaffSessionState(LanguageState):
         return _reload_at_sign_in()
 
     @rx.event
-    async def sign_out(self):  # noqa: ANN201
+    async def sign_out(self) -> EventSpec:
         user = await self._user()
         await self._end_session()
         self.signed_out = True
@@ -147,7 +148,7 @@ class StaffSessionState(LanguageState):
             await self._audit_quietly(user, "sign_out")
         return _reload_at_sign_in()
 
-    def _session_timer(self) -> rx.event.EventSpec:
+    def _session_timer(self) -> EventSpec:
         return rx.call_script(
             "if(!window.__rkStaffTimer){window.__rkStaffTimer=setInterval(()=>{"
             "const b=document.getElementById('staff-session-check');if(b){b.click();}},60000);}"
@@ -162,7 +163,7 @@ class StaffSessionState(LanguageState):
     async def _audit_quietly(self, user: StaffUser, action: str) -> None:
         await audit_entry_quietly(user, action, self._source())
 
-    def _focus(self, element_id: str) -> rx.event.EventSpec:
+    def _focus(self, element_id: str) -> EventSpec:
         return focus(element_id)
 
 
@@ -190,6 +191,7 @@ def staff_only(handler: Handler) -> Handler:
             return rx.redirect(SIGN_IN_ROUTE)
         return await handler(self, signed_in, *args, **kwargs)
 
+    # inspect.signature reads __signature__ off a function; typeshed declares no such attribute.
     guarded.__signature__ = signature.replace(parameters=[this, *rest])  # type: ignore[attr-defined]
     guarded.__annotations__ = {k: v for k, v in handler.__annotations__.items() if k != user.name}
     return guarded

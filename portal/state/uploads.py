@@ -12,10 +12,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from portal import runtime
 from portal.domain import draft as reply
 from portal.domain import draft_files, errors
+from portal.domain.message import MessageView
 from portal.intake import pipeline as intake
 from portal.server.ratelimit import UPLOAD_REFUSED_CODE, count, link_subject
 from portal.state.focus import focus, focus_script
@@ -29,7 +31,7 @@ class UploadMixin(rx.State, mixin=True):
 
     if TYPE_CHECKING:
         _draft: reply.Draft | None
-        _message: Any
+        _message: MessageView | None
         _token: str
         _uploads: dict[str, intake.StoredUpload]
         _problem_list: list[reply.Problem]
@@ -47,7 +49,7 @@ class UploadMixin(rx.State, mixin=True):
         def _tr_wait(self, minutes: int) -> str: ...
 
     @rx.event
-    async def upload(self, files: list[rx.UploadFile]):  # noqa: ANN201
+    async def upload(self, files: list[rx.UploadFile]) -> EventSpec | None:
         """Files picked for the current item (or as a further document). Judged by content only.
 
         The reply's allowance of files and bytes belongs to the message, shared by every session
@@ -84,7 +86,7 @@ class UploadMixin(rx.State, mixin=True):
                 except errors.IntakeError as exc:
                     code = exc.code
             if code is None:
-                code = await self._hold(stored)
+                code = await self._hold(stored, message_id)
             if code is not None:
                 refused.append(self._tr(f"error.{code}", name=name))
                 continue
@@ -101,14 +103,14 @@ class UploadMixin(rx.State, mixin=True):
         self.announcement = self._tr_count("upload.added", len(added)) if added else ""
         return rx.call_script(_CLEAR_FILE_INPUT + (focus_script("upload-errors") if refused else ""))
 
-    async def _hold(self, stored: intake.StoredUpload) -> str | None:
+    async def _hold(self, stored: intake.StoredUpload, message_id: str) -> str | None:
         """Counts an accepted file against the message; another session may have added files
         since the check, so the count is read again with this file in it."""
         limits = runtime.limits()
         usage = await asyncio.to_thread(
             runtime.link_sessions().hold,
             self._client_token(),
-            self._message.id,
+            message_id,
             stored.id,
             stored.size,
             datetime.now(UTC),
@@ -126,7 +128,7 @@ class UploadMixin(rx.State, mixin=True):
         return item.files if item is not None else None
 
     @rx.event
-    def move_file(self, file_id: str, delta: int):  # noqa: ANN201
+    def move_file(self, file_id: str, delta: int) -> None:
         """Put the pages of one document in order before they are combined or sent."""
         files = self._files_of_current()
         if files is None or file_id not in files:
@@ -139,7 +141,7 @@ class UploadMixin(rx.State, mixin=True):
         self._render()
 
     @rx.event
-    async def merge_photos(self):  # noqa: ANN201
+    async def merge_photos(self) -> None:
         """Several photos of one document become one PDF, pages in the order shown."""
         files = self._files_of_current()
         if files is None or self._message is None:
@@ -171,7 +173,7 @@ class UploadMixin(rx.State, mixin=True):
         self._render()
 
     @rx.event
-    async def remove_file(self, file_id: str):  # noqa: ANN201
+    async def remove_file(self, file_id: str) -> None:
         if self._draft is None or file_id not in self._uploads:
             return
         stored = await asyncio.to_thread(draft_files.remove, self._draft, self._uploads, file_id)
@@ -182,12 +184,12 @@ class UploadMixin(rx.State, mixin=True):
         self._render()
 
     @rx.event
-    def upload_refused_by_browser(self, rejected: list[dict]):  # noqa: ANN201
+    def upload_refused_by_browser(self, rejected: list[dict[str, Any]]) -> None:
         self.announcement = self._tr("error.upload_failed")
 
     # ------------------------------------------------------------------ rate limit (per link)
 
-    async def _count_upload(self) -> rx.event.EventSpec | None:
+    async def _count_upload(self) -> EventSpec | None:
         """Counts this upload against the link's limit (the guard counted address and tab before
         the body was read); the refusal when it is over, else None."""
         verdict = await count(runtime.rate_limiter, [(runtime.rate_rules().upload_link, link_subject(self._token))])
@@ -195,14 +197,14 @@ class UploadMixin(rx.State, mixin=True):
             return None
         return self._show_upload_refusal(verdict.minutes)
 
-    def _show_upload_refusal(self, minutes: int) -> rx.event.EventSpec:
+    def _show_upload_refusal(self, minutes: int) -> EventSpec:
         wait = self._tr_wait(minutes)
         self.upload_errors = [f"{self._tr('error.too_many_uploads')} {wait}"]
         self.announcement = ""
         return focus("upload-errors")
 
     @rx.event
-    def upload_refused(self, code: str, minutes: int):  # noqa: ANN201
+    def upload_refused(self, code: str, minutes: int) -> EventSpec | None:
         """Called by the guard's 429 answer to an upload (portal.server.ratelimit): says why."""
         if code != UPLOAD_REFUSED_CODE or self._message is None:
             return None

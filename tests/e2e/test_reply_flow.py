@@ -168,7 +168,7 @@ def test_reply_end_to_end(portal: PortalProcess, case_service: Any, page: Page, 
     expect(heading(page)).to_contain_text("schon geantwortet")
 
 
-def test_second_submission_gives_one_reply(portal: PortalProcess, case_service: Any, context, tmp_path) -> None:  # noqa: ANN001
+def test_second_submission_gives_one_reply(portal: PortalProcess, case_service: Any, context, tmp_path) -> None:
     created = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000102"))
     link = _link_for(portal, created)
     other_browser = follow_sockets(context.browser.new_context(viewport={"width": 360, "height": 740}))

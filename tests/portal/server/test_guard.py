@@ -116,7 +116,7 @@ async def test_upload_within_the_limit_passes(client: httpx.AsyncClient, downstr
 
 
 async def test_upload_without_length_is_refused(client: httpx.AsyncClient, downstream: Downstream) -> None:
-    async def chunks():  # noqa: ANN202 - a streamed body has no Content-Length
+    async def chunks():  # a streamed body has no Content-Length
         yield b"x" * 10
 
     response = await client.post("/_upload", content=chunks())

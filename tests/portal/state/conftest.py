@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
+from reflex.istate.data import RouterData, SessionData
 from reflex.state import BaseState, State
 
 # Imported for its side effect: the app registers every page and so every state.
@@ -15,6 +16,7 @@ from portal.domain import draft as reply
 from portal.state.binding import current_binding
 from portal.state.reply import ReplyState
 from portal.state.staff import StaffState
+from tests.portal.conftest import authority_client
 
 S = TypeVar("S", bound=BaseState)
 
@@ -28,7 +30,7 @@ def substate(cls: type[S]) -> S:
 
 
 @pytest.fixture
-def make_state():  # noqa: ANN201 - returns the helper above
+def make_state():
     return substate
 
 
@@ -68,6 +70,41 @@ def verified(state: ReplyState) -> None:
     state._bound_to = current_binding(state)
 
 
+async def opened(token: str, tab: str = "tab-1") -> ReplyState:
+    """A browser tab that opened the reply link."""
+    state = substate(ReplyState)
+    state.router = RouterData(session=SessionData(client_token=tab, client_ip="127.0.0.1"))
+    state._token = token
+    await state._verify_and_show()
+    assert state.phase == "ready", state.error_code
+    return state
+
+
+async def revoke(case_service: Any, message_id: str) -> None:
+    """The authority revokes the message's reply link."""
+    async with authority_client(case_service) as http:
+        response = await http.post(f"/api/v1/messages/{message_id}/revoke", json={"reason": "Test"})
+    assert response.status_code in (200, 204), response.text
+
+
+IN_A_WEEK = datetime.now(UTC) + timedelta(days=7)
+# What a message of each kind needs besides the defaults of ``create_message``.
+KINDS: dict[str, dict[str, Any]] = {
+    "question": {},
+    "intent_to_refuse": {},
+    "appointment": {
+        "requested_items": [],
+        "appointment": {
+            "starts_at": IN_A_WEEK.isoformat(),
+            "ends_at": (IN_A_WEEK + timedelta(minutes=30)).isoformat(),
+            "place": "Raum 1.043",
+        },
+    },
+    "status": {"deadline": None, "requested_items": []},
+    "not_responsible": {"deadline": None, "requested_items": [], "responsible_authority": {"name": "Landkreis"}},
+}
+
+
 def _forget_runtime() -> None:
     from portal import runtime
     from portal.settings import get_settings
@@ -78,7 +115,7 @@ def _forget_runtime() -> None:
 
 
 @pytest.fixture
-def configure(tmp_path, monkeypatch):  # noqa: ANN001, ANN201 - returns the helper below
+def configure(tmp_path, monkeypatch):
     """Points the portal's runtime at a fresh data folder with these settings (``PORTAL_*`` names
     without the prefix), as the environment would; everything cached is built anew."""
 
@@ -93,7 +130,7 @@ def configure(tmp_path, monkeypatch):  # noqa: ANN001, ANN201 - returns the help
 
 
 @pytest.fixture
-def portal_runtime(case_service, tmp_path, monkeypatch):  # noqa: ANN001, ANN201 - pytest fixtures
+def portal_runtime(case_service, tmp_path, monkeypatch):
     """The portal's process-wide resources pointed at the real case service and a fresh store."""
     from portal import runtime
 

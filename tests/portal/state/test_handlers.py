@@ -8,6 +8,7 @@ builder) would otherwise be an entry point for anyone with a websocket.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import get_type_hints
 
 import pytest
 from reflex.state import BaseState, State
@@ -97,3 +98,14 @@ def test_reflex_internal_states_have_only_reflex_handlers() -> None:
     for cls in _states(State):
         if not cls.__module__.startswith("portal."):
             assert set(cls.event_handlers) <= REFLEX_OWN, cls.get_full_name()
+
+
+@pytest.mark.parametrize("name", sorted(ALLOWED))
+def test_every_handlers_annotations_resolve_at_run_time(name: str) -> None:
+    # Reflex converts a browser's arguments by the handler's annotations (an int, a bool); an
+    # annotation that names something imported for the type checker only cannot be resolved, and
+    # Reflex then silently converts nothing.
+    (cls,) = [c for c in _ours() if c.__name__ == name]
+    for handler_name, handler in cls.event_handlers.items():
+        if handler_name not in REFLEX_OWN:
+            assert "return" in get_type_hints(handler.fn), f"{name}.{handler_name} has no return annotation"
