@@ -37,10 +37,10 @@ import psutil  # noqa: E402
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
 from tests.support import messages  # noqa: E402
+from tests.support.browser import launch  # noqa: E402
 from tests.support.case_service import run_case_service  # noqa: E402
 from tests.support.portal_process import PortalProcess  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
 MEMORY_TARGET_MB = 300
 LATENCY_TARGET_MS = 300
 # Documentation addresses (RFC 5737) as the proxy reports them: no traffic goes there.
@@ -289,18 +289,7 @@ def main() -> None:
         portal.start()
         try:
             with sync_playwright() as p:
-                browser = p.chromium.launch(
-                    executable_path=CHROMIUM,
-                    args=[
-                        "--no-sandbox",
-                        "--disable-gpu",
-                        "--disable-background-networking",
-                        "--disable-component-update",
-                        "--disable-sync",
-                        "--no-first-run",
-                        "--disable-quic",
-                    ],
-                )
+                browser = launch(p)
                 memory = attempts(browser, portal, case_service, folder)
                 floods = flood(browser, portal, case_service)
                 browser.close()

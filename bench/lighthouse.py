@@ -27,12 +27,12 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from tests.support import messages  # noqa: E402
+from tests.support.browser import CHROMIUM, launch  # noqa: E402
 from tests.support.case_service import run_case_service  # noqa: E402
 from tests.support.portal_process import PortalProcess  # noqa: E402
 from tests.support.processes import free_port  # noqa: E402
 
 LIGHTHOUSE = ROOT / "tests" / "tools" / "node_modules" / "lighthouse" / "cli" / "index.js"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 RUNS = 3
 TARGETS = {"performance": 95, "accessibility": 100, "best-practices": 100, "lcp_s": 2.0, "transfer_kib": 250}
 BLANK_APP = """
@@ -83,7 +83,7 @@ def median_of(url: str) -> dict[str, float]:
 def link_to_readable(link: str) -> list[float]:
     times = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking"])
+        browser = launch(p)
         for _ in range(5):
             ctx = browser.new_context(viewport={"width": 360, "height": 740})
             page = ctx.new_page()

@@ -3,7 +3,6 @@ and Debian's Chromium driven by Playwright's sync API (kept out of pytest-asynci
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,11 +10,11 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.e2e.portal_page import follow_sockets
+from tests.support.browser import CHROMIUM, launch
 from tests.support.case_service import run_case_service
 from tests.support.clamd import ClamdMissing, ClamdProcess, run_clamd
 from tests.support.portal_process import PortalProcess
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # A busy 2-core CI machine builds, serves and renders at once: give assertions room, not sleeps.
 expect.set_options(timeout=15_000)
 PHONE = {"width": 360, "height": 740}
@@ -23,11 +22,8 @@ PHONE = {"width": 360, "height": 740}
 
 @pytest.fixture(scope="session")
 def case_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    service = run_case_service(tmp_path_factory.mktemp("casesvc-e2e"))
-    try:
+    with run_case_service(tmp_path_factory.mktemp("casesvc-e2e")) as service:
         yield service
-    finally:
-        service.stop()
 
 
 @pytest.fixture(scope="session")
@@ -73,18 +69,7 @@ def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is not installed: run scripts/setup --test")
     with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-            ],
-        )
+        b = launch(p)
         try:
             yield b
         finally:

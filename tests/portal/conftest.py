@@ -26,11 +26,8 @@ def case_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     # Imported here so the tests of this folder that need no case service never depend on it.
     from tests.support.case_service import run_case_service
 
-    service = run_case_service(tmp_path_factory.mktemp("casesvc"))
-    try:
+    with run_case_service(tmp_path_factory.mktemp("casesvc")) as service:
         yield service
-    finally:
-        service.stop()
 
 
 @pytest.fixture
