@@ -16,7 +16,7 @@ from portal.domain.draft import Draft, Problem
 from portal.domain.glossary import terms_in
 from portal.domain.i18n import translate, translate_count
 from portal.domain.message import MessageView
-from portal.intake.pipeline import StoredUpload
+from portal.domain.uploads import StoredUpload
 
 
 @dataclasses.dataclass

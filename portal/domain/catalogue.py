@@ -6,7 +6,7 @@ holds it to ``openapi/case-service.json``). ``title_de`` is the authority's word
 is shown as-is; the applicant-facing guidance per code lives in the locale files
 (``item.<code>.*``), not here. ``file_stem`` names the files the caseworker receives, so it is
 ASCII without spaces or underscores (the underscore separates stem, case reference and number
-in :func:`portal.intake.pipeline.caseworker_name`).
+in :func:`portal.domain.uploads.caseworker_name`).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from portal.domain.catalogue import file_stem, is_known, is_uploadable
 from portal.domain.errors import DraftError
 from portal.domain.message import ANSWERABLE_KINDS, MessageKind
 from portal.domain.outgoing import AppointmentAnswer, ExtraDocument, ItemAnswer, OutgoingFile, OutgoingReply
-from portal.intake.pipeline import StoredUpload, caseworker_name, clean_original_name
+from portal.domain.uploads import StoredUpload, caseworker_name, clean_original_name
 
 # Bounds of the wire contract (casesvc.schemas MEDIUM and SHORT): a longer text would be refused
 # by the case service after the applicant pressed submit, so it is caught in the form instead.

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import MutableMapping, Sequence
 
 from portal.domain.draft import Draft
+from portal.domain.uploads import StoredUpload
 from portal.intake.files import delete_stored
-from portal.intake.pipeline import StoredUpload
 
 Uploads = MutableMapping[str, StoredUpload]
 

@@ -36,16 +36,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import re
 import secrets
-import unicodedata
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from portal.domain.catalogue import file_stem
 from portal.domain.errors import IntakeError
+from portal.domain.uploads import StoredUpload, caseworker_name, clean_original_name
 from portal.intake.confined import ConfinedStep, describe, merge_images_to_pdf
 from portal.intake.files import delete_stored
 from portal.intake.formats import FORMATS, Format, Inspection, inspect
@@ -222,21 +220,6 @@ DEFAULT_STEPS: tuple[Step, ...] = (
 Scan = Callable[[Path], None]
 
 
-@dataclass(frozen=True, slots=True)
-class StoredUpload:
-    id: str
-    path: Path
-    media_type: str
-    extension: str
-    size: int
-    sha512: str
-    pages: int
-    original_name: str
-    quality: tuple[str, ...] = ()  # hint codes (``hint.<code>``); never a refusal
-    notes: tuple[str, ...] = ()  # what intake changed (``notice.<code>``)
-    thumbnail: bytes | None = None  # a small JPEG; None: show a generic icon
-
-
 def vet(
     received: Received,
     original_name: str,
@@ -336,43 +319,3 @@ def _measure(path: Path) -> tuple[int, str]:
             digest.update(chunk)
             size += len(chunk)
     return size, digest.hexdigest()
-
-
-# ---------------------------------------------------------------- names
-
-MAX_ORIGINAL_NAME = 120
-MAX_CASEWORKER_NAME = 200
-
-# Bidi controls let "gpj.exe" display as "exe.jpg"; they never belong in a file name.
-_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
-_REFERENCE_JUNK = re.compile(r"[^A-Za-z0-9-]+")
-_EXTENSION = re.compile(r"^[A-Za-z0-9]{1,10}$")
-
-
-def clean_original_name(name: str) -> str:
-    """The applicant's file name made safe to show and store (metadata only; never a path)."""
-    # NFC: macOS sends decomposed umlauts, which would count double and compare unequal.
-    name = unicodedata.normalize("NFC", name)
-    name = re.split(r"[/\\]", name)[-1]
-    # Whitespace first, so a tab or line break becomes a space before other controls are dropped.
-    name = " ".join(name.split())
-    name = "".join(ch for ch in name if ch not in _BIDI and unicodedata.category(ch) != "Cc")
-    name = name.strip(" .")
-    if len(name) > MAX_ORIGINAL_NAME:
-        stem, dot, ext = name.rpartition(".")
-        if dot and stem and _EXTENSION.match(ext):
-            name = stem[: MAX_ORIGINAL_NAME - len(ext) - 1].rstrip() + "." + ext
-        else:
-            name = name[:MAX_ORIGINAL_NAME].rstrip()
-    return name or "file"
-
-
-def caseworker_name(code: str, case_reference: str, index: int, extension: str) -> str:
-    """``<Stem>_<reference>_<index>.<ext>``, e.g. ``Arbeitsvertrag_ABH-P-2026-004217_1.pdf``."""
-    stem = file_stem(code)
-    ext = re.sub(r"[^a-z0-9]", "", extension.lower())[:10]
-    suffix = f"_{index}" + (f".{ext}" if ext else "")
-    reference = _REFERENCE_JUNK.sub("-", case_reference).strip("-")
-    room = MAX_CASEWORKER_NAME - len(stem) - len(suffix) - 1
-    reference = reference[: max(room, 0)].rstrip("-")
-    return f"{stem}_{reference}{suffix}" if reference else f"{stem}{suffix}"

@@ -30,8 +30,8 @@ from portal.domain.message import (
     ResolvedLink,
 )
 from portal.domain.outgoing import OutgoingReply
+from portal.domain.uploads import MAX_CASEWORKER_NAME, MAX_ORIGINAL_NAME
 from portal.intake.limits import WIRE_MAX_FILES_PER_ITEM, WIRE_MAX_FILES_PER_REPLY
-from portal.intake.pipeline import MAX_CASEWORKER_NAME, MAX_ORIGINAL_NAME
 from portal.outbox.store import IDEMPOTENCY_KEY
 
 DOCUMENT = json.loads(

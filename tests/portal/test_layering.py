@@ -28,6 +28,8 @@ FORBIDDEN_IN_DOMAIN = (
     "portal.pages",
     "portal.server",
     "portal.presenter",
+    # Intake produces uploads (portal.domain.uploads); the rules never parse one.
+    "portal.intake",
     "components",
     "pydantic_settings",
     "sqlalchemy",
@@ -35,8 +37,9 @@ FORBIDDEN_IN_DOMAIN = (
     "reflex",
 )
 
-# Cycles that are known and being removed elsewhere; each needs a reason. Only the graph that
-# also follows imports inside functions sees this one (the import is in a handler of StaffState).
+# Intake's private-file helpers import nothing of the portal: a draft's files are deleted with them.
+ALLOWED_IN_DOMAIN = ("portal.intake.files",)
+
 # Cycles accepted on purpose (none today): each entry says why it cannot be broken.
 KNOWN_CYCLES: set[frozenset[str]] = set()
 
@@ -167,7 +170,12 @@ def _cycle_through(graph: dict[str, set[str]], component: set[str]) -> list[str]
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith("portal.domain")))
 def test_the_domain_imports_no_outer_layer(module: str) -> None:
     reached = imported(MODULES[module], deferred=True)
-    bad = sorted(name for name in reached if any(name == f or name.startswith(f"{f}.") for f in FORBIDDEN_IN_DOMAIN))
+    bad = sorted(
+        name
+        for name in reached
+        if any(name == f or name.startswith(f"{f}.") for f in FORBIDDEN_IN_DOMAIN)
+        and not any(name == a or name.startswith(f"{a}.") for a in ALLOWED_IN_DOMAIN)
+    )
     assert not bad, f"{module} imports {bad}: pass values in instead"
 
 

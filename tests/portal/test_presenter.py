@@ -13,7 +13,7 @@ from portal import presenter
 from portal.domain import catalogue, i18n
 from portal.domain.draft import Draft, ExtraDraft, ItemDraft, Problem
 from portal.domain.message import MessageView
-from portal.intake.pipeline import StoredUpload
+from portal.domain.uploads import StoredUpload
 from tests.support import messages
 
 TODAY = messages.T0.date()  # 1 December 2026; the question's deadline is 22 December

@@ -12,7 +12,7 @@ from casesvc.schemas import ReplyIn
 from portal.domain import draft as r
 from portal.domain.draft import AppointmentDraft, Draft, ExtraDraft, ItemDraft, Problem
 from portal.domain.errors import DraftError
-from portal.intake.pipeline import StoredUpload
+from portal.domain.uploads import StoredUpload
 
 TODAY = date(2026, 3, 12)
 NOW = datetime(2026, 3, 12, 13, 30, tzinfo=UTC)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from portal.domain import draft_files
 from portal.domain.draft import Draft, ExtraDraft, ItemDraft
+from portal.domain.uploads import StoredUpload
 from portal.intake.files import temporary
-from portal.intake.pipeline import StoredUpload
 
 
 def stored(folder: Path, upload_id: str, media_type: str = "application/pdf") -> StoredUpload:

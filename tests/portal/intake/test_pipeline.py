@@ -4,7 +4,6 @@ import hashlib
 import io
 import os
 import stat
-import unicodedata
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from portal.intake import sandbox
 from portal.intake.files import temporary
 from portal.intake.pipeline import Inspection, Limits, StoredUpload
 from tests.fixtures import bombs
-from tests.fixtures.corpus import ACCEPTED, EXPECTED, HOSTILE_NAMES, SIZE_LIMIT
+from tests.fixtures.corpus import ACCEPTED, EXPECTED, SIZE_LIMIT
 
 LIMITS = Limits(max_file_bytes=SIZE_LIMIT)
 
@@ -300,48 +299,6 @@ def test_a_registry_may_name_a_plain_check(corpus: dict[str, Path]) -> None:
     with pytest.raises(IntakeError) as refused:
         intake.inspect(corpus["photo.jpg"], LIMITS, registry)
     assert refused.value.code == "file_type_unsupported"
-
-
-# ---------------------------------------------------------------- names
-
-
-@pytest.mark.parametrize(("raw", "clean"), sorted(HOSTILE_NAMES.items()))
-def test_clean_original_name(raw: str, clean: str) -> None:
-    assert intake.clean_original_name(raw) == clean
-
-
-def test_clean_original_name_truncates_but_keeps_the_extension() -> None:
-    name = intake.clean_original_name("Kontoauszug " * 20 + ".pdf")
-    assert len(name) <= 120 and name.endswith(".pdf")
-    assert len(intake.clean_original_name("x" * 300)) == 120
-
-
-def test_clean_original_name_composes_umlauts() -> None:
-    decomposed = unicodedata.normalize("NFD", "Gehaltsabrechnung_März.pdf")
-    assert intake.clean_original_name(decomposed) == "Gehaltsabrechnung_März.pdf"
-
-
-def test_clean_original_name_is_idempotent() -> None:
-    for raw in HOSTILE_NAMES:
-        once = intake.clean_original_name(raw)
-        assert intake.clean_original_name(once) == once
-
-
-def test_caseworker_name() -> None:
-    assert intake.caseworker_name("employment_contract", "ABH-P-2026-004217", 1, "pdf") == (
-        "Arbeitsvertrag_ABH-P-2026-004217_1.pdf"
-    )
-    assert (
-        intake.caseworker_name("payslips", "ABH/P 2026 (neu)", 3, ".JPG") == "Gehaltsabrechnungen_ABH-P-2026-neu_3.jpg"
-    )
-    assert intake.caseworker_name("passport", "", 2, "png") == "Reisepass_2.png"
-    assert intake.caseworker_name("spaceship_licence", "A-1", 1, "pdf") == "Nachweis_A-1_1.pdf"
-
-
-def test_caseworker_name_is_bounded() -> None:
-    name = intake.caseworker_name("employment_declaration", "R" * 500, 12, "pdf")
-    assert len(name) <= 200
-    assert name.startswith("Erklaerung-Beschaeftigungsverhaeltnis_RRR") and name.endswith("_12.pdf")
 
 
 # ---------------------------------------------------------------- merging photos into one PDF
