@@ -112,7 +112,11 @@ def run(name: str, url: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--postgres", default="", help="a PostgreSQL URL to measure as well (a database for measuring: its counters are cleared)")
+    parser.add_argument(
+        "--postgres",
+        default="",
+        help="a PostgreSQL URL to measure as well (a database for measuring: its counters are cleared)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         run("SQLite", f"sqlite:///{Path(folder) / 'portal.sqlite3'}")
