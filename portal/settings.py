@@ -98,6 +98,11 @@ class PortalSettings(BaseSettings):
     # Uploads of drafts never submitted are deleted after this long (a session lives at most an
     # hour idle, so a day leaves ample room for an applicant who fetches a document meanwhile).
     upload_retention_hours: float = Field(default=24.0, gt=0)
+    # A delivered reply's text, reasons, file names and hashes stay in the outbox this long (for
+    # support questions about what was sent), then only reference, message id, times and state;
+    # the entry itself is deleted after the second figure.
+    delivered_reduce_after_days: float = Field(default=30.0, gt=0)
+    delivered_delete_after_days: float = Field(default=365.0, gt=0)
     # An applicant's session (and draft) ends after this much idle time; the page warns this
     # long before, so the applicant can extend it (WCAG 2.2.1 Timing Adjustable).
     session_timeout_seconds: int = Field(default=3600, ge=120)
@@ -230,6 +235,12 @@ class PortalSettings(BaseSettings):
     def _default_language_is_offered(self) -> PortalSettings:
         if self.default_language not in self.languages:
             raise ValueError("default_language must be one of languages")
+        return self
+
+    @model_validator(mode="after")
+    def _reduced_before_deleted(self) -> PortalSettings:
+        if self.delivered_delete_after_days < self.delivered_reduce_after_days:
+            raise ValueError("delivered_delete_after_days must not be less than delivered_reduce_after_days")
         return self
 
     @model_validator(mode="after")

@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{rejected.reference}\tmessage={rejected.message_id}\tcode={rejected.last_error_code}"
                     f"\treceived={rejected.created_at.isoformat(timespec='seconds')}"
                 )
-                for file in rejected.reply.files:
+                for file in rejected.held_reply().files:
                     print(f"\t{file.path}")
             return 0
         if args.command == "retry":
@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             entry = store.mark_resolved(args.reference)
             if entry is not None:
-                delete_stored(f.path for f in entry.reply.files)
+                delete_stored(f.path for f in entry.held_reply().files)
         if entry is None:
             print("error: not_rejected", file=sys.stderr)
             return 1

@@ -129,7 +129,7 @@ async def _deliver_one(
 ) -> None:
     counters.attempts += 1
     try:
-        delivery = await client.deliver_reply(entry.message_id, entry.reply, entry.idempotency_key)
+        delivery = await client.deliver_reply(entry.message_id, entry.held_reply(), entry.idempotency_key)
     except CaseServiceUnavailable:
         counters.unavailable += 1
         log.info("outbox %s: case service unavailable, will retry", entry.reference)
@@ -154,7 +154,7 @@ async def _deliver_one(
     else:
         await asyncio.to_thread(store.mark_delivered, entry.id, delivery.reply_id, delivery.received_at)
         # The case service has the files now: the portal keeps no copy.
-        await asyncio.to_thread(delete_stored, [f.path for f in entry.reply.files])
+        await asyncio.to_thread(delete_stored, [f.path for f in entry.held_reply().files])
         counters.delivered += 1
         log.info("outbox %s: delivered", entry.reference)
         tally.delivered.append(entry.reference)

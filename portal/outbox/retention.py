@@ -1,4 +1,5 @@
-"""Storage limitation (DSGVO Art. 5(1)(e)): uploads of drafts that were never submitted are purged.
+"""Storage limitation (DSGVO Art. 5(1)(e)): uploads of drafts that were never submitted are purged,
+and delivered replies are reduced, then deleted, in the outbox.
 
 A file under ``files_dir`` is either part of a submitted reply (then the outbox references it and
 delivery deletes it once the case service confirmed), or part of a live draft. A draft lives no
@@ -8,11 +9,15 @@ references belongs to an abandoned draft and is deleted.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from portal.intake.files import delete_stored
+from portal.outbox.store import PortalStore
+
+log = logging.getLogger(__name__)
 
 
 def purge_orphans(files_dir: Path, referenced: Iterable[Path], older_than: timedelta, now: datetime) -> int:
@@ -35,3 +40,15 @@ def _older(path: Path, cutoff: float) -> bool:
         return path.is_file() and path.stat().st_mtime < cutoff
     except FileNotFoundError:
         return False
+
+
+def purge_delivered(
+    store: PortalStore, reduce_after: timedelta, delete_after: timedelta, now: datetime
+) -> tuple[int, int]:
+    """Reduces the replies delivered longer than ``reduce_after`` ago to what an operator needs,
+    and deletes the entries delivered longer than ``delete_after`` ago; returns both counts."""
+    reduced = store.reduce_delivered(now - reduce_after)
+    deleted = store.delete_delivered(now - delete_after)
+    if reduced or deleted:
+        log.info("outbox retention: %d delivered replies reduced, %d entries deleted", reduced, deleted)
+    return reduced, deleted

@@ -18,7 +18,23 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Column, Engine, Integer, MetaData, String, Table, func, insert, or_, select, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
@@ -52,7 +68,8 @@ class OutboxEntry:
     reference: str
     message_id: str
     idempotency_key: str
-    reply: OutgoingReply
+    # None once retention reduced a delivered entry to what an operator needs (``reduce_delivered``).
+    reply: OutgoingReply | None
     state: OutboxState
     attempts: int
     next_attempt_at: datetime
@@ -61,6 +78,12 @@ class OutboxEntry:
     reply_id: str | None
     delivered_at: datetime | None
     created_at: datetime
+
+    def held_reply(self) -> OutgoingReply:
+        """The reply of an entry that still holds one: every pending or rejected entry does."""
+        if self.reply is None:
+            raise RuntimeError(f"outbox {self.reference}: the reply was reduced after its delivery")
+        return self.reply
 
 
 metadata = MetaData()
@@ -224,6 +247,36 @@ class PortalStore:
             row = conn.execute(select(outbox).where(condition)).first()
         return _entry(row) if row is not None else None
 
+    # ------------------------------------------------------------------ retention
+
+    def reduce_delivered(self, delivered_before: datetime) -> int:
+        """Storage limitation: a reply delivered before ``delivered_before`` keeps only what an
+        operator needs (reference, message id, times, state, the case service's reply id); its
+        text, reasons, file names and hashes go. Returns how many entries were reduced now."""
+        # JSON has no equality on PostgreSQL; its text does, on both databases.
+        still_full = cast(outbox.c.payload, Text) != "{}"
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(outbox)
+                .where(
+                    (outbox.c.state == OutboxState.delivered.value)
+                    & (outbox.c.delivered_at < delivered_before)
+                    & still_full
+                )
+                .values(payload={}, files=[])
+            )
+            return int(result.rowcount)
+
+    def delete_delivered(self, delivered_before: datetime) -> int:
+        """Deletes the entries of replies delivered before ``delivered_before``; returns how many."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                delete(outbox).where(
+                    (outbox.c.state == OutboxState.delivered.value) & (outbox.c.delivered_at < delivered_before)
+                )
+            )
+            return int(result.rowcount)
+
     # ------------------------------------------------------------------ the delivery worker
 
     def claim_due(self, now: datetime, lease_seconds: float, limit: int) -> list[OutboxEntry]:
@@ -328,7 +381,9 @@ def _entry(row: Row[Any]) -> OutboxEntry:
         reference=row.reference,
         message_id=row.message_id,
         idempotency_key=row.idempotency_key,
-        reply=OutgoingReply.from_wire(row.payload, {f["key"]: Path(f["path"]) for f in row.files}),
+        reply=OutgoingReply.from_wire(row.payload, {f["key"]: Path(f["path"]) for f in row.files})
+        if row.payload
+        else None,
         state=OutboxState(row.state),
         attempts=row.attempts,
         next_attempt_at=row.next_attempt_at,

@@ -11,7 +11,7 @@ from datetime import timedelta
 from portal import runtime
 from portal.domain import clock
 from portal.outbox.delivery import kick, run_delivery_loop
-from portal.outbox.retention import purge_orphans
+from portal.outbox.retention import purge_delivered, purge_orphans
 
 log = logging.getLogger(__name__)
 PURGE_INTERVAL_SECONDS = 600
@@ -51,6 +51,13 @@ async def _purge_loop(stop: asyncio.Event) -> None:
             )
             # Sessions whose link expired or that were long gone, with what they counted.
             await asyncio.to_thread(runtime.link_sessions().purge, clock.now())
+            await asyncio.to_thread(
+                purge_delivered,
+                runtime.store(),
+                timedelta(days=settings.delivered_reduce_after_days),
+                timedelta(days=settings.delivered_delete_after_days),
+                clock.now(),
+            )
         except Exception:  # a failing purge must never stop the portal; it is tried again
             log.exception("purging abandoned uploads failed")
         with contextlib.suppress(TimeoutError):

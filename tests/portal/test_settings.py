@@ -175,3 +175,12 @@ def test_a_relative_data_dir_is_made_absolute_where_the_portal_starts(
     settings = PortalSettings()
     assert settings.data_dir == tmp_path.resolve() / "data" / "portal"
     assert settings.files_dir.is_absolute()
+
+
+def test_delivered_replies_are_reduced_before_they_are_deleted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORTAL_DELIVERED_REDUCE_AFTER_DAYS", "7")
+    monkeypatch.setenv("PORTAL_DELIVERED_DELETE_AFTER_DAYS", "90")
+    settings = PortalSettings()
+    assert (settings.delivered_reduce_after_days, settings.delivered_delete_after_days) == (7, 90)
+    with pytest.raises(ValidationError):
+        PortalSettings(delivered_reduce_after_days=90, delivered_delete_after_days=7)
