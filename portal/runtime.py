@@ -95,6 +95,7 @@ def retry_policy() -> RetryPolicy:
         initial_seconds=s.delivery_retry_initial_seconds,
         max_seconds=s.delivery_retry_max_seconds,
         poll_seconds=s.delivery_poll_seconds,
+        lease_seconds=s.delivery_lease_seconds,
     )
 
 

@@ -95,6 +95,9 @@ class PortalSettings(BaseSettings):
     delivery_retry_initial_seconds: float = Field(default=2.0, gt=0)
     delivery_retry_max_seconds: float = Field(default=300.0, gt=0)
     delivery_poll_seconds: float = Field(default=2.0, gt=0)
+    # A delivering worker's claim on a reply, renewed while it works: a crashed worker's replies
+    # are taken up by another (or by the restarted portal) after at most this long.
+    delivery_lease_seconds: float = Field(default=30.0, ge=1)
     # Uploads of drafts never submitted are deleted after this long (a session lives at most an
     # hour idle, so a day leaves ample room for an applicant who fetches a document meanwhile).
     upload_retention_hours: float = Field(default=24.0, gt=0)

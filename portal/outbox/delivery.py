@@ -15,6 +15,7 @@ reply content.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import re
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 
 # Longer than any single delivery can take (timeouts bound each read and write); a worker that
 # dies mid-delivery only delays its entries by this much.
-LEASE_SECONDS = 300.0
 BATCH_SIZE = 20
 JITTER = 0.1
 # What a code may look like in our log and database; the case service's own codes are its input.
@@ -46,6 +46,10 @@ class RetryPolicy:
     initial_seconds: float  # the wait after the first failed try; doubles with each next one
     max_seconds: float  # the longest wait between two tries
     poll_seconds: float  # the loop's pause between rounds when nothing is due
+    # How long a claimed reply is held for this worker. Short, so a worker that dies (a crash, a
+    # killed process) leaves its replies to another within seconds; renewed every third of it
+    # while the worker delivers, so a slow upload of a large reply keeps its claim.
+    lease_seconds: float = 30.0
 
 
 @dataclass(slots=True)
@@ -104,18 +108,41 @@ async def deliver_due(
     """Claim the due outbox entries and try each once; ``counters`` defaults to the process's."""
     now = now or clock.now()
     counters = COUNTERS if counters is None else counters
-    entries = await asyncio.to_thread(store.claim_due, now, LEASE_SECONDS, BATCH_SIZE)
+    entries = await asyncio.to_thread(store.claim_due, now, policy.lease_seconds, BATCH_SIZE)
     tally = _Tally()
-    for index, entry in enumerate(entries):
-        try:
-            await _deliver_one(store, client, policy, entry, now, tally, counters)
-        except CaseServiceUnavailable:
-            # The service is down: the rest of this batch would only wait for the same timeouts.
-            for rest in entries[index:]:
-                await _retry(store, policy, rest, CaseServiceUnavailable.code, now)
-                tally.retried.append(rest.reference)
-            break
+    held = {entry.id for entry in entries}
+    renewing = asyncio.create_task(_renew_leases(store, held, policy.lease_seconds))
+    try:
+        for index, entry in enumerate(entries):
+            try:
+                await _deliver_one(store, client, policy, entry, now, tally, counters)
+            except CaseServiceUnavailable:
+                # The service is down: the rest of this batch would only wait for the same timeouts.
+                for rest in entries[index:]:
+                    await _retry(store, policy, rest, CaseServiceUnavailable.code, now)
+                    tally.retried.append(rest.reference)
+                break
+            finally:
+                held.discard(entry.id)
+    finally:
+        renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewing
     return tally.report()
+
+
+async def _renew_leases(store: PortalStore, held: set[int], lease_seconds: float) -> None:
+    """Keeps this worker's claim on the replies of its batch that are not done yet."""
+    while True:
+        await asyncio.sleep(lease_seconds / 3)
+        if held:
+            until = clock.now() + timedelta(seconds=lease_seconds)
+            try:
+                await asyncio.to_thread(store.renew_leases, sorted(held), until)
+            except Exception:
+                # A missed renewal costs at most a second try by another worker, which the
+                # idempotency key turns into the same reply; it must not stop this delivery.
+                log.warning("could not renew the outbox leases of this worker")
 
 
 async def _deliver_one(

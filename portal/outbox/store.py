@@ -284,7 +284,8 @@ class PortalStore:
 
         Safe with several workers in several processes: each entry is taken by a conditional
         UPDATE that re-checks state and lease, and only a worker whose UPDATE changed the row owns
-        it. A worker that dies leaves the lease to run out; then another one takes the entry.
+        it. A worker renews its leases while it delivers (``renew_leases``); one that dies leaves them to
+        run out, and then another one takes the entry.
         """
         due = (
             (outbox.c.state == OutboxState.pending.value)
@@ -314,6 +315,23 @@ class PortalStore:
                 if entry is not None:
                     claimed.append(entry)
         return claimed
+
+    def renew_leases(self, entry_ids: Sequence[int], until: datetime) -> int:
+        """Extends the leases of entries a worker still delivers; returns how many it extended.
+
+        Entries no longer pending (delivered, refused) are left alone. Were a worker's lease to run
+        out and another worker take the entry, both would send it with the same idempotency key and
+        the case service would keep one reply.
+        """
+        if not entry_ids:
+            return 0
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(list(entry_ids)) & (outbox.c.state == OutboxState.pending.value))
+                .values(lease_until=until)
+            )
+            return int(result.rowcount)
 
     def mark_delivered(self, entry_id: int, reply_id: str, delivered_at: datetime) -> None:
         self._set(

@@ -380,3 +380,40 @@ async def test_loop_takes_a_wake_event_and_survives_a_broken_round(
     async with asyncio.timeout(5):
         await task
     broken.dispose()
+
+
+async def test_a_slow_delivery_keeps_its_claim_and_a_dead_workers_claim_runs_out(
+    create_message: CreateMessage, store: PortalStore, settings: PortalSettings
+) -> None:
+    message_id, _ = await create_message()
+    now = datetime.now(UTC)
+    entry = _enqueue(store, settings, message_id, "key-lease", now)
+    short = RetryPolicy(initial_seconds=2.0, max_seconds=60.0, poll_seconds=30.0, lease_seconds=0.3)
+    # A case service that takes longer to answer than three leases: the worker renews its claim,
+    # so a second worker finds nothing to take meanwhile.
+    async with _hanging_server() as url:
+        slow = settings.model_copy(update={"case_service_url": url, "request_timeout_seconds": 1.2})
+        async with _client(slow) as client:
+            delivering = asyncio.create_task(deliver_due(store, client, short, now=now))
+            await asyncio.sleep(0.9)
+            taken_meanwhile = await asyncio.to_thread(store.claim_due, datetime.now(UTC), 0.3, 10)
+            report = await delivering
+    assert taken_meanwhile == [] and report.retried == (entry.reference,)
+
+    # A worker that claims and then dies (no renewal) holds the reply for one short lease only.
+    store.mark_retry(entry.id, "case_service_unavailable", now)
+    claimed_at = datetime.now(UTC)
+    assert [e.id for e in store.claim_due(claimed_at, 0.3, 10)] == [entry.id]
+    assert store.claim_due(claimed_at + timedelta(seconds=0.2), 0.3, 10) == []
+    assert [e.id for e in store.claim_due(claimed_at + timedelta(seconds=0.31), 0.3, 10)] == [entry.id]
+
+
+def test_renewing_leaves_finished_entries_alone(store: PortalStore, settings: PortalSettings) -> None:
+    now = datetime.now(UTC)
+    delivered = _enqueue(store, settings, "msg-renew-1", "key-renew-1", now)
+    pending = _enqueue(store, settings, "msg-renew-2", "key-renew-2", now)
+    store.mark_delivered(delivered.id, "reply-1", now)
+    later = now + timedelta(minutes=5)
+    assert store.renew_leases([delivered.id, pending.id], later) == 1
+    assert _current(store, pending).lease_until == later
+    assert _current(store, delivered).lease_until != later

@@ -221,7 +221,7 @@ async def test_what_is_sent_is_the_draft_the_page_showed(portal_runtime, case_se
     await state.submit()
     assert state.step == "done", state.problems
     async with portal_runtime.case_service() as client:
-        await delivery.deliver_due(portal_runtime.store(), client, portal_runtime.settings(), _now())
+        await delivery.deliver_due(portal_runtime.store(), client, portal_runtime.retry_policy(), _now())
     (received,) = await replies_for(case_service, message_id)
     assert received["appointment"]["reason"] == "Ich bin verreist"
     assert received["appointment"]["suitable_times"] == "ab dem 20. vormittags"
