@@ -178,6 +178,12 @@ class CaseServiceClient:
         response = await self._small_request("POST", f"{_staff(authority_id)}/audit", json=body)
         _raise_for_status(response, "staff_audit")
 
+    async def check_health(self) -> None:
+        """Whether the case service answers its health check; raises CaseServiceUnavailable if not."""
+        response = await self._small_request("GET", "/health")
+        if response.status_code != 200:
+            raise CaseServiceUnavailable()
+
     # ------------------------------------------------------------------ plumbing
 
     async def _small_request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:

@@ -14,6 +14,7 @@ from portal.pages.info import info_page
 from portal.pages.reply import reply_page
 from portal.pages.staff import list_page, preview_page, sign_in_page
 from portal.server.guard import PortalGuard
+from portal.server.health import with_health
 from portal.server.metrics import with_metrics
 from portal.state.binding import SessionBinding
 from portal.state.language import LanguageState
@@ -52,6 +53,7 @@ app = rx.App(
     # Applied in order, each wrapping the last: the guard stays outermost (headers on every answer).
     api_transformer=[
         with_metrics(_settings.metrics_key, runtime.store),
+        with_health({"store": runtime.store_answers, "case_service": runtime.case_service_answers}),
         lambda asgi: PortalGuard(
             asgi,
             max_upload_request_bytes=_max_upload_request,

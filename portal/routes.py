@@ -27,6 +27,9 @@ UPLOAD = "/_upload"
 EVENT = "/_event"
 # The operator's metrics (``portal.server.metrics``).
 METRICS = "/_metrics"
+# Health for an orchestrator or load balancer (``portal.server.health``).
+HEALTH_LIVE = "/health/live"
+HEALTH_READY = "/health/ready"
 # The portal's stylesheet, an asset every page and the link refusal page load.
 STYLESHEET = "/portal.css"
 

@@ -88,6 +88,17 @@ def case_service() -> CaseServiceClient:
     )
 
 
+async def store_answers() -> None:
+    """The readiness check of the portal's store."""
+    await asyncio.to_thread(store().check)
+
+
+async def case_service_answers() -> None:
+    """The readiness check of the case service."""
+    async with case_service() as client:
+        await client.check_health()
+
+
 def retry_policy() -> RetryPolicy:
     """How the delivery loop polls the outbox and spaces the tries of a reply."""
     s = settings()

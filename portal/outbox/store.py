@@ -125,6 +125,11 @@ class PortalStore:
     def create_all(self) -> None:
         metadata.create_all(self.engine)
 
+    def check(self) -> None:
+        """Raises when the database cannot answer a query (the portal's readiness)."""
+        with self.engine.connect() as conn:
+            conn.execute(select(1)).scalar_one()
+
     def dispose(self) -> None:
         self.engine.dispose()
 

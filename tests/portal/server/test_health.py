@@ -1,0 +1,117 @@
+"""Health for an orchestrator: live while the process answers, ready while the store and the case
+service answer (checked against the real reference case service and a real SQLite store)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from portal.client import CaseServiceClient
+from portal.outbox.store import PortalStore
+from portal.server.health import Check, HealthEndpoints
+
+
+async def downstream(scope: Any, receive: Any, send: Any) -> None:
+    """Stands in for the Reflex app: answers every path it is handed with 204."""
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[PortalStore]:
+    s = PortalStore(database_url)
+    s.create_all()
+    yield s
+    s.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _case_service_check(url: str, key: str) -> Check:
+    async def check() -> None:
+        async with CaseServiceClient(url, key, timeout=1.0) as client:
+            await client.check_health()
+
+    return check
+
+
+def _store_check(store: PortalStore) -> Check:
+    async def check() -> None:
+        await asyncio.to_thread(store.check)
+
+    return check
+
+
+async def _get(app: HealthEndpoints, path: str, method: str = "GET") -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://portal") as client:
+        return await client.request(method, path)
+
+
+async def test_ready_when_the_store_and_the_case_service_answer(case_service: Any, store: PortalStore) -> None:
+    checks = {
+        "store": _store_check(store),
+        "case_service": _case_service_check(case_service.url, case_service.portal_key),
+    }
+    app = HealthEndpoints(downstream, checks=checks)
+    ready = await _get(app, "/health/ready")
+    assert ready.status_code == 200 and ready.headers["cache-control"] == "no-store"
+    assert ready.json() == {"status": "ready", "checks": {"store": "ok", "case_service": "ok"}}
+    live = await _get(app, "/health/live")
+    assert live.status_code == 200 and live.json() == {"status": "live"}
+    # Every other path is the app's.
+    assert (await _get(app, "/reply")).status_code == 204
+    assert (await _get(app, "/health/ready", "POST")).status_code == 405
+
+
+async def test_not_ready_names_what_failed_and_stays_live(
+    case_service: Any, store: PortalStore, tmp_path: Path
+) -> None:
+    nobody = f"http://127.0.0.1:{_free_port()}"
+    app = HealthEndpoints(
+        downstream,
+        checks={"store": _store_check(store), "case_service": _case_service_check(nobody, "key")},
+    )
+    ready = await _get(app, "/health/ready")
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "not_ready", "checks": {"store": "ok", "case_service": "failed"}}
+    # Nothing of the failure (the address, the exception) is in the answer.
+    assert nobody not in ready.text and "Error" not in ready.text
+    assert (await _get(app, "/health/live")).status_code == 200
+
+    # A store whose database cannot be opened (here: its path is a folder).
+    (tmp_path / "a-folder").mkdir()
+    broken = PortalStore(f"sqlite:///{tmp_path / 'a-folder'}")
+    try:
+        app = HealthEndpoints(
+            downstream,
+            checks={
+                "store": _store_check(broken),
+                "case_service": _case_service_check(case_service.url, case_service.portal_key),
+            },
+        )
+        ready = await _get(app, "/health/ready")
+        assert ready.status_code == 503
+        assert ready.json()["checks"] == {"store": "failed", "case_service": "ok"}
+    finally:
+        broken.dispose()
+
+
+async def test_a_check_that_hangs_counts_as_failed() -> None:
+    async def hangs() -> None:
+        await asyncio.sleep(60)
+
+    app = HealthEndpoints(downstream, checks={"slow": hangs}, timeout=0.2)
+    ready = await _get(app, "/health/ready")
+    assert ready.status_code == 503 and json.loads(ready.text)["checks"] == {"slow": "failed"}
