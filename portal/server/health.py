@@ -9,13 +9,13 @@ The answers name the checks and whether each passed, nothing else: no version, n
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from portal import routes
+from portal.server.answers import json_answer
 
 log = logging.getLogger(__name__)
 
@@ -71,17 +71,4 @@ def with_health(checks: Mapping[str, Check]) -> Callable[[ASGIApp], ASGIApp]:
 async def _answer(
     send: Send, scope: Scope, status: int, payload: object, headers: list[tuple[bytes, bytes]] | None = None
 ) -> None:
-    body = json.dumps(payload).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"cache-control", b"no-store"),
-                *(headers or []),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+    await json_answer(send, status, payload, headers, head=scope["method"] == "HEAD")

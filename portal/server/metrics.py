@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -23,6 +22,7 @@ from portal import routes
 from portal.domain import clock
 from portal.outbox.delivery import COUNTERS, DeliveryCounters
 from portal.outbox.store import OutboxStats, PortalStore
+from portal.server.answers import json_answer
 
 log = logging.getLogger(__name__)
 
@@ -132,17 +132,4 @@ def with_metrics(key: SecretStr, store: Callable[[], PortalStore]) -> Callable[[
 
 
 async def _reply(send: Send, status: int, code: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    body = json.dumps({"code": code}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"cache-control", b"no-store"),
-                *(headers or []),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await json_answer(send, status, {"code": code}, headers)

@@ -15,6 +15,7 @@ import pytest
 
 from portal.client import CaseServiceClient
 from portal.domain.outgoing import ItemAnswer, OutgoingFile, OutgoingReply
+from portal.outbox.store import PortalStore
 from tests.fixtures.corpus import build_corpus
 from tests.support import messages
 
@@ -135,6 +136,15 @@ async def file_bytes(case_service: Any, reply_id: str, file_id: str) -> bytes:
 def database_url(tmp_path: Path) -> str:
     """The portal's database on SQLite, in a folder not made yet (the engine makes it)."""
     return f"sqlite:///{tmp_path / 'db' / 'portal.sqlite3'}"
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[PortalStore]:
+    """The portal's outbox store on SQLite, its tables made."""
+    s = PortalStore(database_url)
+    s.create_all()
+    yield s
+    s.dispose()
 
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

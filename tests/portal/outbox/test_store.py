@@ -6,7 +6,6 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,14 +33,6 @@ def _with_file(tmp_path: Path, name: str = "a.pdf") -> OutgoingReply:
     )
     item = ItemAnswer(item_id="item-1", status="provided", files=("f1",))
     return REPLY.model_copy(update={"items": (item,), "files": (file,)})
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[PortalStore]:
-    s = PortalStore(database_url)
-    s.create_all()
-    yield s
-    s.dispose()
 
 
 def test_reference_is_unambiguous() -> None:

@@ -6,12 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from portal.client import CaseServiceClient
 from portal.outbox.store import PortalStore
@@ -22,14 +20,6 @@ async def downstream(scope: Any, receive: Any, send: Any) -> None:
     """Stands in for the Reflex app: answers every path it is handed with 204."""
     await send({"type": "http.response.start", "status": 204, "headers": []})
     await send({"type": "http.response.body", "body": b""})
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[PortalStore]:
-    s = PortalStore(database_url)
-    s.create_all()
-    yield s
-    s.dispose()
 
 
 def _free_port() -> int:
