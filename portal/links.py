@@ -77,13 +77,20 @@ async def open_link(client: CaseServiceClient, token: str) -> OpenedLink:
     ``CaseServiceUnavailable`` (not now); ``ReplyRejected`` when the case service refuses the
     portal's own request.
     """
+    resolved = await check_link(client, token)
+    return OpenedLink(message=await client.get_message(resolved.message_id))
+
+
+async def check_link(client: CaseServiceClient, token: str) -> ResolvedLink:
+    """Whether ``token`` still opens its request, without fetching the request: the re-check at
+    every step and before the commit. Raises as :func:`open_link` does."""
     if not is_token(token):
         raise errors.LinkMalformed()
     resolved = await client.resolve(token)
     refusal = _refusal(resolved)
     if refusal is not None:
         raise refusal
-    return OpenedLink(message=await client.get_message(resolved.message_id))
+    return resolved
 
 
 def _refusal(resolved: ResolvedLink) -> errors.LinkError | None:

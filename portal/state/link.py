@@ -113,14 +113,15 @@ class LinkMixin(rx.State, mixin=True):
         return self.router.session.client_token
 
     async def _link_still_open(self) -> bool:
-        """Opens the link again, as at first: a link revoked, expired or answered since it was
-        opened gets its own page at once. An unreachable case service does not stop the applicant:
-        the outbox keeps the reply until it can be delivered."""
+        """Checks the link again by the same rules as at first (``links.check_link``): a link
+        revoked, expired or answered since it was opened gets its own page at once. An unreachable
+        case service does not stop the applicant: the outbox keeps the reply until it can be
+        delivered."""
         if not self._token:
             return False
         try:
             async with runtime.case_service() as client:
-                await links.open_link(client, self._token)
+                await links.check_link(client, self._token)
         except errors.LinkError as exc:
             self._fail(exc)
             self._render()

@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from portal import links, routes
@@ -171,6 +172,29 @@ async def test_a_revoked_link(client: CaseServiceClient, case_service: Any, crea
     messages.revoke(case_service, message_id)
     with pytest.raises(errors.LinkRevoked):
         await links.open_link(client, token)
+
+
+async def test_the_re_check_refuses_alike_and_asks_only_for_the_link(
+    client: CaseServiceClient, case_service: Any, create_message: CreateMessage
+) -> None:
+    message_id, token = await create_message()
+    assert (await links.check_link(client, token)).message_id == message_id
+    with pytest.raises(errors.LinkMalformed):
+        await links.check_link(client, "abc")
+    # The message itself is not fetched: a re-check costs one request, whatever it finds.
+    paths: list[str] = []
+    counting = CaseServiceClient(case_service.url, case_service.portal_key, timeout=5.0)
+    counting._http.event_hooks["request"].append(lambda request: _record(paths, request))
+    async with counting:
+        await links.check_link(counting, token)
+    assert len(paths) == 1 and "/links/" in paths[0] and message_id not in paths[0]
+    messages.revoke(case_service, message_id)
+    with pytest.raises(errors.LinkRevoked):
+        await links.check_link(client, token)
+
+
+async def _record(paths: list[str], request: httpx.Request) -> None:
+    paths.append(request.url.path)
 
 
 async def test_an_answered_link_says_when(
