@@ -110,6 +110,8 @@ async def deliver_due(
     counters = COUNTERS if counters is None else counters
     entries = await asyncio.to_thread(store.claim_due, now, policy.lease_seconds, BATCH_SIZE)
     tally = _Tally()
+    if not entries:  # the usual poll: nothing due, no lease to keep
+        return tally.report()
     held = {entry.id for entry in entries}
     renewing = asyncio.create_task(_renew_leases(store, held, policy.lease_seconds))
     try:
