@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +13,13 @@ import httpx
 from portal.client import CaseServiceClient
 from portal.outbox.store import PortalStore
 from portal.server.health import Check, HealthEndpoints
+from tests.support.processes import free_port
 
 
 async def downstream(scope: Any, receive: Any, send: Any) -> None:
     """Stands in for the Reflex app: answers every path it is handed with 204."""
     await send({"type": "http.response.start", "status": 204, "headers": []})
     await send({"type": "http.response.body", "body": b""})
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _case_service_check(url: str, key: str) -> Check:
@@ -68,7 +62,7 @@ async def test_ready_when_the_store_and_the_case_service_answer(case_service: An
 async def test_not_ready_names_what_failed_and_stays_live(
     case_service: Any, store: PortalStore, tmp_path: Path
 ) -> None:
-    nobody = f"http://127.0.0.1:{_free_port()}"
+    nobody = f"http://127.0.0.1:{free_port()}"
     app = HealthEndpoints(
         downstream,
         checks={"store": _store_check(store), "case_service": _case_service_check(nobody, "key")},

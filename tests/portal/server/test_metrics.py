@@ -4,7 +4,7 @@ then the outbox's figures from a real store in Prometheus' text format."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,14 +26,6 @@ async def downstream(scope: Any, receive: Any, send: Any) -> None:
     """Stands in for the Reflex app: answers every path it is handed with 204."""
     await send({"type": "http.response.start", "status": 204, "headers": []})
     await send({"type": "http.response.body", "body": b""})
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[PortalStore]:
-    s = PortalStore(f"sqlite:///{tmp_path / 'portal.sqlite3'}")
-    s.create_all()
-    yield s
-    s.dispose()
 
 
 def _client(app: Any) -> httpx.AsyncClient:
