@@ -23,7 +23,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from portal.intake.limits import MIB, Limits
+from portal.intake.limits import DEFAULT_LIMITS, MIB
 from portal.intake.scanner import parse_address
 
 # The operator's file (statement pages set in configuration files). Relative to the
@@ -33,7 +33,7 @@ CONFIG_FILE = Path(__file__).resolve().parents[1] / "config" / "portal.toml"
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # e.g. ``openssl rand -hex 32`` gives 64.
 METRICS_KEY_MIN_CHARS = 32
-_LIMITS = Limits()
+_LIMITS = DEFAULT_LIMITS
 
 
 def _split_list(value: object) -> object:

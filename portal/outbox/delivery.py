@@ -31,8 +31,7 @@ from portal.outbox.store import OutboxEntry, PortalStore
 
 log = logging.getLogger(__name__)
 
-# Longer than any single delivery can take (timeouts bound each read and write); a worker that
-# dies mid-delivery only delays its entries by this much.
+# Replies claimed by one round; the loop runs again at once while rounds come back full.
 BATCH_SIZE = 20
 JITTER = 0.1
 # What a code may look like in our log and database; the case service's own codes are its input.

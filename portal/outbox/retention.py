@@ -9,6 +9,7 @@ references belongs to an abandoned draft and is deleted.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -31,7 +32,9 @@ def purge_orphans(files_dir: Path, referenced: Iterable[Path], older_than: timed
     # Then the folders left empty (deepest first), never the files root itself.
     for folder in sorted((p for p in files_dir.rglob("*") if p.is_dir()), reverse=True):
         if not any(folder.iterdir()):
-            folder.rmdir()
+            # An upload may land in it meanwhile: then it stays, for the next round to judge.
+            with contextlib.suppress(OSError):
+                folder.rmdir()
     return sum(not path.exists() for path in orphans)
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from datetime import timedelta
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
 
 from portal import runtime
 from portal.domain import clock
 from portal.outbox.delivery import kick, run_delivery_loop
 from portal.outbox.retention import purge_delivered, purge_orphans
+from portal.settings import PortalSettings
 
 log = logging.getLogger(__name__)
 PURGE_INTERVAL_SECONDS = 600
@@ -32,33 +33,47 @@ async def delivery_lifespan() -> AsyncIterator[None]:
 
 
 async def _purge_loop(stop: asyncio.Event) -> None:
-    settings = runtime.settings()
     while not stop.is_set():
-        try:
-            referenced = await asyncio.to_thread(runtime.store().undelivered_file_paths)
-            deleted = await asyncio.to_thread(
-                purge_orphans,
-                settings.files_dir,
-                referenced,
-                timedelta(hours=settings.upload_retention_hours),
-                clock.now(),
-            )
-            if deleted:
-                log.info("purged %d uploads of abandoned drafts", deleted)
-            # A draft's uploads are gone after this horizon, so "draft started" ends with them.
-            await asyncio.to_thread(
-                runtime.drafts().purge, clock.now() - timedelta(hours=settings.upload_retention_hours)
-            )
-            # Sessions whose link expired or that were long gone, with what they counted.
-            await asyncio.to_thread(runtime.link_sessions().purge, clock.now())
-            await asyncio.to_thread(
-                purge_delivered,
-                runtime.store(),
-                timedelta(days=settings.delivered_reduce_after_days),
-                timedelta(days=settings.delivered_delete_after_days),
-                clock.now(),
-            )
-        except Exception:  # a failing purge must never stop the portal; it is tried again
-            log.exception("purging abandoned uploads failed")
+        # Each step on its own: one that fails (a disk error, a database away) must not keep the
+        # others from their work; each is tried again next round.
+        for name, step in _PURGE_STEPS:
+            try:
+                await asyncio.to_thread(step, runtime.settings(), clock.now())
+            except Exception:
+                log.exception("purge step %s failed", name)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=PURGE_INTERVAL_SECONDS)
+
+
+def _purge_uploads(settings: PortalSettings, now: datetime) -> None:
+    referenced = runtime.store().undelivered_file_paths()
+    deleted = purge_orphans(settings.files_dir, referenced, timedelta(hours=settings.upload_retention_hours), now)
+    if deleted:
+        log.info("purged %d uploads of abandoned drafts", deleted)
+
+
+def _purge_draft_marks(settings: PortalSettings, now: datetime) -> None:
+    # A draft's uploads are gone after this horizon, so "draft started" ends with them.
+    runtime.drafts().purge(now - timedelta(hours=settings.upload_retention_hours))
+
+
+def _purge_link_sessions(settings: PortalSettings, now: datetime) -> None:
+    # Sessions whose link expired or that were long gone, with what they counted.
+    runtime.link_sessions().purge(now)
+
+
+def _purge_delivered(settings: PortalSettings, now: datetime) -> None:
+    purge_delivered(
+        runtime.store(),
+        timedelta(days=settings.delivered_reduce_after_days),
+        timedelta(days=settings.delivered_delete_after_days),
+        now,
+    )
+
+
+_PURGE_STEPS: tuple[tuple[str, Callable[[PortalSettings, datetime], None]], ...] = (
+    ("uploads", _purge_uploads),
+    ("draft marks", _purge_draft_marks),
+    ("link sessions", _purge_link_sessions),
+    ("delivered replies", _purge_delivered),
+)
