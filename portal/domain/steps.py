@@ -60,14 +60,6 @@ def move(steps: Sequence[Step], here: Step, delta: int) -> Step:
     return steps[max(0, min(len(steps) - 1, position))]
 
 
-def next_step(steps: Sequence[Step], here: Step) -> Step:
-    return move(steps, here, +1)
-
-
-def previous_step(steps: Sequence[Step], here: Step) -> Step:
-    return move(steps, here, -1)
-
-
 def step_for_field(field: str, item_ids: Sequence[str]) -> Step:
     """The step that holds the field a problem is anchored at (the error summary's "fix" link)."""
     if field in item_ids:

@@ -75,7 +75,7 @@ class AnswersMixin(rx.State, mixin=True):
 
     @rx.event
     def set_extra_description(self, value: str) -> None:
-        self.extra_description = value[: reply.MAX_DESCRIPTION_CHARS]
+        self.extra_description = _one_over(value, reply.MAX_DESCRIPTION_CHARS)
 
     @rx.event
     def set_appointment_answer(self, value: str) -> None:

@@ -181,7 +181,8 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, LanguageState):
     @rx.event
     async def go_to(self, step: str, index: int = 0) -> EventSpec | None:
         target = steps.Step(step, index)
-        if target not in self._steps():
+        # Nothing leads back from the confirmation: the reply is committed, its files handed on.
+        if self.step == steps.DONE.name or target not in self._steps():
             return None
         if not await self._link_still_open():
             return self._focus_heading()
@@ -192,6 +193,8 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, LanguageState):
     @rx.event
     def fix_problem(self, field: str) -> EventSpec:
         """A link in the error summary: go to the step that holds the field, then focus it."""
+        if self.step == steps.DONE.name:
+            return focus("step-heading")
         item_ids = [i.id for i in self._message.requested_items] if self._message is not None else []
         self._go(steps.step_for_field(field, item_ids))
         self._render()

@@ -91,13 +91,15 @@ class StaffState(StaffSessionState):
         redeemed = await asyncio.to_thread(
             runtime.staff_grants().redeem, fragment.removeprefix(GRANT_PREFIX), current_binding(self), now()
         )
+        specs: list[EventSpec] = []
         if redeemed is not None:
             user, lang = redeemed
             self._start(user)
             if lang:
+                # Through the one setter, so the direction and texts follow (Arabic opens right to left).
                 self._chosen = True
-                self.lang = lang
-        return [rx.call_script(f"history.replaceState(null,'','{HOME_ROUTE}')")]
+                specs = self._apply_language(lang)
+        return [*specs, rx.call_script(f"history.replaceState(null,'','{HOME_ROUTE}')")]
 
     @rx.event
     async def open_sign_in(self) -> list[EventSpec]:

@@ -15,7 +15,7 @@ def walk(path: tuple[Step, ...], move: str) -> list[Step]:
     """Every position reached by pressing next (or back) from the first (or last) step until it stays."""
     here = path[0] if move == "next" else path[-1]
     seen = [here]
-    while (there := steps.next_step(path, here) if move == "next" else steps.previous_step(path, here)) != here:
+    while (there := steps.move(path, here, +1 if move == "next" else -1)) != here:
         seen.append(there)
         here = there
     return seen
@@ -50,8 +50,8 @@ def test_next_and_back_walk_every_step_in_order_and_stop_at_the_ends(kind: Messa
     path = steps.steps_for(kind, 2)
     assert walk(path, "next") == list(path)
     assert walk(path, "back") == list(reversed(path))
-    assert steps.previous_step(path, path[0]) == path[0]
-    assert steps.next_step(path, path[-1]) == path[-1]
+    assert steps.move(path, path[0], -1) == path[0]
+    assert steps.move(path, path[-1], +1) == path[-1]
 
 
 def test_a_move_by_more_than_one_is_clamped() -> None:
@@ -63,11 +63,11 @@ def test_a_move_by_more_than_one_is_clamped() -> None:
 
 def test_nothing_leads_on_or_back_from_a_position_outside_the_steps() -> None:
     path = steps.steps_for("question", 2)
-    assert steps.next_step(path, DONE) == DONE
-    assert steps.previous_step(path, DONE) == DONE
+    assert steps.move(path, DONE, +1) == DONE
+    assert steps.move(path, DONE, -1) == DONE
     # An item the message does not have, or a step of another kind, stays put too.
-    assert steps.next_step(path, item(5)) == item(5)
-    assert steps.previous_step(steps.steps_for("appointment", 0), TEXT) == TEXT
+    assert steps.move(path, item(5), +1) == item(5)
+    assert steps.move(steps.steps_for("appointment", 0), TEXT, -1) == TEXT
 
 
 def test_a_step_is_a_value() -> None:

@@ -157,3 +157,13 @@ async def test_the_list_says_when_the_case_service_cannot_be_reached(staff: None
     configure(case_service_url="http://127.0.0.1:9")  # nothing listens there
     await state.search({"query": "ABH-P"})
     assert state.rows == [] and state.list_error == "staff.error.case_service_unavailable"
+
+
+async def test_a_staff_member_who_signs_in_in_arabic_gets_the_list_right_to_left(staff: None) -> None:
+    form = tab(StaffState, "198.51.100.7", "Firefox/140", "/staff/sign-in")
+    form.change_language("ar")
+    grant = GRANT.search(str(await form.sign_in({"username": "m.muster", "password": STAFF_PASSWORD})))
+    assert grant is not None
+    listing = tab(StaffState, "198.51.100.7", "Firefox/140", f"/staff#g={grant.group(1)}")
+    await listing.open_list()
+    assert listing.signed_in and (listing.lang, listing.dir) == ("ar", "rtl")
