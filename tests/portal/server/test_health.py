@@ -99,3 +99,18 @@ async def test_a_check_that_hangs_counts_as_failed() -> None:
     app = HealthEndpoints(downstream, checks={"slow": hangs}, timeout=0.2)
     ready = await _get(app, "/health/ready")
     assert ready.status_code == 503 and json.loads(ready.text)["checks"] == {"slow": "failed"}
+
+
+async def test_probes_in_quick_succession_share_one_round_of_checks() -> None:
+    rounds: list[int] = []
+
+    async def counted() -> None:
+        rounds.append(1)
+
+    app = HealthEndpoints(downstream, checks={"store": counted}, reuse=60)
+    answers = await asyncio.gather(*(_get(app, "/health/ready") for _ in range(20)))
+    assert all(a.status_code == 200 for a in answers) and len(rounds) == 1
+    fresh = HealthEndpoints(downstream, checks={"store": counted}, reuse=0)
+    await _get(fresh, "/health/ready")
+    await _get(fresh, "/health/ready")
+    assert len(rounds) == 3
