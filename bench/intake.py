@@ -179,7 +179,7 @@ def _merge(inputs: Path, work: Path) -> Callable[[], object]:
     def run() -> object:
         out = work / "out"
         out.mkdir(exist_ok=True)
-        return intake.merge_uploads(uploads, out, intake.DEFAULT_LIMITS).pages
+        return intake.merge_uploads(uploads, [work / u.id for u in uploads], out, intake.DEFAULT_LIMITS).pages
 
     return run
 

@@ -158,6 +158,21 @@ def live_region(message: StringVar) -> rx.Component:
     return rx.el.div(message, aria_live="polite", role="status", class_name="live-region", id="announcement")
 
 
+def draft_status(saved: StringVar, notice: StringVar) -> rx.Component:
+    """When the draft was last saved (or that it could not be), and a change another browser made.
+
+    The notice is a status message, focusable so a refused submission can move focus to it; the
+    saved time is plain text: announcing it after every keystroke would drown the form.
+    """
+    return rx.fragment(
+        rx.cond(
+            notice != "",
+            rx.el.p(notice, id="draft-notice", role="status", tab_index=-1, class_name="draft-notice"),
+        ),
+        rx.cond(saved != "", rx.el.p(saved, id="draft-saved", class_name="hint draft-saved")),
+    )
+
+
 def nav_buttons(
     t: Texts, on_back: EventHandler, on_next: EventHandler, next_label: StringVar | None = None
 ) -> rx.Component:

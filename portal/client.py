@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import IO, Any, Self, TypeVar
+from typing import IO, Any, BinaryIO, Protocol, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -113,14 +113,15 @@ class CaseServiceClient:
         message_id: str,
         reply: OutgoingReply,
         idempotency_key: str,
+        files: StoredFiles,
     ) -> Delivery:
         """Hand one reply over. The same ``idempotency_key`` again returns the first result.
 
         Raises ``LinkAnswered`` (someone else's reply is there), ``LinkExpired``/``LinkRevoked``,
         ``ReplyRejected`` (never retry), ``CaseServiceUnavailable`` (retry later), and
-        ``FileNotFoundError`` if a file has gone from disk.
+        ``OSError`` (``FileNotFoundError``) if a file has gone from ``files``, the file storage.
         """
-        with _open_parts(reply) as parts:
+        with _open_parts(reply, files) as parts:
             try:
                 # No overall deadline here: a large upload may legitimately take longer than one
                 # timeout; httpx still bounds connecting, every read and every write.
@@ -257,8 +258,16 @@ def _parse(model: type[M], response: httpx.Response, operation: str) -> M:
         raise CaseServiceUnavailable(server_code="bad_response") from None
 
 
+class StoredFiles(Protocol):
+    """What sending a reply needs of the file storage (``portal.storage``): its files' bytes."""
+
+    def open(self, key: str) -> contextlib.AbstractContextManager[BinaryIO]: ...
+
+
 @contextlib.contextmanager
-def _open_parts(reply: OutgoingReply) -> Iterator[list[tuple[str, tuple[str | None, bytes | IO[bytes], str]]]]:
+def _open_parts(
+    reply: OutgoingReply, files: StoredFiles
+) -> Iterator[list[tuple[str, tuple[str | None, bytes | IO[bytes], str]]]]:
     """Multipart parts: the JSON reply first, then each file as an open handle httpx streams."""
     reply_json = json.dumps(reply.wire(), ensure_ascii=False).encode()
     with contextlib.ExitStack() as stack:
@@ -266,6 +275,6 @@ def _open_parts(reply: OutgoingReply) -> Iterator[list[tuple[str, tuple[str | No
             ("reply", (None, reply_json, "application/json"))
         ]
         for file in reply.files:
-            handle = stack.enter_context(file.path.open("rb"))
+            handle = stack.enter_context(files.open(file.stored_as))
             parts.append((file.key, (file.name, handle, file.media_type)))
         yield parts

@@ -19,11 +19,13 @@ from portal.intake.pipeline import Limits
 from portal.intake.scanner import make_scanner
 from portal.outbox.delivery import RetryPolicy
 from portal.outbox.draft_marks import DraftMarks
+from portal.outbox.saved_drafts import SavedDrafts
 from portal.outbox.store import PortalStore
 from portal.protection.quotas import LinkSessions
 from portal.protection.ratelimit import PortalRules, RateLimiter
 from portal.settings import PortalSettings, get_settings
 from portal.staff.accounts import SignInGrants, StaffAccounts
+from portal.storage import FileStorage, make_storage
 
 
 def settings() -> PortalSettings:
@@ -60,6 +62,18 @@ def rate_rules() -> PortalRules:
 @lru_cache(maxsize=1)
 def drafts() -> DraftMarks:
     return DraftMarks(store().engine)
+
+
+@lru_cache(maxsize=1)
+def saved_drafts() -> SavedDrafts:
+    return SavedDrafts(store().engine)
+
+
+@lru_cache(maxsize=1)
+def file_storage() -> FileStorage:
+    """Where accepted uploads rest: this machine's folder, or the database every instance shares."""
+    s = settings()
+    return make_storage(s.file_storage, store().engine, s.files_dir, clock.now)
 
 
 @lru_cache(maxsize=1)

@@ -69,6 +69,9 @@ class PortalSettings(BaseSettings):
     data_dir: Path = Path("data/portal")
     # Empty means the embedded SQLite file under data_dir; set a PostgreSQL URL to scale out.
     database_url: str = ""
+    # Where uploads rest until delivered: "local" (a folder under data_dir, one instance) or
+    # "database" (the portal's database, which every instance shares; see portal.storage).
+    file_storage: Literal["local", "database"] = "local"
     public_url: str = "http://localhost:3000"
     # The one port the production portal serves frontend, websocket and uploads on.
     port: int = Field(default=3000, ge=1, le=65535)

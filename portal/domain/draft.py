@@ -261,7 +261,7 @@ class _Files:
                 size=upload.size,
                 pages=upload.pages,
                 sha512=upload.sha512,
-                path=upload.path,
+                stored_as=upload.id,
             )
         )
         return key

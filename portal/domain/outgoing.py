@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer
@@ -43,7 +42,8 @@ class _Wire(BaseModel):
 class OutgoingFile(_Wire):
     """One file of the reply: what the contract's ``FileMeta`` declares, and where the bytes are.
 
-    ``key`` names the multipart part that carries the bytes; ``path`` never leaves the portal.
+    ``key`` names the multipart part that carries the bytes; ``stored_as`` (the file's key in the
+    portal's file storage) never leaves the portal.
     """
 
     key: str
@@ -53,7 +53,7 @@ class OutgoingFile(_Wire):
     size: int
     pages: int | None = None
     sha512: str
-    path: Path = Field(exclude=True)
+    stored_as: str = Field(exclude=True)
 
 
 class ItemAnswer(_Wire):
@@ -96,11 +96,11 @@ class OutgoingReply(_Wire):
         return self.model_dump(mode="json")
 
     @classmethod
-    def from_wire(cls, body: Mapping[str, Any], paths: Mapping[str, Path]) -> OutgoingReply:
-        """The reply again from :meth:`wire` and each file's path by key. Raises ValueError
-        (pydantic's ValidationError) when the two do not fit together."""
+    def from_wire(cls, body: Mapping[str, Any], stored_as: Mapping[str, str]) -> OutgoingReply:
+        """The reply again from :meth:`wire` and each file's storage key by multipart key. Raises
+        ValueError (pydantic's ValidationError) when the two do not fit together."""
         files = body.get("files", [])
-        unplaced = {f.get("key") for f in files} - set(paths)
+        unplaced = {f.get("key") for f in files} - set(stored_as)
         if unplaced:
-            raise ValueError("a declared file has no path")
-        return cls.model_validate({**body, "files": [{**f, "path": paths[f["key"]]} for f in files]})
+            raise ValueError("a declared file has no storage key")
+        return cls.model_validate({**body, "files": [{**f, "stored_as": stored_as[f["key"]]} for f in files]})

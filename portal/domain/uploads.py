@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 
 from portal.domain.catalogue import file_stem
 
@@ -20,8 +19,9 @@ __all__ = ["MAX_CASEWORKER_NAME", "MAX_ORIGINAL_NAME", "StoredUpload", "casework
 
 @dataclass(frozen=True, slots=True)
 class StoredUpload:
+    """``id`` is also the file's key in the portal's file storage (``portal.storage``)."""
+
     id: str
-    path: Path
     media_type: str
     extension: str
     size: int

@@ -68,6 +68,7 @@ __all__ = [
     "check_files_per_reply",
     "check_reply_bytes",
     "clean_original_name",
+    "delete_work_file",
     "inspect",
     "merge_uploads",
     "read_chunks",
@@ -246,9 +247,9 @@ def vet(
         # up after SIGKILL).
         delete_stored([path])
         raise
+    # The file name is its key: the caller hands the file to the file storage under it.
     return StoredUpload(
         id=path.name,
-        path=path,
         media_type=found.media_type,
         extension=found.extension,
         size=size,
@@ -290,17 +291,29 @@ async def accept(
         raise
 
 
+def delete_work_file(work_dir: Path, key: str) -> None:
+    """Deletes an accepted file that never reached the file storage (refused after intake)."""
+    delete_stored([work_dir / key])
+
+
 def merge_uploads(
-    uploads: Sequence[StoredUpload], files_dir: Path, limits: Limits, original_name: str | None = None
+    uploads: Sequence[StoredUpload],
+    paths: Sequence[Path],
+    files_dir: Path,
+    limits: Limits,
+    original_name: str | None = None,
 ) -> StoredUpload:
-    """The images of ``uploads`` as one new PDF upload, pages in the given order (blocking).
+    """The images of ``uploads`` (read from ``paths``, one each) as one new PDF upload in
+    ``files_dir``, pages in the given order (blocking).
 
     The merged file goes through the same checks as an uploaded PDF. The originals are left for
     the caller to remove. Its name defaults to the first upload's, with ``.pdf``. Hints of the
     photos carry over, so "blurred" stays visible on the document. Raises IntakeError
     (merge_images_only, pdf_too_many_pages, file_too_large, file_too_complex).
     """
-    path = merge_images_to_pdf([u.path for u in uploads], files_dir, limits)
+    if len(paths) != len(uploads):
+        raise ValueError("one path per upload")
+    path = merge_images_to_pdf(list(paths), files_dir, limits)
     try:
         size, sha512 = _measure(path)
     except BaseException:

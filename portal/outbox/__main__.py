@@ -4,7 +4,8 @@ A reply the case service refused for good stays in the outbox as "rejected", wit
 the portal alerts (an ERROR log line, the ``/_metrics`` gauges). The operator then either fixes
 the cause and sends it again (``retry``: back to delivery, attempts from zero), or hands the
 reply to the authority another way and closes it (``resolve``: its files are deleted, storage
-limitation). ``list`` shows the rejected entries with the paths of their files on disk.
+limitation). ``list`` shows the rejected entries with the storage keys of their files (with the local
+storage, the file names under ``PORTAL_DATA_DIR/files``).
 Nothing else is printed: no reply text, no file names. Errors print a code and exit 1.
 """
 
@@ -16,9 +17,9 @@ from collections.abc import Sequence
 
 from portal.domain import clock
 from portal.domain.outgoing import OutboxState
-from portal.intake.files import delete_stored
 from portal.outbox.store import PortalStore
 from portal.settings import get_settings
+from portal.storage import make_storage
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,14 +45,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"\treceived={rejected.created_at.isoformat(timespec='seconds')}"
                 )
                 for file in rejected.held_reply().files:
-                    print(f"\t{file.path}")
+                    print(f"\t{file.stored_as}")
             return 0
         if args.command == "retry":
             entry = store.requeue(args.reference, clock.now())
         else:
             entry = store.mark_resolved(args.reference)
             if entry is not None:
-                delete_stored(f.path for f in entry.held_reply().files)
+                make_storage(settings.file_storage, store.engine, settings.files_dir, clock.now).delete(
+                    f.stored_as for f in entry.held_reply().files
+                )
         if entry is None:
             print("error: not_rejected", file=sys.stderr)
             return 1

@@ -2,7 +2,7 @@
 
 Once the applicant sees "received", the reply must reach the case service, so everything the
 case service would refuse later and the portal can know now is checked before the commit: the
-files are on disk, whole and unchanged (the case service compares size and SHA-512 with the
+files are in the file storage, whole and unchanged (the case service compares size and SHA-512 with the
 declared values), and the files fit the reply's limits. The draft's own rules are
 :func:`portal.domain.draft.validate_draft`; the link's state is asked of the case service by the
 caller. Each check returns an error code (``error.<code>``) or None.
@@ -11,10 +11,10 @@ caller. Each check returns an error code (``error.<code>``) or None.
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 from portal.domain.outgoing import OutgoingReply
 from portal.intake.limits import Limits
+from portal.storage import FileStorage
 
 CHUNK = 1024 * 1024
 
@@ -29,19 +29,19 @@ def files_fit(reply: OutgoingReply, limits: Limits) -> str | None:
     return None
 
 
-def files_intact(reply: OutgoingReply) -> str | None:
-    """Every file to send is on disk with exactly the size and SHA-512 the reply declares."""
+def files_intact(reply: OutgoingReply, files: FileStorage) -> str | None:
+    """Every file to send is in ``files`` with exactly the size and SHA-512 the reply declares."""
     for file in reply.files:
-        if _measure(file.path) != (file.size, file.sha512):
+        if _measure(files, file.stored_as) != (file.size, file.sha512):
             return "upload_missing"
     return None
 
 
-def _measure(path: Path) -> tuple[int, str] | None:
+def _measure(files: FileStorage, key: str) -> tuple[int, str] | None:
     digest = hashlib.sha512()
     size = 0
     try:
-        with path.open("rb") as handle:
+        with files.open(key) as handle:
             while chunk := handle.read(CHUNK):
                 size += len(chunk)
                 digest.update(chunk)

@@ -26,8 +26,8 @@ from datetime import datetime, timedelta
 from portal.client import CaseServiceClient
 from portal.domain import clock
 from portal.domain.errors import CaseServiceUnavailable, LinkAnswered, LinkError, ReplyRejected
-from portal.intake.files import delete_stored
 from portal.outbox.store import OutboxEntry, PortalStore
+from portal.storage import FileStorage
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,7 @@ def backoff_seconds(attempts: int, policy: RetryPolicy) -> float:
 
 async def deliver_due(
     store: PortalStore,
+    files: FileStorage,
     client: CaseServiceClient,
     policy: RetryPolicy,
     now: datetime | None = None,
@@ -116,7 +117,7 @@ async def deliver_due(
     try:
         for index, entry in enumerate(entries):
             try:
-                await _deliver_one(store, client, policy, entry, now, tally, counters)
+                await _deliver_one(store, files, client, policy, entry, now, tally, counters)
             except CaseServiceUnavailable:
                 # The service is down: the rest of this batch would only wait for the same timeouts.
                 for rest in entries[index:]:
@@ -148,6 +149,7 @@ async def _renew_leases(store: PortalStore, held: set[int], lease_seconds: float
 
 async def _deliver_one(
     store: PortalStore,
+    files: FileStorage,
     client: CaseServiceClient,
     policy: RetryPolicy,
     entry: OutboxEntry,
@@ -157,7 +159,7 @@ async def _deliver_one(
 ) -> None:
     counters.attempts += 1
     try:
-        delivery = await client.deliver_reply(entry.message_id, entry.held_reply(), entry.idempotency_key)
+        delivery = await client.deliver_reply(entry.message_id, entry.held_reply(), entry.idempotency_key, files)
     except CaseServiceUnavailable:
         counters.unavailable += 1
         log.info("outbox %s: case service unavailable, will retry", entry.reference)
@@ -171,7 +173,7 @@ async def _deliver_one(
     except LinkError as exc:
         await _reject(store, entry, exc.code, tally, counters)
     except OSError:
-        # A file of the reply has gone from disk: retrying cannot bring it back.
+        # A file of the reply has gone from the file storage: retrying cannot bring it back.
         await _reject(store, entry, "files_missing", tally, counters)
     except Exception as exc:
         # A bug of ours must not lose the reply nor stop the loop; retry with backoff.
@@ -182,7 +184,7 @@ async def _deliver_one(
     else:
         await asyncio.to_thread(store.mark_delivered, entry.id, delivery.reply_id, delivery.received_at)
         # The case service has the files now: the portal keeps no copy.
-        await asyncio.to_thread(delete_stored, [f.path for f in entry.held_reply().files])
+        await asyncio.to_thread(files.delete, [f.stored_as for f in entry.held_reply().files])
         counters.delivered += 1
         log.info("outbox %s: delivered", entry.reference)
         tally.delivered.append(entry.reference)
@@ -231,6 +233,7 @@ def kick() -> None:
 
 async def run_delivery_loop(
     store: PortalStore,
+    files: FileStorage,
     client_factory: Callable[[], CaseServiceClient],
     policy: RetryPolicy,
     stop: asyncio.Event,
@@ -249,7 +252,7 @@ async def run_delivery_loop(
                 wake.clear()
                 report = DeliveryReport()
                 try:
-                    report = await deliver_due(store, client, policy)
+                    report = await deliver_due(store, files, client, policy)
                 except Exception as exc:
                     # E.g. the database is briefly unreachable: log and try again next round.
                     log.error("delivery round failed: %s", type(exc).__name__)

@@ -219,11 +219,11 @@ class PortalStore:
             rows = conn.execute(select(outbox).where(outbox.c.state == state.value).order_by(outbox.c.id).limit(limit))
             return [_entry(row) for row in rows]
 
-    def undelivered_file_paths(self) -> list[Path]:
-        """Every file a pending or rejected reply still needs; retention must keep these."""
+    def undelivered_file_keys(self) -> list[str]:
+        """The storage key of every file a pending or rejected reply still needs; retention keeps these."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(outbox.c.files).where(outbox.c.state.in_([s.value for s in HOLDS_FILES])))
-            return [Path(f["path"]) for row in rows for f in row.files]
+            return [_storage_key(f) for row in rows for f in row.files]
 
     def stats(self, now: datetime) -> OutboxStats:
         """Counts by state for the operator's metrics: three aggregate queries, no rows read."""
@@ -395,7 +395,12 @@ class PortalStore:
 
 def _stored_file(file: OutgoingFile) -> dict[str, str]:
     # Name and media type are in the payload too; kept here so the column reads as it always did.
-    return {"key": file.key, "path": str(file.path), "media_type": file.media_type, "name": file.name}
+    return {"key": file.key, "stored_as": file.stored_as, "media_type": file.media_type, "name": file.name}
+
+
+def _storage_key(file: dict[str, str]) -> str:
+    # Entries written before the file storage named a path whose last part was the key.
+    return file.get("stored_as") or Path(file["path"]).name
 
 
 def _entry(row: Row[Any]) -> OutboxEntry:
@@ -404,7 +409,7 @@ def _entry(row: Row[Any]) -> OutboxEntry:
         reference=row.reference,
         message_id=row.message_id,
         idempotency_key=row.idempotency_key,
-        reply=OutgoingReply.from_wire(row.payload, {f["key"]: Path(f["path"]) for f in row.files})
+        reply=OutgoingReply.from_wire(row.payload, {f["key"]: _storage_key(f) for f in row.files})
         if row.payload
         else None,
         state=OutboxState(row.state),

@@ -21,7 +21,9 @@ PURGE_INTERVAL_SECONDS = 600
 @contextlib.asynccontextmanager
 async def delivery_lifespan() -> AsyncIterator[None]:
     stop = asyncio.Event()
-    task = asyncio.create_task(run_delivery_loop(runtime.store(), runtime.case_service, runtime.retry_policy(), stop))
+    task = asyncio.create_task(
+        run_delivery_loop(runtime.store(), runtime.file_storage(), runtime.case_service, runtime.retry_policy(), stop)
+    )
     purge = asyncio.create_task(_purge_loop(stop))
     try:
         yield
@@ -45,11 +47,19 @@ async def _purge_loop(stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), timeout=PURGE_INTERVAL_SECONDS)
 
 
+def _purge_expired_drafts(settings: PortalSettings, now: datetime) -> None:
+    # A draft whose link expired can never be sent: it goes with its files. A file an outbox
+    # entry refers to stays (a reply committed while its draft's deletion failed).
+    keys = runtime.saved_drafts().purge_expired(now)
+    doomed = set(keys) - set(runtime.store().undelivered_file_keys())
+    runtime.file_storage().delete(sorted(doomed))
+    if keys:
+        log.info("purged the files of drafts whose link expired: %d", len(doomed))
+
+
 def _purge_uploads(settings: PortalSettings, now: datetime) -> None:
-    referenced = runtime.store().undelivered_file_paths()
-    deleted = purge_orphans(settings.files_dir, referenced, timedelta(hours=settings.upload_retention_hours), now)
-    if deleted:
-        log.info("purged %d uploads of abandoned drafts", deleted)
+    referenced = [*runtime.store().undelivered_file_keys(), *runtime.saved_drafts().file_keys()]
+    purge_orphans(runtime.file_storage(), referenced, timedelta(hours=settings.upload_retention_hours), now)
 
 
 def _purge_draft_marks(settings: PortalSettings, now: datetime) -> None:
@@ -72,6 +82,7 @@ def _purge_delivered(settings: PortalSettings, now: datetime) -> None:
 
 
 _PURGE_STEPS: tuple[tuple[str, Callable[[PortalSettings, datetime], None]], ...] = (
+    ("expired drafts", _purge_expired_drafts),
     ("uploads", _purge_uploads),
     ("draft marks", _purge_draft_marks),
     ("link sessions", _purge_link_sessions),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.forms import draft_status
 from components.layout import notice, page_shell
 from components.request import request_overview
 from portal.pages import steps
@@ -38,6 +39,18 @@ def _overview() -> rx.Component:
 
 
 def _flow() -> rx.Component:
+    return rx.fragment(
+        rx.match(
+            S.step,
+            ("overview", rx.fragment()),
+            ("done", rx.fragment()),
+            draft_status(S.draft_saved, S.draft_notice),
+        ),
+        _step(),
+    )
+
+
+def _step() -> rx.Component:
     return rx.match(
         S.step,
         ("overview", _overview()),

@@ -132,6 +132,22 @@ class LinkSessions:
             conn.execute(update(link_sessions).where(link_sessions.c.session_hash == key).values(seen_at=now))
             return self._usage(conn, message_id)
 
+    def adopt(self, client_token: str, message_id: str, files: Iterable[tuple[str, int]], now: datetime) -> None:
+        """A saved draft's files, restored in this session, count against the message under it
+        (wherever they were held before: a session that ended, another device)."""
+        key = session_key(client_token)
+        held = list(files)
+        with self.engine.begin() as conn:
+            if held:
+                conn.execute(delete(held_uploads).where(held_uploads.c.file_id.in_([f for f, _ in held])))
+                conn.execute(
+                    insert(held_uploads),
+                    [
+                        {"file_id": f, "message_id": message_id, "session_hash": key, "size": size, "held_at": now}
+                        for f, size in held
+                    ],
+                )
+
     def release(self, file_ids: Iterable[str]) -> None:
         ids = list(file_ids)
         if ids:

@@ -47,6 +47,9 @@ class LinkMixin(rx.State, mixin=True):
         def _go(self, step: steps.Step) -> None: ...
         def _document_attributes(self) -> EventSpec: ...
         def _pick_initial(self, preferred: str | None) -> list[EventSpec]: ...
+        def _forget_saving(self) -> None: ...
+        async def _restore_saved(self, message: MessageView, fresh: reply.Draft) -> None: ...
+        async def _pull_draft(self) -> None: ...
 
     @rx.event
     async def on_reply_page(self) -> EventSpec | list[EventSpec]:
@@ -98,9 +101,14 @@ class LinkMixin(rx.State, mixin=True):
             self._fail(errors.PortalError())
             return
         message = opened.message
-        if self._message is None or self._message.id != message.id:
+        if self._message is None or self._message.id != message.id or self._draft is None:
+            self._message = message
             self._start_draft(message)
-        self._message = message
+            if self._draft is not None:
+                await self._restore_saved(message, self._draft)
+        else:
+            self._message = message
+            await self._pull_draft()  # saved meanwhile in another browser
         self._answered_at = None
         self._bound_to = current_binding(self)
         self.phase = "ready"
@@ -142,6 +150,7 @@ class LinkMixin(rx.State, mixin=True):
             # The session must not keep a request the link no longer opens, nor send files.
             self._message = None
             self._draft = None
+            self._forget_saving()
             with contextlib.suppress(Exception):
                 runtime.link_sessions().close(self._client_token())
 

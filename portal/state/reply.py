@@ -32,12 +32,13 @@ from portal.state.answers import AnswersMixin
 from portal.state.focus import focus
 from portal.state.language import LanguageState
 from portal.state.link import LinkMixin
+from portal.state.saving import DraftSavingMixin, saves_draft
 from portal.state.uploads import UploadMixin
 
 log = logging.getLogger(__name__)
 
 
-class ReplyState(LinkMixin, AnswersMixin, UploadMixin, LanguageState):
+class ReplyState(LinkMixin, AnswersMixin, UploadMixin, DraftSavingMixin, LanguageState):
     """One applicant session behind one reply link."""
 
     # What the page shows (derived from the server-side parts by _render).
@@ -90,6 +91,7 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, LanguageState):
         minutes = self._wait_minutes
         self.error_wait = self._tr_wait(minutes) if minutes else ""
         self.done_received = presenter.format_when(self._received, self.lang)
+        self._show_saving()
         if self._message is None or self._draft is None:
             return
         self._show_draft()
@@ -139,6 +141,7 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, LanguageState):
         return focus("step-heading", scroll="top")
 
     @rx.event
+    @saves_draft
     async def next_step(self) -> EventSpec | None:
         if self._message is None or self._draft is None or not self._message.answerable:
             return None
@@ -168,6 +171,7 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, LanguageState):
             log.warning("could not record a started draft")
 
     @rx.event
+    @saves_draft
     async def previous_step(self) -> EventSpec | None:
         if self._message is None:
             return None
@@ -179,6 +183,7 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, LanguageState):
         return self._focus_heading()
 
     @rx.event
+    @saves_draft
     async def go_to(self, step: str, index: int = 0) -> EventSpec | None:
         target = steps.Step(step, index)
         # Nothing leads back from the confirmation: the reply is committed, its files handed on.
@@ -191,6 +196,7 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, LanguageState):
         return self._focus_heading()
 
     @rx.event
+    @saves_draft
     def fix_problem(self, field: str) -> EventSpec:
         """A link in the error summary: go to the step that holds the field, then focus it."""
         if self.step == steps.DONE.name:
@@ -235,7 +241,7 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, LanguageState):
             self._render()
             return self._focus_summary()
         code = commit_checks.files_fit(outgoing, runtime.limits()) or await asyncio.to_thread(
-            commit_checks.files_intact, outgoing
+            commit_checks.files_intact, outgoing, runtime.file_storage()
         )
         if code is not None:
             self._problem_list = [reply.Problem(field="review", code=code)]
@@ -243,6 +249,11 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, LanguageState):
             return self._focus_summary()
         if not await self._link_still_open():
             return self._focus_heading()
+        if await self._changed_elsewhere():
+            # What is sent must be what the applicant sees: show the other browser's draft first.
+            await self._pull_draft()
+            self._render()
+            return focus("draft-notice")
         try:
             entry = await asyncio.to_thread(
                 runtime.store().enqueue, self._message.id, outgoing, self._idempotency_key, now
@@ -253,6 +264,8 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, LanguageState):
         delivery.kick()  # deliver now rather than at the loop's next poll
         with contextlib.suppress(Exception):  # the outbox entry now says more than the mark
             await asyncio.to_thread(runtime.drafts().forget, self._message.id)
+        with contextlib.suppress(Exception):  # the draft is sent; its files belong to the outbox
+            await asyncio.to_thread(runtime.saved_drafts().forget, self._message.id)
         with contextlib.suppress(Exception):  # the files belong to the outbox; no more uploads
             await asyncio.to_thread(runtime.link_sessions().release_message, self._message.id)
             await asyncio.to_thread(runtime.link_sessions().close, self._client_token())

@@ -21,6 +21,8 @@ from portal.domain.message import MessageView
 from portal.intake import pipeline as intake
 from portal.server.ratelimit import UPLOAD_REFUSED_CODE, count, link_subject
 from portal.state.focus import focus, focus_script
+from portal.state.saving import saves_draft
+from portal.storage import FileStorage
 
 # Emptying the file input lets the applicant pick the same file again (after "try again later").
 _CLEAR_FILE_INPUT = "const i=document.querySelector('#documents input[type=file]');if(i){i.value='';}"
@@ -47,8 +49,10 @@ class UploadMixin(rx.State, mixin=True):
         def _tr(self, key: str, **params: object) -> str: ...
         def _tr_count(self, key: str, count: int, **params: object) -> str: ...
         def _tr_wait(self, minutes: int) -> str: ...
+        async def _pull_draft(self) -> None: ...
 
     @rx.event
+    @saves_draft
     async def upload(self, files: list[rx.UploadFile]) -> EventSpec | None:
         """Files picked for the current item (or as a further document). Judged by content only.
 
@@ -61,24 +65,25 @@ class UploadMixin(rx.State, mixin=True):
         if refused_for_now is not None:
             return refused_for_now
         item = self._current_item()
-        # An item's own list, or (further documents) the files of the one document being added now.
-        target_files = item.files if item is not None else []
+        already = len(item.files) if item is not None else 0
         limits = runtime.limits()
         sessions = runtime.link_sessions()
+        storage = runtime.file_storage()
         message_id = self._message.id
+        accepted: list[intake.StoredUpload] = []
         added: list[str] = []
         refused: list[str] = []
         for upload in files:
             name = intake.clean_original_name(upload.filename or "")
             usage = await asyncio.to_thread(sessions.usage, message_id)
             bytes_in_reply = usage.bytes
-            code = intake.check_counts(len(target_files), usage.files, bytes_in_reply, 1, limits)
+            code = intake.check_counts(already + len(accepted), usage.files, bytes_in_reply, 1, limits)
             if code is None:
                 try:
                     stored = await intake.accept(
                         intake.read_chunks(upload),
                         name,
-                        runtime.files_dir(),
+                        storage.work_dir,
                         limits,
                         bytes_in_reply=bytes_in_reply,
                         scan=runtime.scanner(),
@@ -87,11 +92,20 @@ class UploadMixin(rx.State, mixin=True):
                     code = exc.code
             if code is None:
                 code = await self._hold(stored, message_id)
+            if code is None:
+                code = await self._keep(stored)
             if code is not None:
                 refused.append(self._tr(f"error.{code}", name=name))
                 continue
-            draft_files.attach(self._uploads, target_files, stored)
+            accepted.append(stored)
             added.append(name)
+        # Receiving took a while: another browser may have saved the draft meanwhile.
+        await self._pull_draft()
+        item = self._current_item()
+        # An item's own list, or (further documents) the files of the one document being added now.
+        target_files = item.files if item is not None else []
+        for stored in accepted:
+            draft_files.attach(self._uploads, target_files, stored)
         if item is None and target_files:
             self._draft.extras.append(
                 reply.ExtraDraft(code=self.extra_code, description=self.extra_description, files=target_files)
@@ -120,14 +134,27 @@ class UploadMixin(rx.State, mixin=True):
         )
         if code is not None:
             await asyncio.to_thread(runtime.link_sessions().release, [stored.id])
-            await asyncio.to_thread(draft_files.discard, stored)
+            await asyncio.to_thread(intake.delete_work_file, runtime.file_storage().work_dir, stored.id)
         return code
+
+    async def _keep(self, stored: intake.StoredUpload) -> str | None:
+        """The accepted file into the file storage every instance reads; ``upload_failed`` if it
+        cannot be stored now (the applicant tries again)."""
+        storage = runtime.file_storage()
+        try:
+            await asyncio.to_thread(storage.keep, stored.id)
+        except Exception:
+            await asyncio.to_thread(runtime.link_sessions().release, [stored.id])
+            await asyncio.to_thread(intake.delete_work_file, storage.work_dir, stored.id)
+            return "upload_failed"
+        return None
 
     def _files_of_current(self) -> list[str] | None:
         item = self._current_item()
         return item.files if item is not None else None
 
     @rx.event
+    @saves_draft
     def move_file(self, file_id: str, delta: int) -> None:
         """Put the pages of one document in order before they are combined or sent."""
         files = self._files_of_current()
@@ -141,6 +168,7 @@ class UploadMixin(rx.State, mixin=True):
         self._render()
 
     @rx.event
+    @saves_draft
     async def merge_photos(self) -> None:
         """Several photos of one document become one PDF, pages in the order shown."""
         files = self._files_of_current()
@@ -149,15 +177,15 @@ class UploadMixin(rx.State, mixin=True):
         photos = [f for f in files if self._uploads[f].media_type.startswith("image/")]
         if len(photos) < 2:
             return
+        storage = runtime.file_storage()
         try:
-            merged = await asyncio.to_thread(
-                intake.merge_uploads, [self._uploads[f] for f in photos], runtime.files_dir(), runtime.limits()
-            )
-        except errors.IntakeError as exc:
-            self.upload_errors = [self._tr(f"error.{exc.code}", name=self._uploads[photos[0]].original_name)]
+            merged = await asyncio.to_thread(_merge, storage, [self._uploads[f] for f in photos], runtime.limits())
+        except (errors.IntakeError, OSError) as exc:
+            code = exc.code if isinstance(exc, errors.IntakeError) else "upload_failed"
+            self.upload_errors = [self._tr(f"error.{code}", name=self._uploads[photos[0]].original_name)]
             self._render()
             return
-        await asyncio.to_thread(draft_files.replace_by_merge, self._uploads, files, photos, merged)
+        await asyncio.to_thread(draft_files.replace_by_merge, storage, self._uploads, files, photos, merged)
         await asyncio.to_thread(runtime.link_sessions().release, photos)
         # One PDF of the same photos: counted again, never refused for the quota the photos held.
         await asyncio.to_thread(
@@ -173,10 +201,13 @@ class UploadMixin(rx.State, mixin=True):
         self._render()
 
     @rx.event
+    @saves_draft
     async def remove_file(self, file_id: str) -> None:
         if self._draft is None or file_id not in self._uploads:
             return
-        stored = await asyncio.to_thread(draft_files.remove, self._draft, self._uploads, file_id)
+        stored = await asyncio.to_thread(
+            draft_files.remove, runtime.file_storage(), self._draft, self._uploads, file_id
+        )
         if stored is None:
             return
         await asyncio.to_thread(runtime.link_sessions().release, [file_id])
@@ -209,3 +240,15 @@ class UploadMixin(rx.State, mixin=True):
         if code != UPLOAD_REFUSED_CODE or self._message is None:
             return None
         return self._show_upload_refusal(max(1, min(int(minutes), 24 * 60)))
+
+
+def _merge(storage: FileStorage, photos: list[intake.StoredUpload], limits: intake.Limits) -> intake.StoredUpload:
+    """The photos as one PDF, kept in the file storage (blocking)."""
+    with storage.paths([p.id for p in photos]) as paths:
+        merged = intake.merge_uploads(photos, paths, storage.work_dir, limits)
+    try:
+        storage.keep(merged.id)
+    except BaseException:
+        intake.delete_work_file(storage.work_dir, merged.id)
+        raise
+    return merged

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
@@ -80,13 +81,14 @@ def create_message(case_service: Any) -> CreateMessage:
 
 
 def make_reply(folder: Path, *, item_id: str = "item-1", n_files: int = 2, size: int = 300_000) -> OutgoingReply:
-    """A valid reply for the question of ``MESSAGE``, its files written under ``folder``."""
+    """A valid reply for the question of ``MESSAGE``, its files written under ``folder`` (a local
+    file storage's folder: each file's name is its storage key)."""
     folder.mkdir(parents=True, exist_ok=True)
     files: list[OutgoingFile] = []
     for i in range(1, n_files + 1):
         data = b"%PDF-1.7\n" + os.urandom(size)
-        path = folder / f"upload-{i}.bin"
-        path.write_bytes(data)
+        key = secrets.token_hex(16)
+        (folder / key).write_bytes(data)
         files.append(
             OutgoingFile(
                 key=f"f{i}",
@@ -94,7 +96,7 @@ def make_reply(folder: Path, *, item_id: str = "item-1", n_files: int = 2, size:
                 media_type="application/pdf",
                 size=len(data),
                 sha512=hashlib.sha512(data).hexdigest(),
-                path=path,
+                stored_as=key,
             )
         )
     return OutgoingReply(

@@ -24,6 +24,7 @@ from portal.domain.errors import (
     ReplyRejected,
 )
 from portal.domain.message import LinkState, MessageKind
+from portal.storage import LocalStorage
 from tests.portal.conftest import CreateMessage, authority_client, file_bytes, make_reply, replies_for
 
 TIMEOUT = 1.0
@@ -93,16 +94,16 @@ async def test_deliver_reply_once_and_idempotently(
     client: CaseServiceClient, case_service: Any, create_message: CreateMessage, tmp_path: Path
 ) -> None:
     message_id, token = await create_message()
-    reply = make_reply(tmp_path / "files")
+    reply = make_reply(tmp_path)
 
-    first = await client.deliver_reply(message_id, reply, "idem-key-1")
+    first = await client.deliver_reply(message_id, reply, "idem-key-1", LocalStorage(tmp_path))
     assert first.received_at.tzinfo is not None
     # The same key again (say, the response was lost) gives the first result, not a second reply.
-    again = await client.deliver_reply(message_id, reply, "idem-key-1")
+    again = await client.deliver_reply(message_id, reply, "idem-key-1", LocalStorage(tmp_path))
     assert again == first
     # Another reply to the answered message is refused.
     with pytest.raises(LinkAnswered):
-        await client.deliver_reply(message_id, reply, "idem-key-2")
+        await client.deliver_reply(message_id, reply, "idem-key-2", LocalStorage(tmp_path))
 
     resolved = await client.resolve(token)
     assert resolved.state is LinkState.answered and resolved.answered_at is not None
@@ -126,18 +127,18 @@ async def test_deliver_to_revoked_message(
     async with authority_client(case_service) as http:
         response = await http.post(f"/api/v1/messages/{message_id}/revoke", json={"reason": "erledigt"})
         assert response.status_code == 200, response.text
-    reply = make_reply(tmp_path / "files", n_files=1, size=1000)
+    reply = make_reply(tmp_path, n_files=1, size=1000)
     with pytest.raises(LinkRevoked):
-        await client.deliver_reply(message_id, reply, "idem-revoked")
+        await client.deliver_reply(message_id, reply, "idem-revoked", LocalStorage(tmp_path))
 
 
 async def test_invalid_reply_is_rejected_for_good(
     client: CaseServiceClient, create_message: CreateMessage, tmp_path: Path
 ) -> None:
     message_id, _ = await create_message()
-    reply = make_reply(tmp_path / "files", item_id="item-9", n_files=1, size=1000)
+    reply = make_reply(tmp_path, item_id="item-9", n_files=1, size=1000)
     with pytest.raises(ReplyRejected) as caught:
-        await client.deliver_reply(message_id, reply, "idem-bad")
+        await client.deliver_reply(message_id, reply, "idem-bad", LocalStorage(tmp_path))
     assert caught.value.code == "reply_rejected"
     assert caught.value.status is not None and 400 <= caught.value.status < 500
     assert caught.value.server_code
@@ -147,10 +148,10 @@ async def test_missing_file_is_reported_before_sending(
     client: CaseServiceClient, create_message: CreateMessage, tmp_path: Path
 ) -> None:
     message_id, _ = await create_message()
-    reply = make_reply(tmp_path / "files", n_files=1, size=1000)
-    reply.files[0].path.unlink()
+    reply = make_reply(tmp_path, n_files=1, size=1000)
+    (tmp_path / reply.files[0].stored_as).unlink()
     with pytest.raises(FileNotFoundError):
-        await client.deliver_reply(message_id, reply, "idem-missing")
+        await client.deliver_reply(message_id, reply, "idem-missing", LocalStorage(tmp_path))
 
 
 # ---------------------------------------------------------------- faults
@@ -216,7 +217,7 @@ def _head(status: int, length: int) -> bytes:
 
 
 async def _timed_unavailable(url: str, call: str, tmp_path: Path) -> float:
-    reply = make_reply(tmp_path / "fault-files", n_files=1, size=2_000_000)
+    reply = make_reply(tmp_path, n_files=1, size=2_000_000)
     started = time.monotonic()
     async with CaseServiceClient(url, "k" * 32, timeout=TIMEOUT) as c:
         with pytest.raises(CaseServiceUnavailable):
@@ -225,7 +226,7 @@ async def _timed_unavailable(url: str, call: str, tmp_path: Path) -> float:
             elif call == "get_message":
                 await c.get_message("abc")
             else:
-                await c.deliver_reply("abc", reply, "idem")
+                await c.deliver_reply("abc", reply, "idem", LocalStorage(tmp_path))
     return time.monotonic() - started
 
 

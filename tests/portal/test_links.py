@@ -18,6 +18,7 @@ from portal import links, routes
 from portal.client import CaseServiceClient
 from portal.domain import errors
 from portal.domain.message import LinkState, MessageKind
+from portal.storage import LocalStorage
 from tests.portal.conftest import CreateMessage, make_reply
 from tests.support import messages
 from tests.support.case_service import free_port
@@ -201,8 +202,8 @@ async def test_an_answered_link_says_when(
     client: CaseServiceClient, create_message: CreateMessage, tmp_path: Path
 ) -> None:
     message_id, token = await create_message()
-    reply = make_reply(tmp_path / "files", n_files=1, size=1000)
-    await client.deliver_reply(message_id, reply, "idem-answered")
+    reply = make_reply(tmp_path, n_files=1, size=1000)
+    await client.deliver_reply(message_id, reply, "idem-answered", LocalStorage(tmp_path))
     with pytest.raises(errors.LinkAnswered) as caught:
         await links.open_link(client, token)
     answered_at = (await client.get_message(message_id)).answered_at

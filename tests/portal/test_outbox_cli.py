@@ -24,7 +24,7 @@ def test_list_retry_and_resolve(tmp_path: Path) -> None:
     now = datetime.now(UTC)
     entries = []
     for name in ("a", "b"):
-        reply = make_reply(settings.files_dir / name, n_files=1, size=100)
+        reply = make_reply(settings.files_dir, n_files=1, size=100)
         entry = store.enqueue(f"msg-{name}", reply, f"key-{name}", now)
         store.claim_due(now, 60, 1)
         store.mark_rejected(entry.id, "link_revoked")
@@ -34,21 +34,21 @@ def test_list_retry_and_resolve(tmp_path: Path) -> None:
     listed = _run(settings.data_dir, "list")
     assert listed.returncode == 0, listed.stderr
     assert f"{first.reference}\tmessage=msg-a\tcode=link_revoked" in listed.stdout
-    assert str(second.reply.files[0].path) in listed.stdout
+    assert second.reply.files[0].stored_as in listed.stdout
     # No reply content and no file names the applicant gave.
     assert "Arbeitsvertrag" not in listed.stdout and "Anbei" not in listed.stdout
 
     retried = _run(settings.data_dir, "retry", first.reference)
     assert retried.returncode == 0, retried.stderr
     assert store.get(first.reference).state is OutboxState.pending  # type: ignore[union-attr]
-    assert first.reply.files[0].path.exists()
+    assert (settings.files_dir / first.reply.files[0].stored_as).exists()
 
     resolved = _run(settings.data_dir, "resolve", second.reference.lower())
     assert resolved.returncode == 0, resolved.stderr
     assert store.get(second.reference).state is OutboxState.resolved  # type: ignore[union-attr]
-    assert not second.reply.files[0].path.exists()
+    assert not (settings.files_dir / second.reply.files[0].stored_as).exists()
 
     again = _run(settings.data_dir, "resolve", first.reference)  # pending now: not the operator's
     assert again.returncode == 1 and again.stderr.strip() == "error: not_rejected"
-    assert first.reply.files[0].path.exists()
+    assert (settings.files_dir / first.reply.files[0].stored_as).exists()
     store.dispose()

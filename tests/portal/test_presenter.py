@@ -27,12 +27,9 @@ def _draft_for(msg: MessageView) -> Draft:
 def _upload(
     tmp_path: Path, name: str, media_type: str, *, size: int = 2_000, pages: int = 1, **more: object
 ) -> StoredUpload:
-    path = tmp_path / f"{name}.stored"
-    path.write_bytes(b"\0" * 16)
     extension = "jpg" if media_type == "image/jpeg" else "pdf"
     return StoredUpload(
         id=name,
-        path=path,
         media_type=media_type,
         extension=extension,
         size=size,

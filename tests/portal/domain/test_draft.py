@@ -160,12 +160,9 @@ def test_kinds_without_reply_are_refused(kind: str) -> None:
 def make_upload(tmp_path: Path) -> Callable[..., StoredUpload]:
     def make(upload_id: str, extension: str = "pdf", original_name: str = "scan.pdf") -> StoredUpload:
         data = f"%PDF-1.7 {upload_id}\n%%EOF\n".encode()
-        path = tmp_path / upload_id
-        path.write_bytes(data)
         media = {"pdf": "application/pdf", "jpg": "image/jpeg", "png": "image/png"}[extension]
         return StoredUpload(
             id=upload_id,
-            path=path,
             media_type=media,
             extension=extension,
             size=len(data),
@@ -231,8 +228,8 @@ def test_build_reply_for_a_question(make_upload: Callable[..., StoredUpload]) ->
     first = payload["files"][0]
     assert first["sha512"] == uploads["u1"].sha512 and first["size"] == uploads["u1"].size
     assert first["media_type"] == "application/pdf" and first["pages"] == 1
-    assert [(o.key, o.path, o.media_type, o.name) for o in outgoing] == [
-        (f["key"], uploads[u].path, f["media_type"], f["name"])
+    assert [(o.key, o.stored_as, o.media_type, o.name) for o in outgoing] == [
+        (f["key"], uploads[u].id, f["media_type"], f["name"])
         for f, u in zip(payload["files"], ["u1", "u2", "u3", "u4"], strict=True)
     ]
 

@@ -1,23 +1,32 @@
-"""A draft's files on disk: attached, removed, replaced by their merged PDF, discarded."""
+"""A draft's files in the file storage: attached, removed, replaced by their merged PDF."""
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 from pathlib import Path
+
+import pytest
 
 from portal.domain import draft_files
 from portal.domain.draft import Draft, ExtraDraft, ItemDraft
 from portal.domain.uploads import StoredUpload
 from portal.intake.files import temporary
+from portal.storage import LocalStorage
 
 
-def stored(folder: Path, upload_id: str, media_type: str = "application/pdf") -> StoredUpload:
+@pytest.fixture
+def storage(tmp_path: Path) -> LocalStorage:
+    return LocalStorage(tmp_path)
+
+
+def stored(storage: LocalStorage, media_type: str = "application/pdf") -> StoredUpload:
+    upload_id = secrets.token_hex(16)
     data = upload_id.encode()
-    path = folder / upload_id
-    path.write_bytes(data)
+    (storage.work_dir / upload_id).write_bytes(data)
+    storage.keep(upload_id)
     return StoredUpload(
         id=upload_id,
-        path=path,
         media_type=media_type,
         extension="pdf" if media_type == "application/pdf" else "jpg",
         size=len(data),
@@ -27,53 +36,47 @@ def stored(folder: Path, upload_id: str, media_type: str = "application/pdf") ->
     )
 
 
-def test_an_attached_file_is_the_last_of_its_list(tmp_path: Path) -> None:
+def test_an_attached_file_is_the_last_of_its_list(storage: LocalStorage) -> None:
     uploads: dict[str, StoredUpload] = {}
     files: list[str] = []
-    for upload_id in ("a", "b"):
-        draft_files.attach(uploads, files, stored(tmp_path, upload_id))
-    assert files == ["a", "b"] and set(uploads) == {"a", "b"}
+    a, b = stored(storage), stored(storage)
+    for upload in (a, b):
+        draft_files.attach(uploads, files, upload)
+    assert files == [a.id, b.id] and set(uploads) == {a.id, b.id}
 
 
-def test_a_removed_file_leaves_the_draft_and_the_disk(tmp_path: Path) -> None:
-    a, b, c = (stored(tmp_path, i) for i in "abc")
+def test_a_removed_file_leaves_the_draft_and_the_storage(storage: LocalStorage) -> None:
+    a, b, c = (stored(storage) for _ in range(3))
     uploads = {u.id: u for u in (a, b, c)}
     draft = Draft(
-        items=[ItemDraft("item-1", "passport", files=["a", "b"])],
-        extras=[ExtraDraft("other", "Brief", files=["c"]), ExtraDraft("other", files=["b"])],
+        items=[ItemDraft("item-1", "passport", files=[a.id, b.id])],
+        extras=[ExtraDraft("other", "Brief", files=[c.id]), ExtraDraft("other", files=[b.id])],
     )
-    temporary(a.path).write_bytes(b"half written")
-    assert draft_files.remove(draft, uploads, "a") == a
-    assert draft.items[0].files == ["b"] and "a" not in uploads
-    assert not a.path.exists() and not temporary(a.path).exists()
+    temporary(storage.work_dir / a.id).write_bytes(b"half written")
+    assert draft_files.remove(storage, draft, uploads, a.id) == a
+    assert draft.items[0].files == [b.id] and a.id not in uploads
+    assert not storage.exists(a.id) and not temporary(storage.work_dir / a.id).exists()
     # A further document left without files goes with its last one.
-    assert draft_files.remove(draft, uploads, "c") == c
-    assert [e.files for e in draft.extras] == [["b"]] and not c.path.exists()
+    assert draft_files.remove(storage, draft, uploads, c.id) == c
+    assert [e.files for e in draft.extras] == [[b.id]] and not storage.exists(c.id)
     # A file listed twice leaves both lists.
-    draft_files.remove(draft, uploads, "b")
+    draft_files.remove(storage, draft, uploads, b.id)
     assert draft.items[0].files == [] and draft.extras == [] and uploads == {}
 
 
-def test_removing_a_file_the_draft_does_not_hold_changes_nothing(tmp_path: Path) -> None:
-    a = stored(tmp_path, "a")
-    uploads = {"a": a}
-    draft = Draft(items=[ItemDraft("item-1", "passport", files=["a"])])
-    assert draft_files.remove(draft, uploads, "elsewhere") is None
-    assert draft.items[0].files == ["a"] and a.path.exists()
+def test_removing_a_file_the_draft_does_not_hold_changes_nothing(storage: LocalStorage) -> None:
+    a = stored(storage)
+    uploads = {a.id: a}
+    draft = Draft(items=[ItemDraft("item-1", "passport", files=[a.id])])
+    assert draft_files.remove(storage, draft, uploads, "f" * 32) is None
+    assert draft.items[0].files == [a.id] and storage.exists(a.id)
 
 
-def test_merged_photos_are_replaced_by_their_pdf_where_the_first_was(tmp_path: Path) -> None:
-    pdf, one, two, merged = (stored(tmp_path, i) for i in ("pdf", "one", "two", "merged"))
+def test_merged_photos_are_replaced_by_their_pdf_where_the_first_was(storage: LocalStorage) -> None:
+    pdf, one, two, merged = (stored(storage) for _ in range(4))
     uploads = {u.id: u for u in (pdf, one, two)}
-    files = ["one", "pdf", "two"]
-    draft_files.replace_by_merge(uploads, files, ["one", "two"], merged)
-    assert files == ["merged", "pdf"]
-    assert set(uploads) == {"pdf", "merged"}
-    assert not one.path.exists() and not two.path.exists() and merged.path.exists() and pdf.path.exists()
-
-
-def test_a_file_refused_after_storing_is_deleted(tmp_path: Path) -> None:
-    a = stored(tmp_path, "a")
-    draft_files.discard(a)
-    assert not a.path.exists()
-    draft_files.discard(a)  # gone already: no error
+    files = [one.id, pdf.id, two.id]
+    draft_files.replace_by_merge(storage, uploads, files, [one.id, two.id], merged)
+    assert files == [merged.id, pdf.id]
+    assert set(uploads) == {pdf.id, merged.id}
+    assert [storage.exists(u.id) for u in (one, two, merged, pdf)] == [False, False, True, True]

@@ -21,7 +21,7 @@ from portal.domain.outgoing import (
 NOW = datetime(2026, 3, 12, 13, 30, tzinfo=UTC)
 
 
-def _file(key: str, path: Path) -> OutgoingFile:
+def _file(key: str, stored_as: str) -> OutgoingFile:
     return OutgoingFile(
         key=key,
         name=f"Reisepass_ABH-1_{key[1:]}.pdf",
@@ -30,7 +30,7 @@ def _file(key: str, path: Path) -> OutgoingFile:
         size=10,
         pages=2,
         sha512="a" * 128,
-        path=path,
+        stored_as=stored_as,
     )
 
 
@@ -51,7 +51,7 @@ def _reply(tmp_path: Path) -> OutgoingReply:
         extra_documents=(ExtraDocument(code="other", description="Brief", files=("f2",)),),
         appointment=None,
         declaration=True,
-        files=(_file("f1", tmp_path / "one"), _file("f2", tmp_path / "two")),
+        files=(_file("f1", "1" * 32), _file("f2", "2" * 32)),
     )
 
 
@@ -76,10 +76,10 @@ def test_the_models_have_the_contracts_fields_in_its_order(ours: type[BaseModel]
             assert _default(field) == _default(theirs), name
 
 
-def test_the_wire_json_is_the_contracts_reply_without_paths(tmp_path: Path) -> None:
+def test_the_wire_json_is_the_contracts_reply_without_storage_keys(tmp_path: Path) -> None:
     wire = _reply(tmp_path).wire()
     assert schemas.ReplyIn.model_validate(wire).files[1].key == "f2"
-    assert "path" not in wire["files"][0] and str(tmp_path) not in repr(wire)
+    assert "stored_as" not in wire["files"][0] and "1" * 32 not in repr(wire)
     assert wire["submitted_at"] == "2026-03-12T13:30:00+00:00"  # the offset, as the portal always sent
     assert wire["items"][1] == {
         "item_id": "item-2",
@@ -90,12 +90,12 @@ def test_the_wire_json_is_the_contracts_reply_without_paths(tmp_path: Path) -> N
     }
 
 
-def test_a_reply_comes_back_whole_from_its_json_and_paths(tmp_path: Path) -> None:
+def test_a_reply_comes_back_whole_from_its_json_and_storage_keys(tmp_path: Path) -> None:
     reply = _reply(tmp_path)
-    again = OutgoingReply.from_wire(reply.wire(), {"f1": tmp_path / "one", "f2": tmp_path / "two"})
+    again = OutgoingReply.from_wire(reply.wire(), {"f1": "1" * 32, "f2": "2" * 32})
     assert again == reply and again.wire() == reply.wire()
-    with pytest.raises(ValueError, match="no path"):
-        OutgoingReply.from_wire(reply.wire(), {"f1": tmp_path / "one"})
+    with pytest.raises(ValueError, match="no storage key"):
+        OutgoingReply.from_wire(reply.wire(), {"f1": "1" * 32})
 
 
 def test_other_offsets_are_kept_and_a_naive_time_is_refused() -> None:

@@ -58,14 +58,13 @@ async def test_accepted_samples(name: str, corpus: dict[str, Path], files_dir: P
     stored = await accept_file(corpus[name], files_dir)
     assert (stored.media_type, stored.extension, stored.pages, stored.notes) == ACCEPTED[name]
     # Size and hash describe the bytes that will be handed over (after normalising).
-    data = stored.path.read_bytes()
+    data = (files_dir / stored.id).read_bytes()
     assert stored.size == len(data)
     assert stored.sha512 == hashlib.sha512(data).hexdigest()
-    assert stored.path.parent == files_dir
-    assert leftovers(files_dir) == [stored.path]  # no temporary file of a step stays behind
+    assert leftovers(files_dir) == [files_dir / stored.id]  # no temporary file of a step stays behind
     # A random name with no extension, readable by the portal alone.
-    assert stored.id == stored.path.name and len(stored.id) == 32 and int(stored.id, 16) >= 0
-    assert stat.S_IMODE(stored.path.stat().st_mode) == 0o600
+    assert len(stored.id) == 32 and int(stored.id, 16) >= 0
+    assert stat.S_IMODE((files_dir / stored.id).stat().st_mode) == 0o600
     assert stored.original_name == name
     assert stored.thumbnail is not None and stored.thumbnail.startswith(b"\xff\xd8")
 
@@ -73,19 +72,19 @@ async def test_accepted_samples(name: str, corpus: dict[str, Path], files_dir: P
 @pytest.mark.parametrize("name", ["blank.pdf", "three_pages.pdf", "owner_password_only.pdf"])
 async def test_clean_pdfs_are_handed_over_byte_for_byte(name: str, corpus: dict[str, Path], files_dir: Path) -> None:
     stored = await accept_file(corpus[name], files_dir)
-    assert stored.path.read_bytes() == corpus[name].read_bytes()
+    assert (files_dir / stored.id).read_bytes() == corpus[name].read_bytes()
     assert stored.notes == () and stored.quality == ()
 
 
 async def test_images_are_always_re_encoded(corpus: dict[str, Path], files_dir: Path) -> None:
     stored = await accept_file(corpus["photo.jpg"], files_dir)
-    assert stored.path.read_bytes() != corpus["photo.jpg"].read_bytes()
+    assert (files_dir / stored.id).read_bytes() != corpus["photo.jpg"].read_bytes()
     assert stored.quality == ("photo_small",)  # 640x480 is too small for an A4 page
 
 
 async def test_steps_can_be_switched_off(corpus: dict[str, Path], files_dir: Path) -> None:
     stored = await accept_file(corpus["photo.jpg"], files_dir, steps=())
-    assert stored.path.read_bytes() == corpus["photo.jpg"].read_bytes()
+    assert (files_dir / stored.id).read_bytes() == corpus["photo.jpg"].read_bytes()
     assert stored.size == corpus["photo.jpg"].stat().st_size
 
 
@@ -110,7 +109,7 @@ async def test_the_scan_runs_on_the_stored_bytes_before_any_parser(corpus: dict[
 async def test_a_clean_scan_lets_the_file_through(corpus: dict[str, Path], files_dir: Path) -> None:
     scanned: list[Path] = []
     stored = await accept_file(corpus["blank.pdf"], files_dir, scan=scanned.append)
-    assert scanned == [stored.path]
+    assert scanned == [files_dir / stored.id]
 
 
 async def test_type_is_decided_by_content_not_name(corpus: dict[str, Path], files_dir: Path) -> None:
@@ -280,7 +279,7 @@ async def test_a_rewriting_step_is_measured_again(corpus: dict[str, Path], files
         return found
 
     stored = await accept_file(corpus["blank.pdf"], files_dir, steps=[append_comment])
-    data = stored.path.read_bytes()
+    data = (files_dir / stored.id).read_bytes()
     assert data.endswith(b"%sanitised\n%%EOF\n")
     assert stored.size == len(data) and stored.sha512 == hashlib.sha512(data).hexdigest()
 
@@ -306,22 +305,22 @@ def test_a_registry_may_name_a_plain_check(corpus: dict[str, Path]) -> None:
 
 async def test_merge_uploads_gives_one_checked_pdf_upload(corpus: dict[str, Path], files_dir: Path) -> None:
     photos = [await accept_file(corpus[n], files_dir) for n in ("gps_rotated.jpg", "photo.webp", "alpha.png")]
-    merged = intake.merge_uploads(photos, files_dir, LIMITS)
+    merged = intake.merge_uploads(photos, [files_dir / p.id for p in photos], files_dir, LIMITS)
     assert (merged.media_type, merged.extension, merged.pages) == ("application/pdf", "pdf", 3)
     assert merged.original_name == "gps_rotated.pdf"
-    data = merged.path.read_bytes()
+    data = (files_dir / merged.id).read_bytes()
     assert merged.size == len(data) and merged.sha512 == hashlib.sha512(data).hexdigest()
     assert merged.quality == ("photo_small",)  # the photos' hints stay visible on the document
     assert merged.thumbnail is not None
-    assert intake.inspect(merged.path, LIMITS).pages == 3
+    assert intake.inspect(files_dir / merged.id, LIMITS).pages == 3
     # The originals are the caller's to remove.
-    assert all(p.path.exists() for p in photos)
+    assert all((files_dir / p.id).exists() for p in photos)
 
 
 async def test_merge_uploads_refuses_a_pdf(corpus: dict[str, Path], files_dir: Path) -> None:
     uploads = [await accept_file(corpus[n], files_dir) for n in ("photo.jpg", "blank.pdf")]
     with pytest.raises(IntakeError) as refused:
-        intake.merge_uploads(uploads, files_dir, LIMITS)
+        intake.merge_uploads(uploads, [files_dir / u.id for u in uploads], files_dir, LIMITS)
     assert refused.value.code == "merge_images_only"
     assert len(leftovers(files_dir)) == 2
 
@@ -439,6 +438,11 @@ async def test_an_animated_webp_is_taken_by_its_first_frame(tmp_path: Path, file
 async def test_a_merge_that_is_stopped_leaves_only_the_photos(corpus: dict[str, Path], files_dir: Path) -> None:
     photos = [await accept_file(corpus[n], files_dir) for n in ("gps_rotated.jpg", "alpha.png")]
     with pytest.raises(IntakeError) as refused:
-        intake.merge_uploads(photos, files_dir, Limits(max_file_bytes=SIZE_LIMIT, sandbox_seconds=0.001))
+        intake.merge_uploads(
+            photos,
+            [files_dir / p.id for p in photos],
+            files_dir,
+            Limits(max_file_bytes=SIZE_LIMIT, sandbox_seconds=0.001),
+        )
     assert refused.value.code == "file_too_complex"
-    assert sorted(leftovers(files_dir)) == sorted(p.path for p in photos)
+    assert sorted(leftovers(files_dir)) == sorted(files_dir / p.id for p in photos)

@@ -17,6 +17,7 @@ from portal.domain.errors import AlreadySubmitted
 from portal.domain.outgoing import OutboxState
 from portal.outbox.retention import purge_delivered, purge_orphans
 from portal.outbox.store import OutboxEntry, PortalStore, outbox
+from portal.storage import LocalStorage
 from tests.portal.conftest import make_reply
 
 
@@ -29,23 +30,14 @@ def _file(path: Path, age_hours: float) -> Path:
 
 
 def test_old_unreferenced_files_go_and_the_rest_stay(tmp_path: Path) -> None:
-    old_orphan = _file(tmp_path / "a1", 30)
-    fresh_draft = _file(tmp_path / "b2", 1)
-    old_but_submitted = _file(tmp_path / "reply-1" / "c3", 30)
-    deleted = purge_orphans(tmp_path, [old_but_submitted], timedelta(hours=24), datetime.now(UTC))
-    assert deleted == 1
-    assert not old_orphan.exists()
+    old_orphan = _file(tmp_path / ("a" * 32), 30)
+    fresh_draft = _file(tmp_path / ("b" * 32), 1)
+    old_but_submitted = _file(tmp_path / ("c" * 32), 30)
+    crashed_intake = _file(tmp_path / "stray" / ("d" * 32), 30)
+    deleted = purge_orphans(LocalStorage(tmp_path), ["c" * 32], timedelta(hours=24), datetime.now(UTC))
+    assert deleted == 2
+    assert not old_orphan.exists() and not crashed_intake.exists() and not crashed_intake.parent.exists()
     assert fresh_draft.exists() and old_but_submitted.exists()
-
-
-def test_empty_folders_are_removed_but_not_the_root(tmp_path: Path) -> None:
-    _file(tmp_path / "reply-2" / "d4", 48)
-    purge_orphans(tmp_path, [], timedelta(hours=24), datetime.now(UTC))
-    assert tmp_path.is_dir() and not any(tmp_path.iterdir())
-
-
-def test_missing_folder_is_nothing_to_do(tmp_path: Path) -> None:
-    assert purge_orphans(tmp_path / "nope", [], timedelta(hours=1), datetime.now(UTC)) == 0
 
 
 # ---------------------------------------------------------------- delivered replies in the outbox

@@ -20,7 +20,7 @@ NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 REPLY = OutgoingReply(submitted_at=NOW, language="de", text="Anbei", declaration=True)
 
 
-def _with_file(tmp_path: Path, name: str = "a.pdf") -> OutgoingReply:
+def _with_file(tmp_path: Path, name: str = "a" * 32) -> OutgoingReply:
     file = OutgoingFile(
         key="f1",
         name="Arbeitsvertrag_1.pdf",
@@ -29,7 +29,7 @@ def _with_file(tmp_path: Path, name: str = "a.pdf") -> OutgoingReply:
         size=1,
         pages=1,
         sha512="0" * 128,
-        path=tmp_path / name,
+        stored_as=name,
     )
     item = ItemAnswer(item_id="item-1", status="provided", files=("f1",))
     return REPLY.model_copy(update={"items": (item,), "files": (file,)})
@@ -230,9 +230,9 @@ def test_postgresql(pg_url: str, tmp_path: Path) -> None:
 
 def test_undelivered_file_paths_lists_what_retention_must_keep(store: PortalStore, tmp_path: Path) -> None:
     pending = store.enqueue("msg-1", _with_file(tmp_path), "key-1", NOW)
-    delivered = store.enqueue("msg-2", _with_file(tmp_path, "b.pdf"), "key-2", NOW)
+    delivered = store.enqueue("msg-2", _with_file(tmp_path, "b" * 32), "key-2", NOW)
     store.mark_delivered(delivered.id, "reply-1", NOW)
-    assert store.undelivered_file_paths() == [f.path for f in pending.reply.files] == [tmp_path / "a.pdf"]
+    assert store.undelivered_file_keys() == [f.stored_as for f in pending.reply.files] == ["a" * 32]
 
 
 def test_stats_count_each_state_and_age_the_oldest_undelivered(store: PortalStore) -> None:
@@ -265,10 +265,10 @@ def test_an_operator_retries_or_resolves_only_a_rejected_entry(store: PortalStor
     assert rejected.id in [e.id for e in store.claim_due(NOW + timedelta(hours=1), 60, 5)]
 
     store.mark_rejected(rejected.id, "validation_error")
-    assert rejected.reply.files[0].path in store.undelivered_file_paths()  # rejected: retention keeps them
+    assert rejected.reply.files[0].stored_as in store.undelivered_file_keys()  # rejected: retention keeps them
     resolved = store.mark_resolved(rejected.reference)
     assert resolved is not None and resolved.state is OutboxState.resolved
-    assert rejected.reply.files[0].path not in store.undelivered_file_paths()
+    assert rejected.reply.files[0].stored_as not in store.undelivered_file_keys()
     assert store.requeue(rejected.reference, NOW) is None  # resolved is final
     assert store.stats(NOW).resolved == 1
 
@@ -306,7 +306,8 @@ def test_a_reply_stored_before_the_typed_model_reads_back_and_sends_the_same_jso
             }
         ],
     }
-    files = [{"key": "f1", "path": str(tmp_path / "a.pdf"), "media_type": "application/pdf", "name": "x.pdf"}]
+    # Written before the file storage: the path's last part is the storage key.
+    files = [{"key": "f1", "path": str(tmp_path / ("a" * 32)), "media_type": "application/pdf", "name": "x.pdf"}]
     with store.engine.begin() as conn:
         conn.execute(
             insert(outbox).values(
@@ -325,4 +326,4 @@ def test_a_reply_stored_before_the_typed_model_reads_back_and_sends_the_same_jso
     assert entry is not None
     assert entry.reply.wire() == payload
     assert json.dumps(entry.reply.wire(), ensure_ascii=False) == json.dumps(payload, ensure_ascii=False)
-    assert [f.path for f in entry.reply.files] == [tmp_path / "a.pdf"]
+    assert [f.stored_as for f in entry.reply.files] == ["a" * 32]

@@ -138,7 +138,14 @@ def portal_runtime(case_service, tmp_path, monkeypatch):
     monkeypatch.setenv("PORTAL_CASE_SERVICE_KEY", case_service.portal_key)
     monkeypatch.setenv("PORTAL_DATA_DIR", str(tmp_path / "portal"))
     monkeypatch.setenv("PORTAL_DATABASE_URL", "")
-    caches = [runtime.store, runtime.link_sessions, runtime.drafts, runtime.scanner]
+    caches = [
+        runtime.store,
+        runtime.link_sessions,
+        runtime.drafts,
+        runtime.saved_drafts,
+        runtime.file_storage,
+        runtime.scanner,
+    ]
     _forget_runtime()
     for cached in caches:
         cached.cache_clear()

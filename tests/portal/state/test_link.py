@@ -13,6 +13,7 @@ from reflex.istate.data import RouterData, SessionData
 from portal.state.binding import SessionBinding
 from portal.state.reply import ReplyState
 from portal.state.staff import StaffState
+from portal.storage import LocalStorage
 from tests.portal.conftest import make_reply
 from tests.portal.state.conftest import opened, revoke, set_connection, substate, tab, verified
 
@@ -33,9 +34,9 @@ async def test_an_answered_link_says_when_at_a_step_and_when_opened_again(
     message_id, token = await create_message("question")
     state = await opened(token)
     # Answered from elsewhere (another tab, another device) while this page is open.
-    answer = make_reply(tmp_path / "elsewhere", n_files=1, size=1000)
+    answer = make_reply(tmp_path, n_files=1, size=1000)
     async with portal_runtime.case_service() as client:
-        await client.deliver_reply(message_id, answer, "idem-elsewhere")
+        await client.deliver_reply(message_id, answer, "idem-elsewhere", LocalStorage(tmp_path))
     await state.next_step()
     assert (state.phase, state.error_code) == ("error", "link_answered")
     assert state._answered_at is not None and state.error_when != ""

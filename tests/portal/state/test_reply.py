@@ -19,12 +19,12 @@ from tests.portal.state.conftest import KINDS, opened, revoke
 PDF = blank_pdf()
 
 
-def _answer_without_files(state: ReplyState) -> None:
+async def _answer_without_files(state: ReplyState) -> None:
     assert state._draft is not None
     for item in state._draft.items:
         item.not_available = True
         item.reason = "Kommt nächste Woche"
-    state.set_declaration(True)
+    await state.set_declaration(True)
     state.step = "review"
 
 
@@ -35,7 +35,7 @@ async def _upload(state: ReplyState, name: str = "vertrag.pdf", data: bytes = PD
 async def test_a_link_revoked_during_the_session_is_not_received(portal_runtime, case_service, create_message) -> None:
     message_id, token = await create_message("question")
     state = await opened(token)
-    _answer_without_files(state)
+    await _answer_without_files(state)
     await revoke(case_service, message_id)
     await state.submit()
     assert state.step != "done" and state.done_reference == ""
@@ -51,10 +51,11 @@ async def test_a_file_changed_on_disk_is_caught_before_received(portal_runtime, 
     state.step, state.item_index = "item", 0
     await _upload(state)
     assert len(state._uploads) == 1, state.upload_errors
-    _answer_without_files(state)
+    await _answer_without_files(state)
     state._draft.items[0].not_available = False
     (stored,) = state._uploads.values()
-    stored.path.write_bytes(stored.path.read_bytes()[:-1] + b"X")
+    path = portal_runtime.files_dir() / stored.id
+    path.write_bytes(path.read_bytes()[:-1] + b"X")
     await state.submit()
     assert state.step == "review" and state.done_reference == ""
     assert [p.code for p in state._problem_list] == ["upload_missing"]
@@ -68,16 +69,18 @@ async def test_what_is_received_reaches_the_case_service(portal_runtime, case_se
     state = await opened(token)
     state.step, state.item_index = "item", 0
     await _upload(state)
-    _answer_without_files(state)
+    await _answer_without_files(state)
     state._draft.items[0].not_available = False
     await state.submit()
     assert state.step == "done" and state.done_reference
     # Nothing leads back from the confirmation, whatever a browser sends.
     await state.go_to("review")
-    state.fix_problem("text")
+    await state.fix_problem("text")
     assert state.step == "done"
     async with portal_runtime.case_service() as client:
-        await delivery.deliver_due(portal_runtime.store(), client, portal_runtime.retry_policy(), _now())
+        await delivery.deliver_due(
+            portal_runtime.store(), portal_runtime.file_storage(), client, portal_runtime.retry_policy(), _now()
+        )
     (received,) = await replies_for(case_service, message_id)
     assert received["message_id"] == message_id
     assert portal_runtime.store().by_message(message_id).state == "delivered"
@@ -100,18 +103,20 @@ async def test_a_second_session_on_the_same_link_gets_no_fresh_allowance(
     await _upload(first, "b.pdf")
     assert len(first._uploads) == 2
     await _upload(second, "c.pdf")
-    assert second._uploads == {}
+    # Both sessions work on the one saved draft: the second sees the first one's files, and the
+    # link's allowance is spent.
+    assert sorted(u.original_name for u in second._uploads.values()) == ["a.pdf", "b.pdf"]
     assert second.upload_errors and "c.pdf" not in "".join(first.upload_errors)
     # Removing a file frees its place for any session of the link.
     await first.remove_file(next(iter(first._uploads)))
     await _upload(second, "c.pdf")
-    assert len(second._uploads) == 1
+    assert len(second._uploads) == 2 and "c.pdf" in {u.original_name for u in second._uploads.values()}
 
 
 async def test_a_submit_on_a_message_without_reply_is_refused_cleanly(portal_runtime, create_message) -> None:
     message_id, token = await create_message("status", deadline=None, requested_items=[])
     state = await opened(token)
-    state.set_declaration(True)
+    await state.set_declaration(True)
     assert await state.submit() is None
     assert state.step != "done"
     assert portal_runtime.store().by_message(message_id) is None
@@ -130,13 +135,13 @@ def _where(state: ReplyState) -> steps.Step:
     return steps.Step(state.step, state.item_index)
 
 
-def _answer_this_step(state: ReplyState) -> None:
+async def _answer_this_step(state: ReplyState) -> None:
     """What the applicant enters so that "next" may leave the step."""
     if state.step == "item":
-        state.set_not_available(True)
-        state.set_reason("Liegt mir noch nicht vor")
+        await state.set_not_available(True)
+        await state.set_reason("Liegt mir noch nicht vor")
     elif state.step == "appointment":
-        state.set_appointment_answer("confirm")
+        await state.set_appointment_answer("confirm")
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
@@ -146,7 +151,7 @@ async def test_next_and_back_walk_the_steps_of_every_kind(portal_runtime, create
     expected = steps.steps_for(kind, len(state._message.requested_items))
     walked = [_where(state)]
     for _ in range(len(expected)):
-        _answer_this_step(state)
+        await _answer_this_step(state)
         await state.next_step()
         assert state.problems == [], state.problems
         walked.append(_where(state))
@@ -185,7 +190,7 @@ async def test_each_fix_link_leads_to_the_step_of_its_field(portal_runtime, crea
         ("extras", steps.REVIEW),
         ("item-7", steps.REVIEW),
     ]:
-        state.fix_problem(field)
+        await state.fix_problem(field)
         assert _where(state) == target, field
 
 
@@ -193,10 +198,10 @@ async def test_a_fix_link_of_an_appointment_leads_to_its_answer(portal_runtime, 
     _, token = await create_message("appointment", **KINDS["appointment"])
     state = await opened(token)
     state._go(steps.REVIEW)
-    state.set_declaration(True)
+    await state.set_declaration(True)
     await state.submit()
     assert [p.field for p in state.problems] == ["appointment"]
-    state.fix_problem("appointment")
+    await state.fix_problem("appointment")
     assert _where(state) == steps.APPOINTMENT
 
 
@@ -215,17 +220,19 @@ async def test_what_is_sent_is_the_draft_the_page_showed(portal_runtime, case_se
     message_id, token = await create_message("appointment", **KINDS["appointment"])
     state = await opened(token)
     await state.next_step()
-    state.set_appointment_answer("reschedule")
-    state.set_appointment_reason("Ich bin verreist")
-    state.set_appointment_times("ab dem 20. vormittags")
+    await state.set_appointment_answer("reschedule")
+    await state.set_appointment_reason("Ich bin verreist")
+    await state.set_appointment_times("ab dem 20. vormittags")
     await state.next_step()
     assert _where(state) == steps.REVIEW
-    state.set_text("Mit freundlichen Grüßen")
-    state.set_declaration(True)
+    await state.set_text("Mit freundlichen Grüßen")
+    await state.set_declaration(True)
     await state.submit()
     assert state.step == "done", state.problems
     async with portal_runtime.case_service() as client:
-        await delivery.deliver_due(portal_runtime.store(), client, portal_runtime.retry_policy(), _now())
+        await delivery.deliver_due(
+            portal_runtime.store(), portal_runtime.file_storage(), client, portal_runtime.retry_policy(), _now()
+        )
     (received,) = await replies_for(case_service, message_id)
     assert received["appointment"]["reason"] == "Ich bin verreist"
     assert received["appointment"]["suitable_times"] == "ab dem 20. vormittags"
@@ -238,10 +245,10 @@ async def test_a_removed_file_leaves_the_draft_the_disk_and_the_allowance(portal
     state._go(steps.item(0))
     await _upload(state)
     (stored,) = state._uploads.values()
-    assert state._draft.items[0].files == [stored.id] and stored.path.exists()
+    assert state._draft.items[0].files == [stored.id] and portal_runtime.file_storage().exists(stored.id)
     assert portal_runtime.link_sessions().usage(message_id).files == 1
     await state.remove_file(stored.id)
     assert state._draft.items[0].files == [] and state._uploads == {}
-    assert not stored.path.exists()
+    assert not portal_runtime.file_storage().exists(stored.id)
     assert portal_runtime.link_sessions().usage(message_id).files == 0
     assert state.items[0].files == []

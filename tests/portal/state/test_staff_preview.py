@@ -98,7 +98,7 @@ async def test_nothing_sent_from_a_preview_becomes_a_reply(staff: None, case_ser
     # ... and the reply handlers of the same tab have no verified link to answer.
     reply = await preview.get_state(ReplyState)
     await reply.next_step()
-    reply.set_declaration(True)
+    await reply.set_declaration(True)
     await reply.submit()
     assert runtime.store().by_message(created["id"]) is None
     assert await replies_for(case_service, created["id"]) == []
