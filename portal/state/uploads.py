@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import reflex as rx
 from reflex.event import EventSpec
 
-from portal import runtime
+from portal import metrics, runtime
 from portal.domain import draft as reply
 from portal.domain import draft_files, errors
 from portal.domain.message import MessageView
@@ -88,6 +88,7 @@ class UploadMixin(rx.State, mixin=True):
             if code is None:
                 code = await self._hold(stored, message_id)
             if code is not None:
+                metrics.count_upload_refused(code)
                 refused.append(self._tr(f"error.{code}", name=name))
                 continue
             draft_files.attach(self._uploads, target_files, stored)
@@ -195,6 +196,7 @@ class UploadMixin(rx.State, mixin=True):
         verdict = await count(runtime.rate_limiter, [(runtime.rate_rules().upload_link, link_subject(self._token))])
         if verdict.allowed:
             return None
+        metrics.count_upload_refused(UPLOAD_REFUSED_CODE)
         return self._show_upload_refusal(verdict.minutes)
 
     def _show_upload_refusal(self, minutes: int) -> EventSpec:
