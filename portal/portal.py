@@ -53,7 +53,7 @@ app = rx.App(
     # Applied in order, each wrapping the last: the guard stays outermost (headers on every answer).
     api_transformer=[
         with_metrics(_settings.metrics_key, runtime.store),
-        with_health({"store": runtime.store_answers, "case_service": runtime.case_service_answers}),
+        with_health(runtime.readiness_checks()),
         lambda asgi: PortalGuard(
             asgi,
             max_upload_request_bytes=_max_upload_request,

@@ -7,10 +7,13 @@ connections.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import cast
+
+import redis.asyncio
 
 from portal.client import CaseServiceClient
 from portal.domain import clock
@@ -111,6 +114,27 @@ async def case_service_answers() -> None:
     """The readiness check of the case service."""
     async with case_service() as client:
         await client.check_health()
+
+
+async def redis_answers() -> None:
+    """The readiness check of Reflex's Redis: a PING on a connection of its own (the health
+    endpoint's timeout bounds it, as every check)."""
+    client = redis.asyncio.Redis.from_url(settings().reflex_redis_url.get_secret_value())
+    try:
+        # redis-py types its commands for its sync and async clients at once (``bool | Awaitable``).
+        await cast(Awaitable[bool], client.ping())
+    finally:
+        await client.aclose()
+
+
+def readiness_checks() -> dict[str, Callable[[], Awaitable[None]]]:
+    """What ``/health/ready`` checks: the store, Redis when Reflex keeps the sessions there, the
+    case service."""
+    checks: dict[str, Callable[[], Awaitable[None]]] = {"store": store_answers}
+    if settings().reflex_redis_url.get_secret_value():
+        checks["redis"] = redis_answers
+    checks["case_service"] = case_service_answers
+    return checks
 
 
 def retry_policy() -> RetryPolicy:

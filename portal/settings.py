@@ -75,6 +75,9 @@ class PortalSettings(BaseSettings):
     public_url: str = "http://localhost:3000"
     # The one port the production portal serves frontend, websocket and uploads on.
     port: int = Field(default=3000, ge=1, le=65535)
+    # Reflex's own setting, read here too: set, Reflex keeps the sessions' state in this Redis
+    # (several backends share it) and readiness checks that it answers. A secret: it may hold a password.
+    reflex_redis_url: SecretStr = Field(default=SecretStr(""), validation_alias="REFLEX_REDIS_URL")
 
     # Upload limits, by default the figures of portal.intake.limits.Limits (where they are
     # explained). The per-reply totals keep one reply deliverable in a single request.

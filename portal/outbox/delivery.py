@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from portal.client import CaseServiceClient
 from portal.domain import clock
 from portal.domain.errors import CaseServiceUnavailable, LinkAnswered, LinkError, ReplyRejected
+from portal.metrics import METRICS, PortalMetrics
 from portal.outbox.store import OutboxEntry, PortalStore
 from portal.storage import FileStorage
 
@@ -49,21 +50,6 @@ class RetryPolicy:
     # killed process) leaves its replies to another within seconds; renewed every third of it
     # while the worker delivers, so a slow upload of a large reply keeps its claim.
     lease_seconds: float = 30.0
-
-
-@dataclass(slots=True)
-class DeliveryCounters:
-    """What this process's delivery loop did since it started (Prometheus counters). Portal-wide
-    figures come from the database (``PortalStore.stats``)."""
-
-    attempts: int = 0  # replies sent to the case service (each try of each entry)
-    delivered: int = 0
-    unavailable: int = 0  # the case service could not be reached or answered 5xx: retried
-    refused: int = 0  # refused for good: the entry is rejected
-    internal: int = 0  # a bug of ours while delivering: retried
-
-
-COUNTERS = DeliveryCounters()
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +89,12 @@ async def deliver_due(
     client: CaseServiceClient,
     policy: RetryPolicy,
     now: datetime | None = None,
-    counters: DeliveryCounters | None = None,
+    counters: PortalMetrics | None = None,
 ) -> DeliveryReport:
-    """Claim the due outbox entries and try each once; ``counters`` defaults to the process's."""
+    """Claim the due outbox entries and try each once; ``counters`` defaults to the process's
+    (``portal.metrics``; portal-wide figures come from the database, ``PortalStore.stats``)."""
     now = now or clock.now()
-    counters = COUNTERS if counters is None else counters
+    counters = METRICS if counters is None else counters
     entries = await asyncio.to_thread(store.claim_due, now, policy.lease_seconds, BATCH_SIZE)
     tally = _Tally()
     if not entries:  # the usual poll: nothing due, no lease to keep
@@ -155,13 +142,13 @@ async def _deliver_one(
     entry: OutboxEntry,
     now: datetime,
     tally: _Tally,
-    counters: DeliveryCounters,
+    counters: PortalMetrics,
 ) -> None:
-    counters.attempts += 1
+    counters.delivery_attempts.inc()
     try:
         delivery = await client.deliver_reply(entry.message_id, entry.held_reply(), entry.idempotency_key, files)
     except CaseServiceUnavailable:
-        counters.unavailable += 1
+        counters.delivery_failures.labels(reason="unavailable").inc()
         log.info("outbox %s: case service unavailable, will retry", entry.reference)
         raise
     except LinkAnswered:
@@ -177,7 +164,7 @@ async def _deliver_one(
         await _reject(store, entry, "files_missing", tally, counters)
     except Exception as exc:
         # A bug of ours must not lose the reply nor stop the loop; retry with backoff.
-        counters.internal += 1
+        counters.delivery_failures.labels(reason="internal").inc()
         log.error("outbox %s: unexpected %s while delivering", entry.reference, type(exc).__name__)
         await _retry(store, policy, entry, "internal", now)
         tally.retried.append(entry.reference)
@@ -185,7 +172,7 @@ async def _deliver_one(
         await asyncio.to_thread(store.mark_delivered, entry.id, delivery.reply_id, delivery.received_at)
         # The case service has the files now: the portal keeps no copy.
         await asyncio.to_thread(files.delete, [f.stored_as for f in entry.held_reply().files])
-        counters.delivered += 1
+        counters.delivered.inc()
         log.info("outbox %s: delivered", entry.reference)
         tally.delivered.append(entry.reference)
 
@@ -195,11 +182,11 @@ async def _retry(store: PortalStore, policy: RetryPolicy, entry: OutboxEntry, co
     await asyncio.to_thread(store.mark_retry, entry.id, code, next_at)
 
 
-async def _reject(store: PortalStore, entry: OutboxEntry, code: str, tally: _Tally, counters: DeliveryCounters) -> None:
+async def _reject(store: PortalStore, entry: OutboxEntry, code: str, tally: _Tally, counters: PortalMetrics) -> None:
     # The case service's code is its input to our log: anything unexpected is replaced.
     code = code if SAFE_CODE.fullmatch(code) else "unrecognised_code"
     await asyncio.to_thread(store.mark_rejected, entry.id, code)
-    counters.refused += 1
+    counters.rejected.inc()
     # The applicant was told "received": an operator must act. Alert on this line (or the metrics).
     log.error(
         "outbox %s: reply refused for good (message=%s code=%s); kept with its files for an operator",

@@ -16,10 +16,11 @@ import json
 from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from typing import Any
 
-from portal import links, routes
+from portal import links, metrics, routes
+from portal.domain.errors import RateLimited
 from portal.protection.ratelimit import PortalRules, RateLimiter
 from portal.server.headers import ResponseHeaders
-from portal.server.ratelimit import RequestLimits, header, link_refusal, upload_refusal
+from portal.server.ratelimit import UPLOAD_REFUSED_CODE, RequestLimits, header, link_refusal, upload_refusal
 from portal.settings import PortalSettings
 
 Scope = MutableMapping[str, Any]
@@ -98,15 +99,15 @@ class PortalGuard:
                 return
             length = _content_length(scope)
             if length is None:
-                await self._reply(send_with_headers, 411, "length_required")
+                await self._refuse_upload(send_with_headers, 411, "length_required")
                 return
             if length > self.max_upload_request_bytes:
                 # Answered before a single byte of the body is read.
-                await self._reply(send_with_headers, 413, "upload_too_large")
+                await self._refuse_upload(send_with_headers, 413, "upload_too_large")
                 return
             refusal = await self._upload_refusal(scope)
             if refusal is not None:
-                await self._reply(send_with_headers, *refusal)
+                await self._refuse_upload(send_with_headers, *refusal)
                 return
             # Counted only for a session that may upload: a stranger's requests leave no trace.
             if await self._upload_refused(scope, send_with_headers):
@@ -121,6 +122,7 @@ class PortalGuard:
         verdict = await self.limits.link_opening(scope, token)
         if verdict.allowed:
             return False
+        metrics.count_link_opening(RateLimited.code)
         languages = list(self.settings.languages)
         await _answer(send, link_refusal(verdict, header(scope, b"accept-language"), languages))
         return True
@@ -132,6 +134,7 @@ class PortalGuard:
         verdict = await self.limits.upload(scope)
         if verdict.allowed:
             return False
+        metrics.count_upload_refused(UPLOAD_REFUSED_CODE)
         await _answer(send, upload_refusal(verdict, self.upload_refused_handler))
         return True
 
@@ -147,6 +150,11 @@ class PortalGuard:
             # No state is created for a client token that never verified a link.
             return 403, "link_not_verified"
         return None
+
+    @classmethod
+    async def _refuse_upload(cls, send: Send, status: int, code: str) -> None:
+        metrics.count_upload_refused(code)
+        await cls._reply(send, status, code)
 
     @staticmethod
     async def _reply(send: Send, status: int, code: str) -> None:

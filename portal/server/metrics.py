@@ -1,10 +1,11 @@
 """The operator's metrics: ``GET /_metrics`` in Prometheus' text format, behind a bearer key.
 
-Gauges come from the database, so they describe the whole portal whichever instance answers;
-counters are this process's since it started (Prometheus keeps them per instance). The endpoint
-is off (404) unless ``PORTAL_METRICS_KEY`` is set. Its path is neither one of Reflex's own
-(``/_event``, ``/_upload``, ``/ping``, ``/_health``, ``/auth-codespace``, ``/_all_routes``) nor
-under the applicant's or the staff's pages.
+Served by prometheus-client from a registry of the endpoint's own: the outbox's gauges, read from
+the database at each scrape (``OutboxCollector``), so they describe the whole portal whichever
+instance answers, and the process's counters (``portal.metrics``), which Prometheus keeps per
+instance. The endpoint is off (404) unless ``PORTAL_METRICS_KEY`` is set. Its path is neither one
+of Reflex's own (``/_event``, ``/_upload``, ``/ping``, ``/_health``, ``/auth-codespace``,
+``/_all_routes``) nor under the applicant's or the staff's pages.
 """
 
 from __future__ import annotations
@@ -12,77 +13,70 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Iterator
 
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from portal import routes
 from portal.domain import clock
-from portal.outbox.delivery import COUNTERS, DeliveryCounters
-from portal.outbox.store import OutboxStats, PortalStore
+from portal.metrics import METRICS, PortalMetrics
+from portal.outbox.store import PortalStore
 from portal.server.answers import json_answer
 
 log = logging.getLogger(__name__)
 
-CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4.encode()
 
 
-def exposition(stats: OutboxStats, counters: DeliveryCounters, now: datetime) -> str:
-    """The text a Prometheus scrape reads (exposition format 0.0.4)."""
-    oldest = 0.0 if stats.oldest_undelivered_at is None else (now - stats.oldest_undelivered_at).total_seconds()
-    lines = [
-        "# HELP portal_outbox_entries Outbox entries by state (whole portal, from the database).",
-        "# TYPE portal_outbox_entries gauge",
-        *(
-            f'portal_outbox_entries{{state="{state}"}} {count}'
-            for state, count in (
-                ("pending", stats.pending),
-                ("delivering", stats.delivering),
-                ("delivered", stats.delivered),
-                ("rejected", stats.rejected),
-                ("resolved", stats.resolved),
-            )
-        ),
-        "# HELP portal_outbox_oldest_undelivered_age_seconds Age of the oldest reply not yet delivered "
-        "(pending or delivering; 0 when none).",
-        "# TYPE portal_outbox_oldest_undelivered_age_seconds gauge",
-        f"portal_outbox_oldest_undelivered_age_seconds {max(oldest, 0.0):.3f}",
-        "# HELP portal_delivery_attempts_total Replies sent to the case service by this process.",
-        "# TYPE portal_delivery_attempts_total counter",
-        f"portal_delivery_attempts_total {counters.attempts}",
-        "# HELP portal_delivery_delivered_total Replies the case service confirmed, by this process.",
-        "# TYPE portal_delivery_delivered_total counter",
-        f"portal_delivery_delivered_total {counters.delivered}",
-        "# HELP portal_delivery_failures_total Delivery attempts that failed and will be retried, by reason.",
-        "# TYPE portal_delivery_failures_total counter",
-        f'portal_delivery_failures_total{{reason="unavailable"}} {counters.unavailable}',
-        f'portal_delivery_failures_total{{reason="internal"}} {counters.internal}',
-        "# HELP portal_outbox_rejected_total Replies refused for good by this process (kept for an operator).",
-        "# TYPE portal_outbox_rejected_total counter",
-        f"portal_outbox_rejected_total {counters.refused}",
-    ]
-    return "\n".join(lines) + "\n"
+class OutboxCollector:
+    """The outbox's figures at scrape time (a prometheus-client custom collector)."""
 
+    def __init__(self, store: Callable[[], PortalStore]) -> None:
+        self._store = store
 
-def portal_collector(store: Callable[[], PortalStore], counters: DeliveryCounters = COUNTERS) -> Callable[[], str]:
-    """What the endpoint serves: the store's figures now plus the process's counters."""
-
-    def collect() -> str:
+    def collect(self) -> Iterator[Metric]:
         now = clock.now()
-        return exposition(store().stats(now), counters, now)
+        stats = self._store().stats(now)
+        entries = GaugeMetricFamily(
+            "portal_outbox_entries", "Outbox entries by state (whole portal, from the database).", labels=["state"]
+        )
+        for state, count in (
+            ("pending", stats.pending),
+            ("delivering", stats.delivering),
+            ("delivered", stats.delivered),
+            ("rejected", stats.rejected),
+            ("resolved", stats.resolved),
+        ):
+            entries.add_metric([state], count)
+        yield entries
+        oldest = stats.oldest_undelivered_at
+        age = 0.0 if oldest is None else max((now - oldest).total_seconds(), 0.0)
+        yield GaugeMetricFamily(
+            "portal_outbox_oldest_undelivered_age_seconds",
+            "Age of the oldest reply not yet delivered (pending or delivering; 0 when none).",
+            value=age,
+        )
 
-    return collect
+
+def scrape_registry(store: Callable[[], PortalStore], metrics: PortalMetrics = METRICS) -> CollectorRegistry:
+    """What the endpoint serves: the store's figures at scrape time plus the process's counters."""
+    registry = CollectorRegistry()
+    registry.register(OutboxCollector(store))
+    registry.register(metrics.registry)
+    return registry
 
 
 class MetricsEndpoint:
     """ASGI middleware answering ``routes.METRICS`` itself and passing everything else on."""
 
-    def __init__(self, app: ASGIApp, *, key: SecretStr, collect: Callable[[], str]) -> None:
+    def __init__(self, app: ASGIApp, *, key: SecretStr, registry: CollectorRegistry) -> None:
         self.app = app
         self._key = key.get_secret_value().encode()
-        self._collect = collect
+        self._registry = registry
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path", "").rstrip("/") != routes.METRICS:
@@ -98,7 +92,8 @@ class MetricsEndpoint:
             await _reply(send, 401, "unauthorized", [(b"www-authenticate", b'Bearer realm="metrics"')])
             return
         try:
-            body = (await asyncio.to_thread(self._collect)).encode()
+            # The outbox's queries block: off the event loop.
+            body = await asyncio.to_thread(generate_latest, self._registry)
         except Exception as exc:
             # E.g. the database is unreachable: the scrape fails visibly, the portal carries on.
             log.error("metrics could not be collected: %s", type(exc).__name__)
@@ -125,10 +120,12 @@ class MetricsEndpoint:
         return False
 
 
-def with_metrics(key: SecretStr, store: Callable[[], PortalStore]) -> Callable[[ASGIApp], ASGIApp]:
+def with_metrics(
+    key: SecretStr, store: Callable[[], PortalStore], metrics: PortalMetrics = METRICS
+) -> Callable[[ASGIApp], ASGIApp]:
     """An ``rx.App(api_transformer=...)`` step that mounts the endpoint."""
-    collect = portal_collector(store)
-    return lambda app: MetricsEndpoint(app, key=key, collect=collect)
+    registry = scrape_registry(store, metrics)
+    return lambda app: MetricsEndpoint(app, key=key, registry=registry)
 
 
 async def _reply(send: Send, status: int, code: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import reflex as rx
 from reflex.event import EventSpec
 
-from portal import links, runtime
+from portal import links, metrics, runtime
 from portal.domain import draft as reply
 from portal.domain import errors, steps
 from portal.domain.message import MessageView
@@ -74,6 +74,7 @@ class LinkMixin(rx.State, mixin=True):
 
     async def _verify_and_show(self) -> list[EventSpec]:
         await self._verify()
+        metrics.count_link_opening(metrics.OPENED if self.phase == "ready" else self.error_code)
         # The language is picked once the case (and its preferred language) is known.
         specs = self._pick_initial(self._message.case.preferred_language if self._message else None)
         self._render()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import reflex as rx
 from reflex.event import EventSpec
 
-from portal import runtime
+from portal import metrics, runtime
 from portal.domain import draft as reply
 from portal.domain import draft_files, errors
 from portal.domain.message import MessageView
@@ -95,6 +95,7 @@ class UploadMixin(rx.State, mixin=True):
             if code is None:
                 code = await self._keep(stored)
             if code is not None:
+                metrics.count_upload_refused(code)
                 refused.append(self._tr(f"error.{code}", name=name))
                 continue
             accepted.append(stored)
@@ -226,6 +227,7 @@ class UploadMixin(rx.State, mixin=True):
         verdict = await count(runtime.rate_limiter, [(runtime.rate_rules().upload_link, link_subject(self._token))])
         if verdict.allowed:
             return None
+        metrics.count_upload_refused(UPLOAD_REFUSED_CODE)
         return self._show_upload_refusal(verdict.minutes)
 
     def _show_upload_refusal(self, minutes: int) -> EventSpec:

@@ -38,6 +38,10 @@ def clamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClamdProcess]:
         daemon.stop()
 
 
+# The operator's key of the metrics endpoint (tests/e2e/test_metrics.py).
+METRICS_KEY = "e2e-metrics-key-" + "0" * 24
+
+
 @pytest.fixture(scope="session")
 def portal(
     case_service: object, clamd: ClamdProcess, tmp_path_factory: pytest.TempPathFactory
@@ -55,6 +59,7 @@ def portal(
             "PORTAL_LINK_OPENS_PER_LINK": "10000",
             "PORTAL_UPLOADS_PER_ADDRESS": "10000",
             "PORTAL_UPLOADS_PER_LINK": "10000",
+            "PORTAL_METRICS_KEY": METRICS_KEY,
         },
     )
     process.start()

@@ -137,6 +137,18 @@ def test_metrics_key_is_off_by_default_and_never_short(monkeypatch: pytest.Monke
             PortalSettings()
 
 
+def test_reflexs_redis_url_is_read_under_reflexs_name_and_kept_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REFLEX_REDIS_URL", raising=False)
+    assert PortalSettings().reflex_redis_url.get_secret_value() == ""
+    url = "redis://:geheim@127.0.0.1:6379/2"
+    # Reflex reads REFLEX_REDIS_URL (not the portal's prefix): the readiness check must see the same.
+    monkeypatch.setenv("PORTAL_REFLEX_REDIS_URL", url)
+    assert PortalSettings().reflex_redis_url.get_secret_value() == ""
+    monkeypatch.setenv("REFLEX_REDIS_URL", url)
+    settings = PortalSettings()
+    assert settings.reflex_redis_url.get_secret_value() == url and "geheim" not in repr(settings)
+
+
 def test_limits_proxies_and_public_origin(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = PortalSettings()
     assert (settings.trusted_proxy_hops, settings.link_opens_per_address, settings.link_opens_per_link) == (0, 30, 20)

@@ -13,15 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import generate_latest
 from pydantic import SecretStr
 
 from portal.client import CaseServiceClient
 from portal.domain import clock
 from portal.domain.outgoing import OutboxState, OutgoingFile, OutgoingReply
 from portal.domain.staff_status import StaffStatus, status_of
+from portal.metrics import PortalMetrics
 from portal.outbox import delivery
 from portal.outbox.delivery import (
-    DeliveryCounters,
     RetryPolicy,
     backoff_seconds,
     deliver_due,
@@ -30,7 +31,7 @@ from portal.outbox.delivery import (
 )
 from portal.outbox.retention import purge_orphans
 from portal.outbox.store import OutboxEntry, PortalStore
-from portal.server.metrics import exposition
+from portal.server.metrics import scrape_registry
 from portal.settings import PortalSettings
 from portal.storage import FileStorage, make_storage
 from tests.portal.conftest import AUTHORITY, CreateMessage, authority_client, file_bytes, make_reply, replies_for
@@ -265,7 +266,7 @@ async def test_a_refusal_keeps_the_files_alerts_counts_and_shows_staff(
         assert (await http.post(f"/api/v1/messages/{message_id}/revoke", json={})).status_code == 200
     now = datetime.now(UTC)
     entry = _enqueue(store, files, message_id, "key-refused", now)
-    counters = DeliveryCounters()
+    counters = PortalMetrics()
 
     with caplog.at_level(logging.INFO):
         report = await deliver_due(store, files, client, policy, now=now, counters=counters)
@@ -283,11 +284,15 @@ async def test_a_refusal_keeps_the_files_alerts_counts_and_shows_staff(
         assert secret not in caplog.text
 
     # The metrics say so: the process counter and the database's gauge.
-    assert (counters.attempts, counters.refused, counters.delivered) == (1, 1, 0)
-    text = exposition(store.stats(now), counters, now)
-    assert "portal_outbox_rejected_total 1\n" in text
-    assert 'portal_outbox_entries{state="rejected"} 1\n' in text
-    assert 'portal_outbox_entries{state="pending"} 0\n' in text
+    counted = [
+        counters.registry.get_sample_value(f"portal_{name}_total")
+        for name in ("delivery_attempts", "outbox_rejected", "delivery_delivered")
+    ]
+    assert counted == [1, 1, 0]
+    text = generate_latest(scrape_registry(lambda: store, counters)).decode()
+    assert "portal_outbox_rejected_total 1.0\n" in text
+    assert 'portal_outbox_entries{state="rejected"} 1.0\n' in text
+    assert 'portal_outbox_entries{state="pending"} 0.0\n' in text
 
     # Retention keeps the files of a rejected reply however old they are; an orphan beside goes.
     orphan = "0" * 32

@@ -1,18 +1,22 @@
-"""Health for an orchestrator: live while the process answers, ready while the store and the case
-service answer (checked against the real reference case service and a real SQLite store)."""
+"""Health for an orchestrator: live while the process answers, ready while the store, Reflex's Redis
+(when configured) and the case service answer (checked against the real reference case service, a
+real SQLite store and the machine's Redis)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from portal.client import CaseServiceClient
 from portal.outbox.store import PortalStore
 from portal.server.health import Check, HealthEndpoints
+from portal.settings import get_settings
 from tests.support.processes import free_port
 
 
@@ -114,3 +118,64 @@ async def test_probes_in_quick_succession_share_one_round_of_checks() -> None:
     await _get(fresh, "/health/ready")
     await _get(fresh, "/health/ready")
     assert len(rounds) == 3
+
+
+# ------------------------------------------------------------------ Reflex's Redis, when configured
+
+REDIS = "redis://127.0.0.1:6379/11"
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The machine's Redis (scale-out mode); its absence fails the test, it is part of the set-up."""
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=2):
+            pass
+    except OSError:
+        pytest.fail("Redis on 127.0.0.1:6379 is not reachable: start the machine's redis-server")
+    return REDIS
+
+
+def _readiness(portal_runtime: Any, monkeypatch: pytest.MonkeyPatch, redis: str | None) -> HealthEndpoints:
+    """The checks the portal builds from its settings, with ``REFLEX_REDIS_URL`` set or not."""
+    if redis is None:
+        monkeypatch.delenv("REFLEX_REDIS_URL", raising=False)
+    else:
+        monkeypatch.setenv("REFLEX_REDIS_URL", redis)
+    get_settings.cache_clear()
+    return HealthEndpoints(downstream, checks=portal_runtime.readiness_checks())
+
+
+async def test_ready_checks_redis_when_reflex_keeps_the_sessions_there(
+    portal_runtime: Any, monkeypatch: pytest.MonkeyPatch, redis_url: str
+) -> None:
+    ready = await _get(_readiness(portal_runtime, monkeypatch, redis_url), "/health/ready")
+    assert ready.status_code == 200, ready.text
+    assert ready.json() == {"status": "ready", "checks": {"store": "ok", "redis": "ok", "case_service": "ok"}}
+    # Without Redis configured there is nothing to check (the embedded default keeps sessions on disk).
+    plain = await _get(_readiness(portal_runtime, monkeypatch, None), "/health/ready")
+    assert plain.json() == {"status": "ready", "checks": {"store": "ok", "case_service": "ok"}}
+
+
+async def test_a_redis_that_does_not_answer_is_named_and_not_shown(
+    portal_runtime: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed = f"redis://:a-password@127.0.0.1:{free_port()}/0"
+    ready = await _get(_readiness(portal_runtime, monkeypatch, closed), "/health/ready")
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "not_ready", "checks": {"store": "ok", "redis": "failed", "case_service": "ok"}}
+    assert "a-password" not in ready.text and "127.0.0.1" not in ready.text
+    assert (await _get(_readiness(portal_runtime, monkeypatch, closed), "/health/live")).status_code == 200
+
+
+async def test_a_redis_that_hangs_fails_within_the_checks_timeout(
+    portal_runtime: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A listener that accepts and never answers: the PING waits until the check's timeout.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        monkeypatch.setenv("REFLEX_REDIS_URL", f"redis://127.0.0.1:{port}/0")
+        get_settings.cache_clear()
+        app = HealthEndpoints(downstream, checks=portal_runtime.readiness_checks(), timeout=0.5)
+        ready = await _get(app, "/health/ready")
+    assert ready.status_code == 503 and ready.json()["checks"]["redis"] == "failed"
