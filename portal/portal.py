@@ -35,10 +35,6 @@ def _event_name(handler: object) -> str:
 
 
 _settings = runtime.settings()
-# One upload request carries at most one item's files; a little room for the multipart framing.
-_max_upload_request = (
-    min(_settings.max_reply_bytes, _settings.max_file_bytes * _settings.max_files_per_item) + 256 * 1024
-)
 
 app = rx.App(
     theme=None,
@@ -56,7 +52,7 @@ app = rx.App(
         with_health(runtime.readiness_checks()),
         lambda asgi: PortalGuard(
             asgi,
-            max_upload_request_bytes=_max_upload_request,
+            max_upload_request_bytes=_settings.max_upload_request_bytes,
             settings=_settings,
             limiter=runtime.rate_limiter,
             upload_refused_handler=_event_name(ReplyState.upload_refused),

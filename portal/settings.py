@@ -78,6 +78,10 @@ class PortalSettings(BaseSettings):
     # Reflex's own setting, read here too: set, Reflex keeps the sessions' state in this Redis
     # (several backends share it) and readiness checks that it answers. A secret: it may hold a password.
     reflex_redis_url: SecretStr = Field(default=SecretStr(""), validation_alias="REFLEX_REDIS_URL")
+    # Worker processes of one backend (rxconfig hands it to granian). With Redis configured Reflex
+    # would start 2 x CPUs + 1 of them, each a whole copy of the app; the default is one, and more
+    # backends behind the proxy. More than one needs Reflex's Redis state manager (rxconfig checks).
+    workers: int = Field(default=1, ge=1, le=32)
 
     # Upload limits, by default the figures of portal.intake.limits.Limits (where they are
     # explained). The per-reply totals keep one reply deliverable in a single request.
@@ -266,6 +270,12 @@ class PortalSettings(BaseSettings):
         """``scheme://host[:port]`` of the public URL: where redirects point and the page may connect."""
         parts = urlsplit(self.public_url.strip())
         return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+    @property
+    def max_upload_request_bytes(self) -> int:
+        """The largest upload request the guard lets through: one item's files at most, with a
+        little room for the multipart framing (a reverse proxy in front must allow as much)."""
+        return min(self.max_reply_bytes, self.max_file_bytes * self.max_files_per_item) + 256 * 1024
 
     @property
     def effective_database_url(self) -> str:

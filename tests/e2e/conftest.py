@@ -13,7 +13,7 @@ from tests.e2e.portal_page import follow_sockets
 from tests.support.browser import CHROMIUM, launch
 from tests.support.case_service import run_case_service
 from tests.support.clamd import ClamdMissing, ClamdProcess, run_clamd
-from tests.support.portal_process import PortalProcess
+from tests.support.portal_process import GENEROUS_LIMITS, PortalProcess
 
 # A busy 2-core CI machine builds, serves and renders at once: give assertions room, not sleeps.
 expect.set_options(timeout=15_000)
@@ -53,12 +53,7 @@ def portal(
         extra_env={
             "PORTAL_CLAMD_ADDRESS": clamd.unix_address,
             "PORTAL_CLAMD_TIMEOUT_SECONDS": "5",
-            # One test browser on one address opens links and uploads far faster than people do; the
-            # limits themselves are tested in tests/portal and measured by bench/abuse.py.
-            "PORTAL_LINK_OPENS_PER_ADDRESS": "10000",
-            "PORTAL_LINK_OPENS_PER_LINK": "10000",
-            "PORTAL_UPLOADS_PER_ADDRESS": "10000",
-            "PORTAL_UPLOADS_PER_LINK": "10000",
+            **GENEROUS_LIMITS,
             "PORTAL_METRICS_KEY": METRICS_KEY,
         },
     )

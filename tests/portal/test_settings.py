@@ -196,3 +196,15 @@ def test_delivered_replies_are_reduced_before_they_are_deleted(monkeypatch: pyte
     assert (settings.delivered_reduce_after_days, settings.delivered_delete_after_days) == (7, 90)
     with pytest.raises(ValidationError):
         PortalSettings(delivered_reduce_after_days=90, delivered_delete_after_days=7)
+
+
+def test_workers_and_the_upload_request_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert PortalSettings().workers == 1
+    monkeypatch.setenv("PORTAL_WORKERS", "3")
+    assert PortalSettings().workers == 3
+    with pytest.raises(ValidationError):
+        PortalSettings(workers=0)
+    # One item's files and the multipart framing; never more than a whole reply.
+    settings = PortalSettings(max_file_bytes=1000, max_files_per_item=3, max_reply_bytes=10_000_000)
+    assert settings.max_upload_request_bytes == 3000 + 256 * 1024
+    assert PortalSettings(max_reply_bytes=500).max_upload_request_bytes == 500 + 256 * 1024

@@ -14,7 +14,23 @@ from pathlib import Path
 
 import httpx
 
+from deploy.cluster import reflex_environment
 from tests.support.processes import ROOT, ServerProcess, free_port
+
+# Delivery retried within a second, so a test waits seconds, not minutes, for a reply to arrive.
+FAST_DELIVERY = {
+    "PORTAL_DELIVERY_RETRY_INITIAL_SECONDS": "0.5",
+    "PORTAL_DELIVERY_RETRY_MAX_SECONDS": "1",
+    "PORTAL_DELIVERY_POLL_SECONDS": "0.5",
+}
+# One test browser on one address opens links and uploads far faster than people do; the limits
+# themselves are tested in tests/portal and measured by bench/abuse.py.
+GENEROUS_LIMITS = {
+    "PORTAL_LINK_OPENS_PER_ADDRESS": "10000",
+    "PORTAL_LINK_OPENS_PER_LINK": "10000",
+    "PORTAL_UPLOADS_PER_ADDRESS": "10000",
+    "PORTAL_UPLOADS_PER_LINK": "10000",
+}
 
 
 @dataclass
@@ -48,20 +64,13 @@ class PortalProcess(ServerProcess):
 
     def environment(self) -> dict[str, str]:
         return {
-            **os.environ,
-            "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
-            "REFLEX_USE_NPM": "1",
-            "REFLEX_TELEMETRY_ENABLED": "false",
-            "REFLEX_CHECK_LATEST_VERSION": "false",
-            "REFLEX_HTTP_CLIENT_BIND_ADDRESS": "0.0.0.0",  # noqa: S104 - skips an IPv6 probe, binds nothing
+            **reflex_environment(os.environ),
             "PORTAL_PORT": str(self.port),
             "PORTAL_PUBLIC_URL": self.url,
             "PORTAL_DATA_DIR": str(self.data_dir),
             "PORTAL_CASE_SERVICE_URL": self.case_service_url,
             "PORTAL_CASE_SERVICE_KEY": self.case_service_key,
-            "PORTAL_DELIVERY_RETRY_INITIAL_SECONDS": "0.5",
-            "PORTAL_DELIVERY_RETRY_MAX_SECONDS": "1",
-            "PORTAL_DELIVERY_POLL_SECONDS": "0.5",
+            **FAST_DELIVERY,
             **self.extra_env,
         }
 
