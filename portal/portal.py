@@ -16,6 +16,7 @@ from portal.pages.staff import list_page, preview_page, sign_in_page
 from portal.server.guard import PortalGuard
 from portal.server.health import with_health
 from portal.server.metrics import with_metrics
+from portal.server.socket_owners import socket_owner_lifespan
 from portal.state.binding import SessionBinding
 from portal.state.language import LanguageState
 from portal.state.reply import ReplyState
@@ -67,6 +68,8 @@ app.add_middleware(SessionBinding(ReplyState, StaffSessionState))
 app.app_wraps.pop((5, "Overlay"), None)
 app.register_lifespan_task(delivery_lifespan)
 app.register_lifespan_task(sandbox_lifespan)
+# Behind several backends: a tab whose backend died keeps its session on the next one.
+app.register_lifespan_task(socket_owner_lifespan)
 
 app.add_page(home_page, route=routes.HOME, title="Rückkanal", on_load=LanguageState.start)
 app.add_page(reply_page, route=routes.REPLY, title="Rückkanal", on_load=ReplyState.on_reply_page)

@@ -107,7 +107,7 @@ class PortalSettings(BaseSettings):
     delivery_poll_seconds: float = Field(default=2.0, gt=0)
     # A delivering worker's claim on a reply, renewed while it works: a crashed worker's replies
     # are taken up by another (or by the restarted portal) after at most this long.
-    delivery_lease_seconds: float = Field(default=30.0, ge=1)
+    delivery_lease_seconds: float = Field(default=10.0, ge=1)
     # Uploads of drafts never submitted are deleted after this long (a session lives at most an
     # hour idle, so a day leaves ample room for an applicant who fetches a document meanwhile).
     upload_retention_hours: float = Field(default=24.0, gt=0)

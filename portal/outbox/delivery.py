@@ -49,7 +49,7 @@ class RetryPolicy:
     # How long a claimed reply is held for this worker. Short, so a worker that dies (a crash, a
     # killed process) leaves its replies to another within seconds; renewed every third of it
     # while the worker delivers, so a slow upload of a large reply keeps its claim.
-    lease_seconds: float = 30.0
+    lease_seconds: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)

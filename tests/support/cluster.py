@@ -31,7 +31,7 @@ POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 # A database number of the machine's Redis for these tests alone (sessions are keyed by random
 # client tokens, so runs never meet).
 REDIS_URL = "redis://127.0.0.1:6379/8"
-_LOG_LINE = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+)" (?P<status>\d+) .* upstream=(?P<upstream>\S+)$')
+_LOG_LINE = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+)" (?P<status>\d+) .* upstream=(?P<upstream>\S+(?:, \S+)*)$')
 
 
 @contextmanager
