@@ -1,8 +1,8 @@
 """When an applicant started answering a message (the staff list shows "draft started").
 
-Only the message id and the time are kept: the draft itself stays in the applicant's session.
-A mark is written when the applicant leaves the overview for the first step; it is deleted when
-the reply is handed over and by the retention purge, whichever comes first.
+Only the message id and the time are kept (the draft itself is in ``saved_drafts``). A mark is
+written when the applicant leaves the overview for the first step; it is deleted when the reply is
+handed over, or by the retention purge once the message has no saved draft any more.
 """
 
 from __future__ import annotations
@@ -51,6 +51,12 @@ class DraftMarks:
         with self.engine.begin() as conn:
             conn.execute(delete(draft_marks).where(draft_marks.c.message_id == message_id))
 
-    def purge(self, older_than: datetime) -> int:
+    def purge(self, older_than: datetime, keep: Iterable[str] = ()) -> int:
+        """Deletes the marks older than ``older_than``, except those of the messages in ``keep``
+        (their drafts are still saved)."""
+        kept = list(keep)
+        condition = draft_marks.c.started_at < older_than
+        if kept:
+            condition &= draft_marks.c.message_id.not_in(kept)
         with self.engine.begin() as conn:
-            return conn.execute(delete(draft_marks).where(draft_marks.c.started_at < older_than)).rowcount
+            return conn.execute(delete(draft_marks).where(condition)).rowcount

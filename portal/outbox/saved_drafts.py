@@ -111,6 +111,11 @@ class SavedDrafts:
         with self.engine.connect() as conn:
             return [key for row in conn.execute(select(saved_drafts.c.file_keys)) for key in row.file_keys]
 
+    def message_ids(self) -> list[str]:
+        """The messages that have a saved draft."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(saved_drafts.c.message_id)).scalars())
+
     def purge_expired(self, now: datetime) -> list[str]:
         """Deletes the drafts whose link has expired; returns the storage keys of their files."""
         with self.engine.begin() as conn:

@@ -63,8 +63,9 @@ def _purge_uploads(settings: PortalSettings, now: datetime) -> None:
 
 
 def _purge_draft_marks(settings: PortalSettings, now: datetime) -> None:
-    # A draft's uploads are gone after this horizon, so "draft started" ends with them.
-    runtime.drafts().purge(now - timedelta(hours=settings.upload_retention_hours))
+    # "Draft started" lasts as long as the saved draft, and no longer than the upload horizon after.
+    keep = runtime.saved_drafts().message_ids()
+    runtime.drafts().purge(now - timedelta(hours=settings.upload_retention_hours), keep)
 
 
 def _purge_link_sessions(settings: PortalSettings, now: datetime) -> None:

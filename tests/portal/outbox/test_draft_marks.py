@@ -22,8 +22,12 @@ def _exercise(marks: DraftMarks) -> None:
     marks.forget("m2")
     assert marks.started(["m2"]) == {}
     marks.mark("m3", T0 + timedelta(days=3))
+    marks.mark("m4", T0)
+    # m4's draft is still saved: its mark stays however old.
+    assert marks.purge(T0 + timedelta(days=1), keep=["m4"]) == 1
+    assert set(marks.started(["m1", "m3", "m4"])) == {"m3", "m4"}
     assert marks.purge(T0 + timedelta(days=1)) == 1
-    assert set(marks.started(["m1", "m3"])) == {"m3"}
+    assert set(marks.started(["m1", "m3", "m4"])) == {"m3"}
 
 
 def test_marks_on_sqlite(tmp_path: Path) -> None:

@@ -48,6 +48,7 @@ def test_a_save_from_an_older_version_is_refused_with_the_current_one(drafts: Sa
 def test_expired_drafts_go_with_their_file_keys_and_the_rest_stay(drafts: SavedDrafts) -> None:
     drafts.save("old", {}, ["k-old"], 0, NOW, NOW + timedelta(days=1))
     drafts.save("live", {}, ["k-live"], 0, NOW, EXPIRES)
+    assert sorted(drafts.message_ids()) == ["live", "old"]
     assert drafts.purge_expired(NOW + timedelta(days=2)) == ["k-old"]
     assert drafts.load("old") is None and drafts.load("live") is not None
     assert drafts.file_keys() == ["k-live"]
