@@ -66,6 +66,8 @@ app = rx.App(
 app.add_middleware(SessionBinding(ReplyState, StaffSessionState))
 # Reflex's default connection overlay (pulser and toast) fails colour contrast; ours replaces it.
 app.app_wraps.pop((5, "Overlay"), None)
+# First registered, last left: the delivery loop stops before the pooled connections close.
+app.register_lifespan_task(runtime.case_service_lifespan)
 app.register_lifespan_task(delivery_lifespan)
 app.register_lifespan_task(sandbox_lifespan)
 # Behind several backends: a tab whose backend died keeps its session on the next one.
