@@ -72,8 +72,18 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+# Idle pooled connections are dropped before a server with uvicorn's default keep-alive (5 s)
+# closes them, so a request is rarely sent on a connection the server is just closing.
+_KEEPALIVE_SECONDS = 4.0
+
+
 class CaseServiceClient:
-    """Async client of the case service's portal face, authenticated with the portal's key."""
+    """Async client of the case service's portal face, authenticated with the portal's key.
+
+    It keeps its connections open between requests (a pool). ``lend()`` hands out the same
+    connections under a client whose closing leaves them open: the process's shared client is
+    used that way (``portal.runtime.case_service``).
+    """
 
     def __init__(
         self,
@@ -93,7 +103,22 @@ class CaseServiceClient:
             # The case service is addressed directly; an environment proxy must not see the traffic.
             trust_env=False,
             follow_redirects=False,
+            limits=httpx.Limits(keepalive_expiry=_KEEPALIVE_SECONDS),
         )
+        self._owner = True
+
+    def lend(self) -> CaseServiceClient:
+        """This client's connections under a client whose ``aclose`` (and ``async with``) leaves
+        them open for the next borrower."""
+        borrowed = object.__new__(CaseServiceClient)
+        borrowed._timeout = self._timeout
+        borrowed._http = self._http
+        borrowed._owner = False
+        return borrowed
+
+    @property
+    def closed(self) -> bool:
+        return self._http.is_closed
 
     async def __aenter__(self) -> Self:
         return self
@@ -107,7 +132,9 @@ class CaseServiceClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        """Closes the connections; a lent client leaves them to their owner."""
+        if self._owner:
+            await self._http.aclose()
 
     # ------------------------------------------------------------------ portal face
 

@@ -13,6 +13,7 @@ from portal.pages.home import home_page
 from portal.pages.info import info_page
 from portal.pages.reply import reply_page
 from portal.pages.staff import list_page, preview_page, sign_in_page
+from portal.server.assets import HashedAssets, compiled_assets_dir
 from portal.server.guard import PortalGuard
 from portal.server.health import with_health
 from portal.server.metrics import with_metrics
@@ -51,6 +52,9 @@ app = rx.App(
     api_transformer=[
         with_metrics(_settings.metrics_key, runtime.store),
         with_health(runtime.readiness_checks()),
+        # Inside the guard, so its headers apply; before Reflex's routing, which the hashed
+        # build files do not need.
+        lambda asgi: HashedAssets(asgi, compiled_assets_dir()),
         lambda asgi: PortalGuard(
             asgi,
             max_upload_request_bytes=_settings.max_upload_request_bytes,
@@ -66,6 +70,8 @@ app = rx.App(
 app.add_middleware(SessionBinding(ReplyState, StaffSessionState))
 # Reflex's default connection overlay (pulser and toast) fails colour contrast; ours replaces it.
 app.app_wraps.pop((5, "Overlay"), None)
+# First registered, last left: the delivery loop stops before the pooled connections close.
+app.register_lifespan_task(runtime.case_service_lifespan)
 app.register_lifespan_task(delivery_lifespan)
 app.register_lifespan_task(sandbox_lifespan)
 # Behind several backends: a tab whose backend died keeps its session on the next one.

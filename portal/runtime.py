@@ -7,7 +7,9 @@ connections.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -97,12 +99,40 @@ def store() -> PortalStore:
     return portal_store
 
 
+# The case-service clients of this process, one per event loop (a connection belongs to the loop
+# it was opened on) and per configuration (settings read anew, e.g. in tests, get their own).
+_case_services: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str, float], CaseServiceClient]]
+_case_services = weakref.WeakKeyDictionary()
+
+
 def case_service() -> CaseServiceClient:
-    """A new client; use as ``async with case_service() as client``."""
+    """The process's client of the case service, lent; use as ``async with case_service() as
+    client``. Leaving the block keeps its connections open for the next request: a link opening
+    and every step then reuse a connection instead of opening one (call it inside the event loop
+    that uses the client)."""
     s = settings()
-    return CaseServiceClient(
-        s.case_service_url, s.case_service_key.get_secret_value(), timeout=s.request_timeout_seconds
-    )
+    config = (s.case_service_url, s.case_service_key.get_secret_value(), s.request_timeout_seconds)
+    clients = _case_services.setdefault(asyncio.get_running_loop(), {})
+    client = clients.get(config)
+    if client is None or client.closed:
+        client = clients[config] = CaseServiceClient(config[0], config[1], timeout=config[2])
+    return client.lend()
+
+
+async def close_case_service() -> None:
+    """Closes this event loop's case-service clients (their pooled connections)."""
+    clients = _case_services.pop(asyncio.get_running_loop(), {})
+    for client in clients.values():
+        await client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def case_service_lifespan() -> AsyncIterator[None]:
+    """The backend's connections to the case service are closed when it stops."""
+    try:
+        yield
+    finally:
+        await close_case_service()
 
 
 async def store_answers() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -76,3 +77,33 @@ def test_purge_forgets_sessions_of_expired_links(sessions: LinkSessions) -> None
     assert sessions.purge(NOW + timedelta(hours=3)) == 1
     assert sessions.usage("msg-1").files == 0
     assert sessions.message_of("tab-2", NOW + timedelta(hours=3)) == "msg-2"
+
+
+def test_a_session_that_opens_another_link_moves_to_it_and_lets_go_of_the_old_files(sessions: LinkSessions) -> None:
+    sessions.open("tab-1", "msg-1", LATER, NOW)
+    sessions.hold("tab-1", "msg-1", "f1", 100, NOW)
+    # The same link again (a reload): the session keeps what it holds.
+    sessions.open("tab-1", "msg-1", LATER, NOW + timedelta(minutes=1))
+    assert sessions.usage("msg-1") == Usage(files=1, bytes=100)
+    # Another link in the same tab: the session belongs to that message now, with its own expiry,
+    # and its files no longer count against the first one.
+    sessions.open("tab-1", "msg-2", NOW + timedelta(hours=2), NOW + timedelta(minutes=2))
+    assert sessions.message_of("tab-1", NOW + timedelta(minutes=3)) == "msg-2"
+    assert sessions.message_of("tab-1", NOW + timedelta(hours=3)) is None
+    assert sessions.usage("msg-1") == Usage(files=0, bytes=0)
+    with sessions.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM link_sessions").scalar_one() == 1
+
+
+def test_opening_keeps_times_in_utc_whatever_zone_they_come_in(sessions: LinkSessions) -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    sessions.open("tab-1", "msg-1", LATER.astimezone(berlin), NOW.astimezone(berlin))
+    # Compared with times the ORM writes and reads: the same instants, so the same order.
+    assert sessions.message_of("tab-1", LATER - timedelta(microseconds=1)) == "msg-1"
+    assert sessions.message_of("tab-1", LATER) is None
+    sessions.hold("tab-1", "msg-1", "f1", 100, NOW)
+    sessions.touch("tab-1", NOW + IDLE / 2)
+    # Seen half an idle time ago, so not idle: a second session's opening leaves its files counted.
+    sessions.open("tab-2", "msg-1", LATER, NOW + IDLE)
+    assert sessions.usage("msg-1").files == 1
+    assert sessions.purge(LATER) == 2
