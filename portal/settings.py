@@ -108,9 +108,11 @@ class PortalSettings(BaseSettings):
     # A delivering worker's claim on a reply, renewed while it works: a crashed worker's replies
     # are taken up by another (or by the restarted portal) after at most this long.
     delivery_lease_seconds: float = Field(default=10.0, ge=1)
-    # Uploads of drafts never submitted are deleted after this long (a session lives at most an
-    # hour idle, so a day leaves ample room for an applicant who fetches a document meanwhile).
-    upload_retention_hours: float = Field(default=24.0, gt=0)
+    # A stored file that neither a saved draft nor the outbox refers to (removed by the applicant,
+    # or left by a crash) is deleted once it is this old. A saved draft refers to a file within
+    # the event that stored it, so an hour is ample; drafts themselves keep theirs until the link
+    # expires.
+    upload_retention_hours: float = Field(default=1.0, gt=0)
     # A delivered reply's text, reasons, file names and hashes stay in the outbox this long (for
     # support questions about what was sent), then only reference, message id, times and state;
     # the entry itself is deleted after the second figure.

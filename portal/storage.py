@@ -176,9 +176,10 @@ class DatabaseStorage:
 
     def _copy_to(self, key: str, target: BinaryIO) -> None:
         with self.engine.connect() as conn:
-            if conn.execute(select(stored_files.c.key).where(stored_files.c.key == valid_key(key))).first() is None:
+            size = conn.execute(select(stored_files.c.size).where(stored_files.c.key == valid_key(key))).scalar()
+            if size is None:
                 raise FileNotFoundError("a stored file is gone")
-            seq = 0
+            seq = copied = 0
             # Chunk by chunk, so a large file never sits in memory whole.
             while True:
                 row = conn.execute(
@@ -187,9 +188,12 @@ class DatabaseStorage:
                     )
                 ).first()
                 if row is None:
-                    return
+                    break
                 target.write(row.data)
+                copied += len(row.data)
                 seq += 1
+        if copied != size:  # deleted while being read: never hand on a part of a file
+            raise FileNotFoundError("a stored file is gone")
 
     @contextlib.contextmanager
     def open(self, key: str) -> Iterator[BinaryIO]:

@@ -16,6 +16,7 @@ from portal.settings import PortalSettings
 
 log = logging.getLogger(__name__)
 PURGE_INTERVAL_SECONDS = 600
+EXPIRED_DRAFT_GRACE = timedelta(hours=1)
 
 
 @contextlib.asynccontextmanager
@@ -50,7 +51,8 @@ async def _purge_loop(stop: asyncio.Event) -> None:
 def _purge_expired_drafts(settings: PortalSettings, now: datetime) -> None:
     # A draft whose link expired can never be sent: it goes with its files. A file an outbox
     # entry refers to stays (a reply committed while its draft's deletion failed).
-    keys = runtime.saved_drafts().purge_expired(now)
+    # An hour after the expiry: a submit that checked the link just before it is long committed.
+    keys = runtime.saved_drafts().purge_expired(now - EXPIRED_DRAFT_GRACE)
     doomed = set(keys) - set(runtime.store().undelivered_file_keys())
     runtime.file_storage().delete(sorted(doomed))
     if keys:
@@ -58,7 +60,10 @@ def _purge_expired_drafts(settings: PortalSettings, now: datetime) -> None:
 
 
 def _purge_uploads(settings: PortalSettings, now: datetime) -> None:
-    referenced = [*runtime.store().undelivered_file_keys(), *runtime.saved_drafts().file_keys()]
+    # Drafts first: a submit adds its files to the outbox before it forgets the draft, so each
+    # file of a reply being committed meanwhile is in one of the two reads.
+    held_by_drafts = runtime.saved_drafts().file_keys()
+    referenced = [*held_by_drafts, *runtime.store().undelivered_file_keys()]
     purge_orphans(runtime.file_storage(), referenced, timedelta(hours=settings.upload_retention_hours), now)
 
 

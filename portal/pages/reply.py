@@ -46,7 +46,8 @@ def _flow() -> rx.Component:
             ("done", rx.fragment()),
             draft_status(S.draft_saved, S.draft_notice),
         ),
-        _step(),
+        # Drawn anew when another browser's draft was loaded: the fields show its values.
+        rx.fragment(_step(), key=S.draft_generation),
     )
 
 

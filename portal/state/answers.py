@@ -1,7 +1,7 @@
 """The applicant's answers: one handler for each field of the draft the page offers.
 
 A mixin of :class:`portal.state.reply.ReplyState`, kept apart so each module stays readable. Each
-handler writes its value into the draft (``_draft``), which is then saved (``saves_draft``,
+handler writes its value into the draft (``_draft``), which is then saved (``saves_draft_value``,
 :mod:`portal.state.saving`), and shows the draft again; the draft's rules
 (:mod:`portal.domain.draft`) judge the values when a step is left or the reply is sent.
 """
@@ -15,7 +15,7 @@ import reflex as rx
 
 from portal import runtime
 from portal.domain import draft as reply
-from portal.state.saving import saves_draft
+from portal.state.saving import saves_draft_value
 
 
 def _one_over(value: str, cap: int) -> str:
@@ -43,7 +43,7 @@ class AnswersMixin(rx.State, mixin=True):
         return self._draft.items[self.item_index]
 
     @rx.event
-    @saves_draft
+    @saves_draft_value
     def set_not_available(self, checked: bool) -> None:
         item = self._current_item()
         if item is not None:
@@ -51,14 +51,14 @@ class AnswersMixin(rx.State, mixin=True):
             self._render()
 
     @rx.event
-    @saves_draft
+    @saves_draft_value
     def set_reason(self, value: str) -> None:
         item = self._current_item()
         if item is not None:
             item.reason = _one_over(value, reply.MAX_REASON_CHARS)
 
     @rx.event
-    @saves_draft
+    @saves_draft_value
     def set_expected_date(self, value: str) -> None:
         item = self._current_item()
         if item is not None:
@@ -68,7 +68,7 @@ class AnswersMixin(rx.State, mixin=True):
                 item.expected_date = None
 
     @rx.event
-    @saves_draft
+    @saves_draft_value
     def set_text(self, value: str) -> None:
         if self._draft is not None:
             self._draft.text = _one_over(value, runtime.settings().max_text_chars)
@@ -84,28 +84,28 @@ class AnswersMixin(rx.State, mixin=True):
         self.extra_description = _one_over(value, reply.MAX_DESCRIPTION_CHARS)
 
     @rx.event
-    @saves_draft
+    @saves_draft_value
     def set_appointment_answer(self, value: str) -> None:
         if self._draft is not None:
             self._draft.appointment.answer = value if value in ("confirm", "reschedule") else ""
             self._show_draft()
 
     @rx.event
-    @saves_draft
+    @saves_draft_value
     def set_appointment_reason(self, value: str) -> None:
         if self._draft is not None:
             self._draft.appointment.reason = _one_over(value, reply.MAX_REASON_CHARS)
             self._show_draft()
 
     @rx.event
-    @saves_draft
+    @saves_draft_value
     def set_appointment_times(self, value: str) -> None:
         if self._draft is not None:
             self._draft.appointment.suitable_times = _one_over(value, reply.MAX_SUITABLE_TIMES_CHARS)
             self._show_draft()
 
     @rx.event
-    @saves_draft
+    @saves_draft_value
     def set_declaration(self, checked: bool) -> None:
         if self._draft is not None:
             self._draft.declaration = bool(checked)

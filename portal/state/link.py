@@ -24,6 +24,7 @@ from portal.domain.message import MessageView
 from portal.intake import pipeline as intake
 from portal.server import ratelimit
 from portal.state.binding import current_binding
+from portal.state.saving import Pulled
 
 
 class LinkMixin(rx.State, mixin=True):
@@ -49,7 +50,7 @@ class LinkMixin(rx.State, mixin=True):
         def _pick_initial(self, preferred: str | None) -> list[EventSpec]: ...
         def _forget_saving(self) -> None: ...
         async def _restore_saved(self, message: MessageView, fresh: reply.Draft) -> None: ...
-        async def _pull_draft(self) -> None: ...
+        async def _pull_draft(self) -> Pulled: ...
 
     @rx.event
     async def on_reply_page(self) -> EventSpec | list[EventSpec]:

@@ -32,7 +32,7 @@ from portal.state.answers import AnswersMixin
 from portal.state.focus import focus
 from portal.state.language import LanguageState
 from portal.state.link import LinkMixin
-from portal.state.saving import DraftSavingMixin, saves_draft
+from portal.state.saving import DraftSavingMixin, Pulled, saves_draft
 from portal.state.uploads import UploadMixin
 
 log = logging.getLogger(__name__)
@@ -221,6 +221,13 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, DraftSavingMixin, Languag
         """
         if self._message is None or self._draft is None or self.step == "done" or not self._message.answerable:
             return None
+        pulled = await self._pull_draft()
+        if pulled is Pulled.GONE:
+            return self._focus_heading()
+        if pulled is Pulled.NEWER:
+            # What is sent must be what the applicant sees: show the other browser's draft first.
+            self._render()
+            return focus("draft-notice")
         settings = runtime.settings()
         self._problem_list = reply.validate_draft(self._draft, self._message.kind, today(), settings.max_text_chars)
         now = datetime.now(UTC)

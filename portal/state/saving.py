@@ -17,12 +17,13 @@ import inspect
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import reflex as rx
 
 from portal import runtime
-from portal.domain import clock, draft_codec, steps
+from portal.domain import clock, draft_codec, errors, steps
 from portal.domain import draft as reply
 from portal.domain.clock import BERLIN
 from portal.domain.formatting import format_time
@@ -35,13 +36,35 @@ log = logging.getLogger(__name__)
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
+class Pulled(Enum):
+    SAME = "same"  # nothing saved elsewhere since this session last saw the draft
+    NEWER = "newer"  # another browser's newer draft is now the session's
+    GONE = "gone"  # sent (or expired) elsewhere: the page says so, nothing more may change
+
+
 def saves_draft(handler: Handler) -> Handler:
     """For an event handler that changes the draft: load another browser's newer draft first,
     save the draft after. Reflex sees the handler's own signature."""
+    return _saving(handler, carries_value=False)
 
+
+def saves_draft_value(handler: Handler) -> Handler:
+    """:func:`saves_draft` for a handler that writes a value the applicant entered on the page as
+    it was: on top of another browser's newer draft it would overwrite that browser's entry, so
+    it is not applied; the page shows the newer draft and asks for the change again."""
+    return _saving(handler, carries_value=True)
+
+
+def _saving(handler: Handler, *, carries_value: bool) -> Handler:
     @functools.wraps(handler)
     async def saving(self: DraftSavingMixin, *args: Any, **kwargs: Any) -> Any:
-        await self._pull_draft()
+        pulled = await self._pull_draft()
+        if pulled is Pulled.GONE:
+            return None
+        if pulled is Pulled.NEWER and carries_value:
+            self._notice_code = "conflict"
+            self._render()
+            return None
         result = handler(self, *args, **kwargs)
         if inspect.isawaitable(result):
             result = await result
@@ -56,6 +79,9 @@ class DraftSavingMixin(rx.State, mixin=True):
 
     draft_saved: str = ""  # "Saved at 14:02", or why it is not
     draft_notice: str = ""  # another browser's changes were loaded, or this change was refused
+    # Counts the drafts taken from other browsers: the step's fields are keyed by it, so they are
+    # drawn anew with the loaded values (they are uncontrolled while the applicant types).
+    draft_generation: int = 0
 
     _draft_version: int = 0
     _draft_saved_at: datetime | None = None
@@ -76,6 +102,8 @@ class DraftSavingMixin(rx.State, mixin=True):
         def _go(self, step: steps.Step) -> None: ...
         def _client_token(self) -> str: ...
         def _tr(self, key: str, **params: object) -> str: ...
+        async def _link_still_open(self) -> bool: ...
+        def _fail(self, exc: errors.PortalError) -> None: ...
 
     def _show_saving(self) -> None:
         """The two vars, in the page's language (a part of rendering)."""
@@ -105,22 +133,46 @@ class DraftSavingMixin(rx.State, mixin=True):
         if saved is not None and self._take(saved, fresh, keep_step=False):
             await self._adopt_files()
 
-    async def _pull_draft(self) -> None:
+    async def _pull_draft(self) -> Pulled:
         """Before a change: another browser's newer draft replaces this session's."""
         if self._message is None or self._draft is None:
-            return
+            return Pulled.SAME
         try:
             version = await asyncio.to_thread(runtime.saved_drafts().version, self._message.id)
             if version == self._draft_version:
                 self._notice_code = ""
-                return
+                return Pulled.SAME
             saved = await asyncio.to_thread(runtime.saved_drafts().load, self._message.id)
         except Exception:
             log.warning("could not read a saved draft")
-            return
-        if saved is not None and self._take(saved, self._fresh(), keep_step=True):
-            self._notice_code = "changed_elsewhere"
-            await self._adopt_files()
+            return Pulled.SAME
+        if saved is None:
+            # Saved before and gone now: sent from another browser, or its link expired.
+            if await self._sent_elsewhere() or not await self._link_still_open():
+                return Pulled.GONE
+            self._draft_version = 0  # gone for another reason: saved anew from this session
+            return Pulled.SAME
+        if not self._take(saved, self._fresh(), keep_step=True):
+            return Pulled.SAME
+        self._notice_code = "changed_elsewhere"
+        self.draft_generation += 1
+        await self._adopt_files()
+        return Pulled.NEWER
+
+    async def _sent_elsewhere(self) -> bool:
+        """A reply to this message is in the outbox (perhaps not delivered yet): the page says
+        it was answered, and when."""
+        if self._message is None:
+            return False
+        try:
+            entry = await asyncio.to_thread(runtime.store().by_message, self._message.id)
+        except Exception:
+            return False
+        if entry is None:
+            return False
+        self._fail(errors.LinkAnswered(answered_at=entry.created_at))
+        self._render()
+        return True
 
     async def _changed_elsewhere(self) -> bool:
         """Whether another browser saved the draft since this session last saw it."""
@@ -150,6 +202,7 @@ class DraftSavingMixin(rx.State, mixin=True):
         except DraftConflict as conflict:
             current = conflict.current
             if current is not None and self._take(current, self._fresh(), keep_step=True):
+                self.draft_generation += 1
                 await self._adopt_files()
             self._notice_code = "conflict"
             self._render()

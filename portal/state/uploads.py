@@ -21,7 +21,7 @@ from portal.domain.message import MessageView
 from portal.intake import pipeline as intake
 from portal.server.ratelimit import UPLOAD_REFUSED_CODE, count, link_subject
 from portal.state.focus import focus, focus_script
-from portal.state.saving import saves_draft
+from portal.state.saving import Pulled, saves_draft
 from portal.storage import FileStorage
 
 # Emptying the file input lets the applicant pick the same file again (after "try again later").
@@ -49,7 +49,7 @@ class UploadMixin(rx.State, mixin=True):
         def _tr(self, key: str, **params: object) -> str: ...
         def _tr_count(self, key: str, count: int, **params: object) -> str: ...
         def _tr_wait(self, minutes: int) -> str: ...
-        async def _pull_draft(self) -> None: ...
+        async def _pull_draft(self) -> Pulled: ...
 
     @rx.event
     @saves_draft
@@ -186,7 +186,7 @@ class UploadMixin(rx.State, mixin=True):
             self.upload_errors = [self._tr(f"error.{code}", name=self._uploads[photos[0]].original_name)]
             self._render()
             return
-        await asyncio.to_thread(draft_files.replace_by_merge, storage, self._uploads, files, photos, merged)
+        draft_files.replace_by_merge(self._uploads, files, photos, merged)
         await asyncio.to_thread(runtime.link_sessions().release, photos)
         # One PDF of the same photos: counted again, never refused for the quota the photos held.
         await asyncio.to_thread(
@@ -206,9 +206,7 @@ class UploadMixin(rx.State, mixin=True):
     async def remove_file(self, file_id: str) -> None:
         if self._draft is None or file_id not in self._uploads:
             return
-        stored = await asyncio.to_thread(
-            draft_files.remove, runtime.file_storage(), self._draft, self._uploads, file_id
-        )
+        stored = draft_files.remove(self._draft, self._uploads, file_id)
         if stored is None:
             return
         await asyncio.to_thread(runtime.link_sessions().release, [file_id])

@@ -22,7 +22,7 @@ print(f"DEMO_STAFF_PASSWORD={secrets.token_urlsafe(12)}")
 PY
     chmod 600 data/demo.env
   fi
-  # One staff account per demo authority (issue #6): an older demo.env has no password yet.
+  # One staff account per demo authority: an older demo.env has no password yet.
   grep -q '^DEMO_STAFF_PASSWORD=' data/demo.env \
     || echo "DEMO_STAFF_PASSWORD=$(python -c 'import secrets; print(secrets.token_urlsafe(12))')" >> data/demo.env
   set -a; . data/demo.env; set +a

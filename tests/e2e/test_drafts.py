@@ -92,3 +92,31 @@ def test_half_a_reply_survives_a_restart_and_moves_to_another_device(
     body = messages.authority_get(case_service, f"/api/v1/replies/{reply['id']}/files/{insurance['id']}").content
     assert body == pdf and insurance["sha512"] == hashlib.sha512(body).hexdigest()
     assert contract["media_type"] == "image/jpeg" and contract["original_name"] == "IMG_0789.jpg"
+
+
+def test_two_browsers_on_one_draft_never_overwrite_each_other_silently(
+    portal: PortalProcess, case_service: Any, browser: Browser
+) -> None:
+    created = messages.create(case_service, messages.message_in("appointment", reference="ABH-P-2026-000132"))
+    link = _link_for(portal, created)
+    phone = follow_sockets(browser.new_context(viewport=PHONE, locale="de-DE"))
+    laptop = follow_sockets(browser.new_context(locale="de-DE"))
+    try:
+        on_phone, on_laptop = phone.new_page(), laptop.new_page()
+        on_phone.goto(link)
+        next_step(on_phone, button(on_phone, "overview.start"))
+        # The laptop opens the link where the phone is: at the appointment's answer.
+        on_laptop.goto(link)
+        expect(on_laptop.get_by_label("Ja, ich komme zu dem Termin.")).to_be_visible()
+        on_phone.get_by_label("Nein, ich brauche einen anderen Termin.").check()
+        fill(on_phone.get_by_label("Warum können Sie nicht kommen?"), "Dienstreise (vom Telefon)")
+        expect(on_phone.locator("#draft-saved")).to_contain_text("Gespeichert um")
+        # The laptop, still showing the empty answer, picks "I will come": not applied over the
+        # phone's answer; the page says so and now shows the phone's.
+        on_laptop.get_by_label("Ja, ich komme zu dem Termin.").click()
+        expect(on_laptop.locator("#draft-notice")).to_contain_text("nicht gespeichert")
+        expect(on_laptop.get_by_label("Nein, ich brauche einen anderen Termin.")).to_be_checked()
+        expect(on_laptop.get_by_label("Warum können Sie nicht kommen?")).to_have_value("Dienstreise (vom Telefon)")
+    finally:
+        phone.close()
+        laptop.close()

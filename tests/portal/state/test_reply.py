@@ -239,7 +239,7 @@ async def test_what_is_sent_is_the_draft_the_page_showed(portal_runtime, case_se
     assert received["text"] == "Mit freundlichen Grüßen"
 
 
-async def test_a_removed_file_leaves_the_draft_the_disk_and_the_allowance(portal_runtime, create_message) -> None:
+async def test_a_removed_file_leaves_the_draft_and_the_allowance(portal_runtime, create_message) -> None:
     message_id, token = await create_message("question")
     state = await opened(token)
     state._go(steps.item(0))
@@ -249,6 +249,8 @@ async def test_a_removed_file_leaves_the_draft_the_disk_and_the_allowance(portal
     assert portal_runtime.link_sessions().usage(message_id).files == 1
     await state.remove_file(stored.id)
     assert state._draft.items[0].files == [] and state._uploads == {}
-    assert not portal_runtime.file_storage().exists(stored.id)
+    # The file itself goes with the retention purge once nothing refers to it.
+    referenced = portal_runtime.saved_drafts().file_keys()
+    assert stored.id not in referenced
     assert portal_runtime.link_sessions().usage(message_id).files == 0
     assert state.items[0].files == []

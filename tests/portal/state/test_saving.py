@@ -84,22 +84,49 @@ async def test_two_browsers_see_each_others_changes_and_never_overwrite_silently
     for state in (phone, laptop):
         state._go(steps.TEXT)
     await phone.set_text("vom Telefon")
-    # The laptop's next change starts from the phone's draft, and says so.
+    # The laptop's entry was made on the page before it knew the phone's: not applied over it.
     await laptop.set_declaration(True)
-    assert laptop._draft.text == "vom Telefon" and laptop._draft.declaration
-    assert laptop.draft_notice == laptop._tr("draft.changed_elsewhere")
-    # The phone learns of the laptop's change before its own lands.
-    await phone.set_text("vom Telefon, ergänzt")
-    assert phone._draft.declaration and phone._draft.text == "vom Telefon, ergänzt"
+    assert laptop._draft.text == "vom Telefon" and not laptop._draft.declaration
+    assert laptop.draft_notice == laptop._tr("draft.conflict")
+    assert laptop.draft_generation == 1  # the step's fields are drawn anew with the phone's text
+    # Made again on the page that now shows the phone's draft, it is saved.
+    await laptop.set_declaration(True)
+    assert laptop._draft.declaration and laptop.draft_notice == ""
+    # A step taken on top of another browser's changes just shows them, and says so.
+    await phone.go_to("review")
+    assert phone._draft.declaration and phone.step == "review"
+    assert phone.draft_notice == phone._tr("draft.changed_elsewhere")
 
     # A save racing another one (both started from the same version) is refused and says so.
     laptop._draft_version -= 1
     laptop._draft.text = "überholt"
     await laptop._push_draft()
     assert laptop.draft_notice == laptop._tr("draft.conflict")
-    assert laptop._draft.text == "vom Telefon, ergänzt"
+    assert laptop._draft.text == "vom Telefon"
     saved = portal_runtime.saved_drafts().load(laptop._message.id)
-    assert saved.body["text"] == "vom Telefon, ergänzt"
+    assert saved.body["text"] == "vom Telefon"
+
+
+async def test_after_a_reply_from_another_browser_nothing_changes_and_its_files_stay(
+    portal_runtime, create_message
+) -> None:
+    message_id, token = await create_message("question")
+    phone = await opened(token, "phone")
+    file_id = await _half_answer(phone)
+    laptop = await opened(token, "laptop")
+    laptop._go(steps.item(0))
+    phone._go(steps.REVIEW)
+    await phone.set_declaration(True)
+    await phone.submit()
+    assert phone.step == "done", phone.problems
+    # The laptop, still showing the draft, removes the file the phone just sent.
+    await laptop.remove_file(file_id)
+    assert (laptop.phase, laptop.error_code) == ("error", "link_answered")
+    assert laptop.error_when != ""  # when the phone's reply was received
+    assert portal_runtime.saved_drafts().load(message_id) is None  # no draft brought back
+    assert portal_runtime.file_storage().exists(file_id)
+    entry = portal_runtime.store().by_message(message_id)
+    assert [f.stored_as for f in entry.reply.files] == [file_id]
 
 
 async def test_a_submit_shows_another_browsers_newer_draft_first(portal_runtime, create_message) -> None:
@@ -111,6 +138,7 @@ async def test_a_submit_shows_another_browsers_newer_draft_first(portal_runtime,
     for item in laptop._draft.items:
         item.not_available, item.reason = True, "später"
     await laptop.set_declaration(True)
+    await phone.go_to("text")  # shows the laptop's draft
     await phone.set_text("neu vom Telefon")
     laptop._go(steps.REVIEW)
     await laptop.submit()
