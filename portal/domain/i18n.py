@@ -122,9 +122,19 @@ def translate_count(lang: str, key: str, count: int, **params: object) -> str:
     return translate(lang, chosen, count=count, **params)
 
 
+# Sections the server puts into sentences itself (the presenter, the handlers' messages): no page
+# reads them from its texts, so they are not sent to every browser. Half the catalogue, and most of
+# what a link's first answer over the websocket carries.
+SERVER_SIDE_SECTIONS = ("catalogue.", "error.")
+
+
 def page_texts(lang: str, params: Mapping[str, object]) -> dict[str, str]:
-    """The catalogue a page gets, with the portal-wide placeholders (limits and the like) filled."""
-    return {key: fill(text, params) if "{" in text else text for key, text in catalogue(lang).items()}
+    """The texts a page gets, with the portal-wide placeholders (limits and the like) filled."""
+    return {
+        key: fill(text, params) if "{" in text else text
+        for key, text in catalogue(lang).items()
+        if not key.startswith(SERVER_SIDE_SECTIONS)
+    }
 
 
 def text_direction(lang: str) -> str:

@@ -81,33 +81,35 @@ class HoldingProxy:
         try:
             upstream_r, upstream_w = await asyncio.open_connection(*self._target)
         except OSError:
-            client_w.close()
             return
-        first = await client_r.read(65536)
-        line = first.split(b"\r\n", 1)[0]
-        holding = line.startswith(REPLY_POST) and REPLY_PATH in line
-        if holding:
-            self.held.set()
-        if holding and self.hold == "request":
-            # Read and drop: the portal believes it is sending; nothing reaches the case service.
-            while await client_r.read(65536):
-                pass
-            for writer in (client_w, upstream_w):
-                writer.close()
-            return
-        upstream_w.write(first)
-        back = _pump(upstream_r, client_w, drop=holding)
+        # One connection carries one request after another (the portal keeps them open): each
+        # chunk from the portal that starts a reply's POST turns the hold on for the rest of it.
+        holding = asyncio.Event()
         try:
-            await asyncio.gather(_pump(client_r, upstream_w, drop=False), back, return_exceptions=True)
+            await asyncio.gather(
+                self._forward(client_r, upstream_w, holding),
+                self._back(upstream_r, client_w, holding),
+                return_exceptions=True,
+            )
         finally:
             upstream_w.close()
 
-
-async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, drop: bool) -> None:
-    while data := await reader.read(65536):
-        if not drop:
+    async def _forward(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, holding: asyncio.Event
+    ) -> None:
+        while data := await reader.read(65536):
+            line = data.split(b"\r\n", 1)[0]
+            if line.startswith(REPLY_POST) and REPLY_PATH in line:
+                holding.set()
+                self.held.set()
+            if holding.is_set() and self.hold == "request":
+                continue  # read and dropped: nothing of the reply reaches the case service
             writer.write(data)
             await writer.drain()
-    if not drop:
-        with contextlib.suppress(OSError):
-            writer.write_eof()
+
+    async def _back(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, holding: asyncio.Event) -> None:
+        while data := await reader.read(65536):
+            if holding.is_set() and self.hold == "response":
+                continue  # the case service answered; the portal never hears it
+            writer.write(data)
+            await writer.drain()

@@ -101,3 +101,24 @@ def test_direction() -> None:
 
 def test_missing_key_falls_back_to_the_key_itself() -> None:
     assert i18n.translate("de", "no.such.key") == "no.such.key"
+
+
+def test_pages_get_every_text_they_name_and_not_the_servers_own() -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    sources = [*root.glob("components/*.py"), *root.glob("portal/pages/*.py")]
+    named = {
+        match
+        for source in sources
+        for match in re.findall(r"""\bt\[f?["']([a-z_][a-z0-9_.]*)""", source.read_text(encoding="utf-8"))
+    }
+    assert len(named) > 50  # the pattern finds the pages' texts at all
+    texts = i18n.page_texts("de", {})
+    # A literal key, or the fixed start of a composed one ("link." + code + "_title").
+    named.discard("key")  # components/vars.py's comment: ``t["key"]``
+    missing = sorted(k for k in named if k not in texts and not any(t.startswith(k) for t in texts))
+    assert missing == []
+    assert not any(k.startswith(i18n.SERVER_SIDE_SECTIONS) for k in texts)
+    assert not any(k.startswith(i18n.SERVER_SIDE_SECTIONS) for k in named)
