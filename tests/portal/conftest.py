@@ -164,7 +164,7 @@ def pg_url() -> Iterator[str]:
             conn.exec_driver_sql(f"CREATE DATABASE {name}")
     except sqlalchemy.exc.OperationalError:
         admin.dispose()
-        pytest.fail("PostgreSQL on 127.0.0.1:5432 is not reachable: the scale-out tests need the machine's PostgreSQL running")
+        pytest.fail("PostgreSQL on 127.0.0.1:5432 is not reachable; the scale-out tests need it running")
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     finally:
