@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol, cast
 
-from sqlalchemy import BigInteger, Column, Integer, LargeBinary, MetaData, String, Table, delete, func, select
+from sqlalchemy import BigInteger, Column, Integer, LargeBinary, MetaData, String, Table, delete, select
 from sqlalchemy.engine import Engine
 
 from portal.database import UtcDateTime
@@ -247,10 +247,6 @@ class DatabaseStorage:
             delete_stored(p for p in self._work.rglob("*") if _older(p, cutoff))
             _remove_empty_folders(self._work)
         return len(doomed)
-
-    def count(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(stored_files)).scalar_one())
 
 
 class _Clock(Protocol):

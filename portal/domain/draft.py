@@ -23,7 +23,7 @@ from datetime import date, datetime
 
 from portal.domain.catalogue import file_stem, is_known, is_uploadable
 from portal.domain.errors import DraftError
-from portal.domain.message import ANSWERABLE_KINDS, MessageKind
+from portal.domain.message import ANSWERABLE_KINDS, MessageKind, MessageView
 from portal.domain.outgoing import AppointmentAnswer, ExtraDocument, ItemAnswer, OutgoingFile, OutgoingReply
 from portal.domain.uploads import StoredUpload, caseworker_name, clean_original_name
 
@@ -79,6 +79,11 @@ class Draft:
     extras: list[ExtraDraft] = field(default_factory=list)
     appointment: AppointmentDraft = field(default_factory=AppointmentDraft)
     declaration: bool = False
+
+
+def empty_draft(message: MessageView) -> Draft:
+    """The draft of a message nobody has answered yet: one open item per requested item."""
+    return Draft(items=[ItemDraft(item_id=i.id, code=i.code, required=i.required) for i in message.requested_items])
 
 
 @dataclass(frozen=True, slots=True)

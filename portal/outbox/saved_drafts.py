@@ -11,7 +11,6 @@ when the link has expired (the caller deletes the files it returns).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from portal.database import UtcDateTime
+from portal.domain import draft_codec
 
 metadata = MetaData()
 
@@ -76,14 +76,14 @@ class SavedDrafts:
         self,
         message_id: str,
         body: dict[str, Any],
-        file_keys: Sequence[str],
         based_on: int,
         now: datetime,
         expires_at: datetime,
     ) -> SavedDraft:
         """Stores ``body`` as the version after ``based_on``; raises DraftConflict if the saved
         version is not ``based_on`` any more."""
-        values = {"body": body, "file_keys": list(file_keys), "saved_at": now, "expires_at": expires_at}
+        # The files' keys beside the body, so the purge reads them without the bodies.
+        values = {"body": body, "file_keys": draft_codec.file_keys(body), "saved_at": now, "expires_at": expires_at}
         with self.engine.begin() as conn:
             if based_on == 0:
                 try:

@@ -49,7 +49,7 @@ class LinkMixin(rx.State, mixin=True):
         def _document_attributes(self) -> EventSpec: ...
         def _pick_initial(self, preferred: str | None) -> list[EventSpec]: ...
         def _forget_saving(self) -> None: ...
-        async def _restore_saved(self, message: MessageView, fresh: reply.Draft) -> None: ...
+        async def _restore_saved(self, message: MessageView) -> None: ...
         async def _pull_draft(self) -> Pulled: ...
 
     @rx.event
@@ -106,8 +106,7 @@ class LinkMixin(rx.State, mixin=True):
         if self._message is None or self._message.id != message.id or self._draft is None:
             self._message = message
             self._start_draft(message)
-            if self._draft is not None:
-                await self._restore_saved(message, self._draft)
+            await self._restore_saved(message)
         else:
             self._message = message
             await self._pull_draft()  # saved meanwhile in another browser
@@ -157,9 +156,7 @@ class LinkMixin(rx.State, mixin=True):
                 runtime.link_sessions().close(self._client_token())
 
     def _start_draft(self, message: MessageView) -> None:
-        self._draft = reply.Draft(
-            items=[reply.ItemDraft(item_id=i.id, code=i.code, required=i.required) for i in message.requested_items],
-        )
+        self._draft = reply.empty_draft(message)
         self._uploads = {}
         self._problem_list = []
         self._idempotency_key = ""

@@ -212,6 +212,17 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, DraftSavingMixin, Languag
 
     # ------------------------------------------------------------------ submit
 
+    async def _show_newer_draft(self) -> EventSpec | None:
+        """What is sent must be what the applicant sees: another browser's newer draft is shown
+        first (or, sent from there, the answered page); None when this session's is the latest."""
+        pulled = await self._pull_draft()
+        if pulled is Pulled.GONE:
+            return self._focus_heading()
+        if pulled is Pulled.NEWER:
+            self._render()
+            return focus("draft-notice")
+        return None
+
     @rx.event
     async def submit(self) -> EventSpec | None:
         """Commits the reply to the outbox, after everything that could refuse it later was checked.
@@ -221,13 +232,8 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, DraftSavingMixin, Languag
         """
         if self._message is None or self._draft is None or self.step == "done" or not self._message.answerable:
             return None
-        pulled = await self._pull_draft()
-        if pulled is Pulled.GONE:
-            return self._focus_heading()
-        if pulled is Pulled.NEWER:
-            # What is sent must be what the applicant sees: show the other browser's draft first.
-            self._render()
-            return focus("draft-notice")
+        if (shown := await self._show_newer_draft()) is not None:
+            return shown
         settings = runtime.settings()
         self._problem_list = reply.validate_draft(self._draft, self._message.kind, today(), settings.max_text_chars)
         now = datetime.now(UTC)
@@ -256,11 +262,9 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, DraftSavingMixin, Languag
             return self._focus_summary()
         if not await self._link_still_open():
             return self._focus_heading()
-        if await self._changed_elsewhere():
-            # What is sent must be what the applicant sees: show the other browser's draft first.
-            await self._pull_draft()
-            self._render()
-            return focus("draft-notice")
+        # Asked again: another browser may have saved while the link was checked.
+        if (shown := await self._show_newer_draft()) is not None:
+            return shown
         try:
             entry = await asyncio.to_thread(
                 runtime.store().enqueue, self._message.id, outgoing, self._idempotency_key, now

@@ -121,8 +121,8 @@ class DraftSavingMixin(rx.State, mixin=True):
         self._draft_state = ""
         self._notice_code = ""
 
-    async def _restore_saved(self, message: MessageView, fresh: reply.Draft) -> None:
-        """On opening a link: the draft saved for its message, if any, in place of ``fresh``."""
+    async def _restore_saved(self, message: MessageView) -> None:
+        """On opening a link: the draft saved for its message, if any, in place of the empty one."""
         self._forget_saving()
         try:
             saved = await asyncio.to_thread(runtime.saved_drafts().load, message.id)
@@ -130,7 +130,7 @@ class DraftSavingMixin(rx.State, mixin=True):
             log.warning("could not read a saved draft")
             self._draft_state = "failed"
             return
-        if saved is not None and self._take(saved, fresh, keep_step=False):
+        if saved is not None and self._take(saved, reply.empty_draft(message), keep_step=False):
             await self._adopt_files()
 
     async def _pull_draft(self) -> Pulled:
@@ -152,7 +152,7 @@ class DraftSavingMixin(rx.State, mixin=True):
                 return Pulled.GONE
             self._draft_version = 0  # gone for another reason: saved anew from this session
             return Pulled.SAME
-        if not self._take(saved, self._fresh(), keep_step=True):
+        if not self._take(saved, reply.empty_draft(self._message), keep_step=True):
             return Pulled.SAME
         self._notice_code = "changed_elsewhere"
         self.draft_generation += 1
@@ -174,16 +174,6 @@ class DraftSavingMixin(rx.State, mixin=True):
         self._render()
         return True
 
-    async def _changed_elsewhere(self) -> bool:
-        """Whether another browser saved the draft since this session last saw it."""
-        if self._message is None:
-            return False
-        try:
-            version = await asyncio.to_thread(runtime.saved_drafts().version, self._message.id)
-        except Exception:
-            return False  # the store is away: the session's draft is the one the applicant sees
-        return version != self._draft_version
-
     async def _push_draft(self) -> None:
         """After a change: the draft as the next saved version."""
         if self._message is None or self._draft is None or self.step == steps.DONE.name:
@@ -194,14 +184,13 @@ class DraftSavingMixin(rx.State, mixin=True):
                 runtime.saved_drafts().save,
                 self._message.id,
                 body,
-                draft_codec.file_keys(body),
                 self._draft_version,
                 clock.now(),
                 self._message.expires_at,
             )
         except DraftConflict as conflict:
             current = conflict.current
-            if current is not None and self._take(current, self._fresh(), keep_step=True):
+            if current is not None and self._take(current, reply.empty_draft(self._message), keep_step=True):
                 self.draft_generation += 1
                 await self._adopt_files()
             self._notice_code = "conflict"
@@ -216,11 +205,6 @@ class DraftSavingMixin(rx.State, mixin=True):
         self._draft_saved_at = saved.saved_at
         self._draft_state = "saved"
         self._show_saving()
-
-    def _fresh(self) -> reply.Draft:
-        message = self._message
-        items = message.requested_items if message is not None else ()
-        return reply.Draft(items=[reply.ItemDraft(item_id=i.id, code=i.code, required=i.required) for i in items])
 
     def _take(self, saved: SavedDraft, fresh: reply.Draft, *, keep_step: bool) -> bool:
         """``saved`` becomes the session's draft; False (and nothing changed) if it cannot be read."""

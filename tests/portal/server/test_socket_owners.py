@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import pickle
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 
 import pytest
 from redis.asyncio import Redis
@@ -46,19 +47,15 @@ async def _recorded_by(redis: Redis, manager: RedisTokenManager, token: str, ins
 
 @contextlib.asynccontextmanager
 async def _running(manager: RedisTokenManager) -> AsyncIterator[None]:
-    """The instance's subscription held, as the lifespan task holds it."""
-    task = asyncio.create_task(socket_owners._hold(manager))
-    for _ in range(100):
-        counts = await manager.redis.pubsub_numsub(socket_owners.channel(manager.instance_id))
-        if any(n for _, n in counts):
-            break
-        await asyncio.sleep(0.02)
-    try:
+    """The backend's lifespan task, holding the instance's subscription until it ends."""
+    app = SimpleNamespace(event_namespace=SimpleNamespace(_token_manager=manager))
+    async with socket_owners.socket_owner_lifespan(app):
+        for _ in range(100):
+            counts = await manager.redis.pubsub_numsub(socket_owners.channel(manager.instance_id))
+            if any(n for _, n in counts):
+                break
+            await asyncio.sleep(0.02)
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def test_a_tab_of_a_dead_backend_keeps_its_token(redis: Redis) -> None:
