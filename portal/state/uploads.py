@@ -1,8 +1,9 @@
 """The applicant's files: upload (judged by content), order, combine into one PDF, remove.
 
 A mixin of :class:`portal.state.reply.ReplyState`, kept apart so each module stays readable; it
-uses the reply state's draft, uploads and rendering. Files enter and leave the draft (and the
-disk) through :mod:`portal.domain.draft_files`; what they count against the message stays here.
+uses the reply state's draft, uploads and rendering. Files enter the file storage here and
+enter and leave the draft through :mod:`portal.domain.draft_files`; what they count against the
+message stays here.
 """
 
 from __future__ import annotations
@@ -100,8 +101,10 @@ class UploadMixin(rx.State, mixin=True):
                 continue
             accepted.append(stored)
             added.append(name)
-        # Receiving took a while: another browser may have saved the draft meanwhile.
-        await self._pull_draft()
+        # Receiving took a while: another browser may have saved the draft meanwhile, or sent it
+        # (then the page says so, and the files are left to the purge).
+        if await self._pull_draft() is Pulled.GONE:
+            return None
         item = self._current_item()
         # An item's own list, or (further documents) the files of the one document being added now.
         target_files = item.files if item is not None else []
