@@ -50,12 +50,14 @@ def footer_link(page: Page, name: str, lang: str = "de") -> Locator:
 
 
 def next_step(page: Page, press: Locator | None = None, *, lang: str = "de") -> None:
-    """Press a step button ("Weiter" unless given) and wait until the new step is on screen
-    (never act on the old one)."""
+    """Press a step button ("Weiter" unless given) and wait until the new step is on screen and
+    focus has moved to its heading (never act on the old one, nor click while the page scrolls to
+    the top: a click aimed before that scroll lands beside its button)."""
     step = page.locator("#step-heading")
     before = step.text_content() or ""
     (press if press is not None else button(page, "nav.next", lang)).click()
     expect(step).not_to_have_text(before)
+    expect(step).to_be_focused()
 
 
 def uploaded(page: Page, lang: str = "de") -> Locator:
