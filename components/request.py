@@ -23,7 +23,7 @@ def fact(label: Var[str], value: Var[Any]) -> rx.Component:
 
 
 def calendar_offer(t: Texts, on_download: EventHandler, label: Var[str] | None = None) -> rx.Component:
-    """ "Add to calendar": the appointment as a file for the applicant's calendar app."""
+    """The "Add to calendar" offer: the appointment as a file for the applicant's calendar app."""
     return rx.el.div(
         rx.el.button(
             label if label is not None else t["calendar.add"],

@@ -34,7 +34,7 @@ def uid_for(message_id: str, host: str) -> str:
 
 
 def appointment_when(message: MessageView, lang: str) -> str:
-    """ "Friday, 18 December 2026, 09:30 to 10:00", in the authority's time."""
+    """When the appointment is, as the page says it, in the authority's time (Berlin)."""
     appointment = message.appointment
     if appointment is None:
         return ""
