@@ -113,6 +113,10 @@ def request_summary(
                 rx.el.p(t["not_responsible.explain"]),
                 rx.el.p(rx.el.strong(rx.el.bdi(msg.responsible_name))),
                 rx.el.p(msg.responsible_contact, class_name="prewrap"),
+                rx.cond(
+                    msg.responsible_website != "",
+                    rx.el.p(rx.el.a(t["links.responsible_website"], href=msg.responsible_website)),
+                ),
                 class_name="card",
             ),
         ),

@@ -97,6 +97,8 @@ class MessageDisplay:
     appointment_bring: str = ""
     responsible_name: str = ""
     responsible_contact: str = ""
+    # Only an http(s) address becomes a link; anything else stays a line of the contact.
+    responsible_website: str = ""
     answerable: bool = False
     glossary: list[GlossaryDisplay] = dataclasses.field(default_factory=list)
 
@@ -185,7 +187,10 @@ def message_display(msg: MessageView, lang: str, today: date) -> MessageDisplay:
     if msg.responsible_authority is not None:
         ra = msg.responsible_authority
         view.responsible_name = ra.name
-        view.responsible_contact = "\n".join(x for x in (ra.address, ra.phone, ra.email, ra.website) if x)
+        linked = ra.website if ra.website.lower().startswith(("https://", "http://")) else ""
+        view.responsible_website = linked
+        lines = (ra.address, ra.phone, ra.email, "" if linked else ra.website)
+        view.responsible_contact = "\n".join(x for x in lines if x)
     return view
 
 

@@ -134,8 +134,13 @@ def test_not_responsible_names_the_authority_that_is() -> None:
         messages.message_view("not_responsible", responsible_authority=responsible), "en", TODAY
     )
     assert view.responsible_name == "Landkreis Potsdam-Mittelmark"
-    # Only the ways of contact it has, one a line.
-    assert view.responsible_contact == "+49 33841 91-0\nhttps://example.org"
+    # Only the ways of contact it has, one a line; the website is a link of its own.
+    assert view.responsible_contact == "+49 33841 91-0"
+    assert view.responsible_website == "https://example.org"
+    # An address that is no web page never becomes a link.
+    odd = {**responsible, "website": "javascript:alert(1)"}
+    view = presenter.message_display(messages.message_view("not_responsible", responsible_authority=odd), "en", TODAY)
+    assert view.responsible_website == "" and view.responsible_contact.endswith("javascript:alert(1)")
     assert not view.answerable
 
 
