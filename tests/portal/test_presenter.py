@@ -290,3 +290,17 @@ def test_extra_code_options_are_the_further_documents_by_name() -> None:
     assert {"code": "registration_certificate", "name": "Meldebescheinigung"} in german
     assert {"code": "registration_certificate", "name": "Registration certificate"} in english
     assert all(o["name"] and o["name"] != e["name"] for o, e in zip(arabic, english, strict=True))
+
+
+def test_an_appointment_just_after_midnight_is_on_the_berlin_day() -> None:
+    # 23:30 UTC on 14 December is 00:30 on 15 December in Berlin: the page and the calendar agree.
+    msg = messages.message_view("appointment")
+    assert msg.appointment is not None
+    late = datetime(2026, 12, 14, 23, 30, tzinfo=UTC)
+    moved = msg.model_copy(
+        update={
+            "appointment": msg.appointment.model_copy(update={"starts_at": late, "ends_at": late + timedelta(hours=1)})
+        }
+    )
+    view = presenter.message_display(moved, "de", TODAY)
+    assert view.appointment_when == "15. Dezember 2026, 00:30 bis 01:30 Uhr"
