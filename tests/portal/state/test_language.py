@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from reflex.istate.data import HeaderData, RouterData, SessionData
 
-from portal.state.language import LanguageState
+from portal.state.language import LANGUAGE_COOKIE_MAX_AGE, LanguageState, _language_cookie
 from portal.state.reply import ReplyState
 from tests.portal.state.conftest import substate
 
@@ -77,3 +77,11 @@ async def test_a_pick_is_kept_for_the_next_link_and_comes_first(portal_runtime, 
     assert (await _open(other, "ar", picked=state.picked_language)).lang == "en"
     # A code the portal does not offer (an old or altered cookie) counts as no pick.
     assert (await _open(other, "en", picked="xx")).lang == "ar"
+
+
+@pytest.mark.parametrize(("public_url", "secure"), [("https://portal.example", True), ("http://127.0.0.1:3000", False)])
+def test_the_language_cookie_is_secure_over_https(configure, public_url: str, secure: bool) -> None:
+    configure(public_url=public_url)
+    cookie = _language_cookie()
+    assert (cookie.name, cookie.secure, cookie.same_site, cookie.path) == ("rk_lang", secure, "lax", "/")
+    assert cookie.max_age == LANGUAGE_COOKIE_MAX_AGE == 180 * 24 * 3600
