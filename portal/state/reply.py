@@ -116,6 +116,7 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, CalendarMixin, DraftSavin
     @rx.event
     def switch_language(self, lang: str) -> list[EventSpec]:
         specs = self._change_language(lang)
+        self._remember_language()
         self._render()
         return specs
 
