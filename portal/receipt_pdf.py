@@ -14,6 +14,8 @@ The same document in gives the same bytes out (the creation date is the time rec
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -68,8 +70,22 @@ def render(document: ReceiptDocument, fonts_dir: Path, created: datetime) -> Ren
         raise ReceiptFontsMissing(", ".join(missing))
     # Twice: the footer says "page n of m", and m is known once the first pass has laid it out.
     # (fpdf2's page-count alias is not replaced inside shaped text.)
-    pages = _layout(document, fonts_dir, created, total=0).pages_count
-    return RenderedReceipt(bytes(_layout(document, fonts_dir, created, total=pages).output()), pages)
+    with _closing(_layout(document, fonts_dir, created, total=0)) as first:
+        pages = first.pages_count
+    with _closing(_layout(document, fonts_dir, created, total=pages)) as final:
+        return RenderedReceipt(bytes(final.output()), pages)
+
+
+@contextlib.contextmanager
+def _closing(pdf: _ReceiptPdf) -> Iterator[_ReceiptPdf]:
+    # fontTools reads the font files lazily and keeps them open: close them with the document.
+    try:
+        yield pdf
+    finally:
+        for font in pdf.fonts.values():
+            ttfont = getattr(font, "ttfont", None)
+            if ttfont is not None:
+                ttfont.close()
 
 
 @dataclass
@@ -130,8 +146,9 @@ def _section(pdf: _ReceiptPdf, section: Section) -> None:
 
 def _block(pdf: _ReceiptPdf, block: Block, family: str, align: Align) -> None:
     size = HEADINGS.get(block.level, BODY)
-    # A heading never ends a page alone: start the next page when it would be its last line.
-    if pdf.will_page_break(size * 0.5 + 16):
+    # A heading never ends a page alone: start the next page unless a few lines fit below it
+    # (a part's heading is followed by its first item's heading and facts).
+    if pdf.will_page_break(size * 0.5 + (34 if block.level == 1 else 18)):
         pdf.add_page()
     pdf.ln(4 if block.level == 1 else 2.5)
     pdf.set_text_color(*INK)

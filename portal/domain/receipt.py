@@ -113,7 +113,7 @@ def _section(lang: str, message: MessageView, reply: OutgoingReply, reference: s
                 Field(tr("message_kind"), translate(lang, f"kind.{message.kind.value}")),
                 Field(tr("message_sent"), format_date_long(message.sent_at.date(), lang)),
                 Field(tr("receipt_number"), reference, fixed=True),
-                Field(tr("received"), f"{when} ({tr('time_zone')})"),
+                Field(tr("received"), f"{when}\n{tr('time_zone')}"),
             ),
         )
     ]
@@ -150,11 +150,14 @@ def _items(lang: str, message: MessageView, reply: OutgoingReply, files: dict[st
     answers = {answer.item_id: answer for answer in reply.items}
     blocks = [Block(translate(lang, "receipt.items"))]
     for item in message.requested_items:
-        title = translate(lang, f"catalogue.{item.code}.title")
-        heading = title if lang == REFERENCE_LANGUAGE else f"{title} ({item.title_de})"
+        heading = translate(lang, f"catalogue.{item.code}.title")
         needed = translate(lang, "item.required" if item.required else "item.optional")
         answer = answers.get(item.id)
-        fields = [Field(translate(lang, "receipt.item_needed"), needed)]
+        fields = []
+        if lang != REFERENCE_LANGUAGE:
+            # The authority's own word, on a line of its own (no brackets across scripts).
+            fields.append(Field(translate(lang, "item.authority_title").rstrip(":：").strip(), item.title_de))
+        fields.append(Field(translate(lang, "receipt.item_needed"), needed))
         sent: list[Block] = []
         if answer is None:
             fields.append(Field(translate(lang, "receipt.status"), translate(lang, "receipt.status_open")))
