@@ -130,8 +130,9 @@ def _layout(document: ReceiptDocument, fonts_dir: Path, created: datetime, total
 def _section(pdf: _ReceiptPdf, section: Section) -> None:
     family = FAMILY_BY_LANGUAGE.get(section.lang, "sans")
     align = Align.R if section.direction == "rtl" else Align.L
-    pdf.current = _Footer(section.footer, family, align)
     pdf.add_page()
+    # After add_page: it closes the previous page with that page's (the previous section's) footer.
+    pdf.current = _Footer(section.footer, family, align)
     pdf.set_text_color(*INK)
     _font(pdf, family, "B", 18)
     _paragraph(pdf, section.title, 9, align)

@@ -92,7 +92,13 @@ def test_many_files_and_long_names_break_pages_cleanly_and_stay_small() -> None:
     assert len(reader.pages) == rendered.pages > 10
     flat = _text(rendered.pdf).replace("\n", "")
     assert all(flat.count(f.sha512) == 2 for f in files)
-    # "page n of m" in every footer, m the real count (the German section comes last).
+    # "page n of m" in every footer, in its section's language, m the real count.
+    first = reader.pages[0].extract_text() or ""
+    assert (
+        i18n.translate("en", "receipt.footer", reference="RK-ABCD-EFGH").format(page=1, pages=rendered.pages) in first
+    )
+    english_pages = [n for n, page in enumerate(reader.pages) if "Receipt number" in (page.extract_text() or "")]
+    assert english_pages == list(range(len(english_pages)))  # no English footer on a German page
     last = reader.pages[-1].extract_text() or ""
     assert (
         i18n.translate("de", "receipt.footer", reference="RK-ABCD-EFGH").format(
