@@ -37,7 +37,7 @@ def _error_view() -> rx.Component:
 
 
 def _overview() -> rx.Component:
-    return request_overview(t, S.msg, S.items, S.next_step)
+    return request_overview(t, S.msg, S.items, S.next_step, on_calendar=S.download_calendar)
 
 
 def _flow() -> rx.Component:

@@ -29,6 +29,7 @@ from portal.domain.message import MessageView
 from portal.intake import pipeline as intake
 from portal.outbox import commit_checks, delivery
 from portal.state.answers import AnswersMixin
+from portal.state.calendar import CalendarMixin
 from portal.state.focus import focus
 from portal.state.language import LanguageState
 from portal.state.link import LinkMixin
@@ -39,7 +40,7 @@ from portal.state.uploads import UploadMixin
 log = logging.getLogger(__name__)
 
 
-class ReplyState(LinkMixin, AnswersMixin, UploadMixin, DraftSavingMixin, ReceiptMixin, LanguageState):
+class ReplyState(LinkMixin, AnswersMixin, UploadMixin, CalendarMixin, DraftSavingMixin, ReceiptMixin, LanguageState):
     """One applicant session behind one reply link."""
 
     # What the page shows (derived from the server-side parts by _render).
