@@ -85,6 +85,13 @@ class OutgoingReply(_Wire):
     appointment: AppointmentAnswer | None = None
     declaration: bool
     files: tuple[OutgoingFile, ...] = ()
+    # The receipt the applicant keeps (portal.domain.receipt), sent as a file of its own.
+    receipt: OutgoingFile | None = None
+
+    @property
+    def attached(self) -> tuple[OutgoingFile, ...]:
+        """Every file that travels with the reply: the applicant's, then the receipt."""
+        return (*self.files, *((self.receipt,) if self.receipt is not None else ()))
 
     @field_serializer("submitted_at")
     def _offset(self, value: datetime) -> str:
@@ -92,15 +99,25 @@ class OutgoingReply(_Wire):
         return value.isoformat()
 
     def wire(self) -> dict[str, Any]:
-        """The ``ReplyIn`` body as JSON values (no file paths): what is stored and what is sent."""
-        return self.model_dump(mode="json")
+        """The ``ReplyIn`` body as JSON values (no file paths): what is stored and what is sent.
+
+        A reply without a receipt leaves the field out: such a reply, stored before receipts
+        existed, is sent exactly as it was stored."""
+        body = self.model_dump(mode="json")
+        if body.get("receipt") is None:
+            body.pop("receipt", None)
+        return body
 
     @classmethod
     def from_wire(cls, body: Mapping[str, Any], stored_as: Mapping[str, str]) -> OutgoingReply:
         """The reply again from :meth:`wire` and each file's storage key by multipart key. Raises
         ValueError (pydantic's ValidationError) when the two do not fit together."""
         files = body.get("files", [])
-        unplaced = {f.get("key") for f in files} - set(stored_as)
+        receipt = body.get("receipt")
+        unplaced = {f.get("key") for f in [*files, *([receipt] if receipt else [])]} - set(stored_as)
         if unplaced:
             raise ValueError("a declared file has no storage key")
-        return cls.model_validate({**body, "files": [{**f, "stored_as": stored_as[f["key"]]} for f in files]})
+        placed = {**body, "files": [{**f, "stored_as": stored_as[f["key"]]} for f in files]}
+        if receipt:
+            placed["receipt"] = {**receipt, "stored_as": stored_as[receipt["key"]]}
+        return cls.model_validate(placed)

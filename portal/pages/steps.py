@@ -19,6 +19,7 @@ from components.forms import (
     upload_errors,
     upload_zone,
 )
+from components.receipt import receipt_download
 from components.request import calendar_offer, contact_card, item_facts
 from portal.state.reply import ReplyState as S
 
@@ -295,6 +296,7 @@ def done_step() -> rx.Component:
             class_name="card success",
             role="status",
         ),
+        rx.cond(S.receipt_ready, receipt_download(t, S.receipt_gone, S.download_receipt)),
         rx.el.h2(t["done.next_heading"]),
         rx.el.p(t["done.next"]),
         rx.el.p(t["done.keep_reference"]),

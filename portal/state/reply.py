@@ -33,13 +33,14 @@ from portal.state.calendar import CalendarMixin
 from portal.state.focus import focus
 from portal.state.language import LanguageState
 from portal.state.link import LinkMixin
+from portal.state.receipt import ReceiptMixin
 from portal.state.saving import DraftSavingMixin, Pulled, saves_draft
 from portal.state.uploads import UploadMixin
 
 log = logging.getLogger(__name__)
 
 
-class ReplyState(LinkMixin, AnswersMixin, UploadMixin, CalendarMixin, DraftSavingMixin, LanguageState):
+class ReplyState(LinkMixin, AnswersMixin, UploadMixin, CalendarMixin, DraftSavingMixin, ReceiptMixin, LanguageState):
     """One applicant session behind one reply link."""
 
     # What the page shows (derived from the server-side parts by _render).
@@ -70,6 +71,9 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, CalendarMixin, DraftSavin
     upload_errors: list[str] = []
     done_reference: str = ""
     done_received: str = ""
+    # The receipt of the reply this session sent, or whose link it holds (portal.state.receipt).
+    receipt_ready: bool = False
+    receipt_gone: bool = False
     max_text_chars: int = runtime.settings().max_text_chars
 
     # What stays on the server.
@@ -81,6 +85,7 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, CalendarMixin, DraftSavin
     _idempotency_key: str = ""
     _answered_at: datetime | None = None
     _received: datetime | None = None
+    _receipt_message_id: str = ""
     # The client the link was verified from (state.binding); the session ends anywhere else.
     _bound_to: str = ""
     _wait_minutes: int = 0
@@ -268,12 +273,14 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, CalendarMixin, DraftSavin
         if (shown := await self._show_newer_draft()) is not None:
             return shown
         try:
-            entry = await asyncio.to_thread(
-                runtime.store().enqueue, self._message.id, outgoing, self._idempotency_key, now
-            )
+            entry = await self._commit_with_receipt(outgoing, now)
         except errors.LinkError as exc:
             self._fail(exc)
             return None
+        if entry is None:
+            self._problem_list = [reply.Problem(field="review", code="receipt_failed")]
+            self._render()
+            return self._focus_summary()
         delivery.kick()  # deliver now rather than at the loop's next poll
         with contextlib.suppress(Exception):  # the outbox entry now says more than the mark
             await asyncio.to_thread(runtime.drafts().forget, self._message.id)

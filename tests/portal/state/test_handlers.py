@@ -43,6 +43,7 @@ ALLOWED: dict[str, set[str]] = {
     "PreviewState": {"ask_revoke", "cancel_revoke", "open_preview", "revoke", "show_language", "switch_language"},
     "ReplyState": {
         "download_calendar",
+        "download_receipt",
         "fix_problem",
         "go_to",
         "merge_photos",
