@@ -14,9 +14,10 @@ written in German gets the German section only. What the applicant or the author
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 from portal.domain.formatting import format_date_long, format_datetime, format_file_size, format_number
 from portal.domain.i18n import REFERENCE_LANGUAGE, text_direction, translate, translate_count
@@ -63,6 +64,38 @@ class ReceiptDocument:
     file_name: str
     title: str  # the PDF's title (German)
     sections: tuple[Section, ...]
+
+
+def document_to_json(document: ReceiptDocument) -> dict[str, Any]:
+    """The document as JSON values: how it reaches the sandbox's child that lays it out."""
+    return asdict(document)
+
+
+def document_from_json(data: Mapping[str, Any]) -> ReceiptDocument:
+    """The document again from :func:`document_to_json`. Raises KeyError or TypeError on
+    anything else."""
+
+    def block(b: Mapping[str, Any]) -> Block:
+        return Block(b["heading"], tuple(Field(**f) for f in b["fields"]), int(b["level"]))
+
+    def section(s: Mapping[str, Any]) -> Section:
+        blocks = tuple(block(b) for b in s["blocks"])
+        return Section(s["lang"], s["direction"], s["title"], tuple(s["intro"]), blocks, s["footer"])
+
+    return ReceiptDocument(
+        data["reference"], data["file_name"], data["title"], tuple(section(s) for s in data["sections"])
+    )
+
+
+def texts(document: ReceiptDocument) -> Iterator[str]:
+    """Every text the document sets (the layout picks its fonts by the scripts in them)."""
+    yield document.title
+    for section in document.sections:
+        yield from (section.title, section.footer, *section.intro)
+        for b in section.blocks:
+            yield b.heading
+            for f in b.fields:
+                yield from (f.label, f.value)
 
 
 def receipt_languages(lang: str) -> tuple[str, ...]:

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from portal import receipt_pdf
 from portal.domain.message import MessageView
 from portal.domain.outgoing import OutgoingFile, OutgoingReply
-from portal.domain.receipt import MEDIA_TYPE, build_receipt
-from portal.intake.files import delete_stored, open_private
+from portal.domain.receipt import MEDIA_TYPE, build_receipt, document_to_json
+from portal.intake import sandbox
+from portal.intake.confined import page_count
+from portal.intake.files import delete_stored
+from portal.intake.limits import Limits
 from portal.outbox.receipts import KeptReceipt
 from portal.storage import FileStorage
 
@@ -40,20 +42,28 @@ def prepare(
     received_at: datetime,
     files: FileStorage,
     fonts_dir: Path,
+    limits: Limits,
 ) -> PreparedReceipt:
     """Renders the receipt of ``reply`` under ``reference`` and stores it in ``files``.
 
-    Raises whatever stops it (a font missing, the storage failing): the caller refuses the
+    The layout runs as a sandbox job (``portal.intake.jobs``): its few hundred milliseconds of
+    CPU would otherwise hold every other applicant's events on this process. Raises whatever
+    stops it (a font missing, the job refused, the storage failing): the caller refuses the
     submission then. A receipt stored for a submission that is not committed after all is
     nobody's file, and retention deletes it with the other orphans.
     """
     document = build_receipt(message, reply, reference, received_at)
-    rendered = receipt_pdf.render(document, fonts_dir, received_at)
     key = secrets.token_hex(16)
     path = files.work_dir / key
+    args = {
+        "document": document_to_json(document),
+        "fonts_dir": str(fonts_dir),
+        "created": received_at.isoformat(),
+        "out": str(path),
+    }
     try:
-        with open_private(path) as out:
-            out.write(rendered.pdf)
+        pages = page_count(sandbox.run("receipt", args, limits))
+        pdf = path.read_bytes()
         files.keep(key)
     except BaseException:
         delete_stored([path])
@@ -62,12 +72,12 @@ def prepare(
         key=RECEIPT_KEY,
         name=document.file_name,
         media_type=MEDIA_TYPE,
-        size=len(rendered.pdf),
-        pages=rendered.pages,
-        sha512=hashlib.sha512(rendered.pdf).hexdigest(),
+        size=len(pdf),
+        pages=pages,
+        sha512=hashlib.sha512(pdf).hexdigest(),
         stored_as=key,
     )
     return PreparedReceipt(
         reply=reply.model_copy(update={"receipt": meta}),
-        kept=KeptReceipt(file_name=document.file_name, pdf=rendered.pdf, expires_at=message.expires_at),
+        kept=KeptReceipt(file_name=document.file_name, pdf=pdf, expires_at=message.expires_at),
     )

@@ -60,6 +60,7 @@ class ReceiptMixin(rx.State, mixin=True):
                     now,
                     runtime.file_storage(),
                     settings.receipt_fonts_dir,
+                    runtime.limits(),
                 )
             except Exception as exc:
                 # Nothing is committed: the applicant is told so and may try again.

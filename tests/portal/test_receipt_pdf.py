@@ -20,7 +20,7 @@ from pypdf import PdfReader
 from portal.domain import i18n
 from portal.domain.outgoing import ItemAnswer, OutgoingFile, OutgoingReply
 from portal.domain.receipt import build_receipt
-from portal.receipt_pdf import ReceiptFontsMissing, missing_fonts, render
+from portal.receipt_pdf import ReceiptFontsMissing, families, missing_fonts, render
 from portal.settings import PortalSettings
 from tests.portal.domain.test_receipt import FILES, RECEIVED, question_reply
 from tests.support import messages
@@ -149,3 +149,18 @@ def test_a_page_of_the_arabic_persian_and_chinese_receipt_is_kept_as_png(lang: s
     )
     png = ARTIFACTS / f"receipt-{lang}.png"
     assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size > 20_000
+
+
+def test_only_the_fonts_of_the_scripts_on_the_receipt_are_loaded() -> None:
+    view = messages.message_view("question")
+    english = build_receipt(view, question_reply("en"), "RK-ABCD-EFGH", RECEIVED)
+    assert families(english) == ("sans",)
+    assert families(build_receipt(view, question_reply("ar"), "RK-ABCD-EFGH", RECEIVED)) == ("sans", "arabic")
+    assert families(build_receipt(view, question_reply("zh"), "RK-ABCD-EFGH", RECEIVED)) == ("sans", "cjk")
+    # A Chinese letter anywhere (here a file's original name in a German reply) brings its font.
+    chinese_name = question_reply("de").model_copy(
+        update={"files": tuple(f.model_copy(update={"original_name": "护照.pdf"}) for f in question_reply("de").files)}
+    )
+    german = build_receipt(view, chinese_name, "RK-ABCD-EFGH", RECEIVED)
+    assert families(german) == ("sans", "cjk")
+    assert "护照.pdf" in _text(render(german, FONTS, RECEIVED).pdf)

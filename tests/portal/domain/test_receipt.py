@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, date, datetime
 
 import pytest
@@ -10,7 +11,15 @@ import pytest
 from portal.domain import i18n
 from portal.domain.formatting import format_datetime
 from portal.domain.outgoing import AppointmentAnswer, ExtraDocument, ItemAnswer, OutgoingFile, OutgoingReply
-from portal.domain.receipt import ReceiptDocument, Section, build_receipt, file_name, receipt_languages
+from portal.domain.receipt import (
+    ReceiptDocument,
+    Section,
+    build_receipt,
+    document_from_json,
+    document_to_json,
+    file_name,
+    receipt_languages,
+)
 from tests.support import messages
 
 RECEIVED = datetime(2026, 12, 7, 23, 50, tzinfo=UTC)  # 00:50 on 8 December in Berlin
@@ -108,3 +117,10 @@ def test_an_optional_item_left_open_and_the_appointment_answer_are_on_it() -> No
     [en, de] = build_receipt(appointment, reply, "RK-ABCD-EFGH", RECEIVED).sections
     assert {i18n.translate("en", "appointment.reschedule"), "Dienstreise", "dienstags ab 14 Uhr"} <= set(_values(en))
     assert i18n.translate("de", "appointment.reschedule") in _values(de)
+
+
+@pytest.mark.parametrize("lang", ["de", "ar"])
+def test_the_document_comes_back_whole_from_its_json(lang: str) -> None:
+    document = build_receipt(messages.message_view("question"), question_reply(lang), "RK-ABCD-EFGH", RECEIVED)
+    as_json = json.loads(json.dumps(document_to_json(document)))
+    assert document_from_json(as_json) == document

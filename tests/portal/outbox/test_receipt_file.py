@@ -21,6 +21,7 @@ from pypdf import PdfReader
 
 from portal.client import CaseServiceClient
 from portal.domain import clock
+from portal.intake.limits import DEFAULT_LIMITS
 from portal.outbox import receipt_file
 from portal.outbox.delivery import RetryPolicy, deliver_due
 from portal.outbox.receipts import Receipts
@@ -76,7 +77,7 @@ async def test_the_hashes_on_the_receipt_are_those_of_the_bytes_the_authority_fe
         files.keep(file.stored_as)
     now = datetime.now(UTC)
     reference = new_reference()
-    prepared = receipt_file.prepare(message, reply, reference, now, files, settings.receipt_fonts_dir)
+    prepared = receipt_file.prepare(message, reply, reference, now, files, settings.receipt_fonts_dir, DEFAULT_LIMITS)
     entry = store.enqueue(message_id, prepared.reply, f"receipt-{secrets.token_hex(4)}", now, reference, prepared.kept)
     assert entry.reference == reference and entry.held_reply().receipt is not None
 
@@ -128,3 +129,15 @@ def test_receipts_are_purged_when_their_link_expires(store: PortalStore, tmp_pat
     assert receipts.purge_expired(now) == 0
     assert receipts.purge_expired(now + timedelta(hours=2)) == 1
     assert not receipts.exists("m-3", now)
+
+
+async def test_a_receipt_job_that_fails_leaves_no_file(
+    create_message: CreateMessage, files: FileStorage, portal_client: CaseServiceClient, tmp_path: Path
+) -> None:
+    message_id, _ = await create_message()
+    message = await portal_client.get_message(message_id)
+    reply = make_reply(files.work_dir, n_files=1, size=1_000)
+    before = set(files.work_dir.iterdir())
+    with pytest.raises(Exception):  # noqa: B017 (the sandbox's refusal; the caller refuses on any)
+        receipt_file.prepare(message, reply, new_reference(), datetime.now(UTC), files, tmp_path, DEFAULT_LIMITS)
+    assert set(files.work_dir.iterdir()) == before
