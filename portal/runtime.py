@@ -17,6 +17,7 @@ from typing import cast
 
 import redis.asyncio
 
+from portal import receipt_pdf
 from portal.client import CaseServiceClient
 from portal.domain import clock
 from portal.intake.limits import MIB
@@ -147,6 +148,13 @@ async def store_answers() -> None:
     await asyncio.to_thread(store().check)
 
 
+async def receipt_fonts_installed() -> None:
+    """The readiness check of the receipt's fonts: without them every submission is refused."""
+    missing = receipt_pdf.missing_fonts(settings().receipt_fonts_dir)
+    if missing:
+        raise RuntimeError(f"{len(missing)} font files of the receipt are missing")
+
+
 async def case_service_answers() -> None:
     """The readiness check of the case service."""
     async with case_service() as client:
@@ -166,10 +174,11 @@ async def redis_answers() -> None:
 
 def readiness_checks() -> dict[str, Callable[[], Awaitable[None]]]:
     """What ``/health/ready`` checks: the store, Redis when Reflex keeps the sessions there, the
-    case service."""
+    receipt's fonts, the case service."""
     checks: dict[str, Callable[[], Awaitable[None]]] = {"store": store_answers}
     if settings().reflex_redis_url.get_secret_value():
         checks["redis"] = redis_answers
+    checks["receipt_fonts"] = receipt_fonts_installed
     checks["case_service"] = case_service_answers
     return checks
 

@@ -13,6 +13,9 @@ def test_the_running_portal_is_live_and_ready(portal: PortalProcess) -> None:
         assert live.status_code == 200 and live.json() == {"status": "live"}
         ready = http.get("/health/ready")
         assert ready.status_code == 200, ready.text
-        assert ready.json() == {"status": "ready", "checks": {"store": "ok", "case_service": "ok"}}
+        assert ready.json() == {
+            "status": "ready",
+            "checks": {"store": "ok", "receipt_fonts": "ok", "case_service": "ok"},
+        }
         # The guard's security headers are on these answers too.
         assert ready.headers["cache-control"] == "no-store" and "x-content-type-options" in ready.headers

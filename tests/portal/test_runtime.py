@@ -244,3 +244,18 @@ async def test_the_delivery_loop_delivers_with_the_shared_client_and_leaves_it_o
     finally:
         stop.set()
         await runtime.close_case_service()
+
+
+async def test_readiness_fails_while_the_receipts_fonts_are_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PORTAL_RECEIPT_FONTS_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        checks = runtime.readiness_checks()
+        with pytest.raises(RuntimeError):
+            await checks["receipt_fonts"]()
+    finally:
+        monkeypatch.delenv("PORTAL_RECEIPT_FONTS_DIR")
+        get_settings.cache_clear()
+    await runtime.readiness_checks()["receipt_fonts"]()  # Debian's fonts, as scripts/setup installs them
