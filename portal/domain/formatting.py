@@ -105,6 +105,15 @@ def format_number(n: int, locale: str) -> str:
     return format_decimal(n, "#,##0", locale=_locale(locale))
 
 
+def format_duration(delta: timedelta, locale: str) -> str:
+    """``1 Stunde`` / ``2 hours`` / ``ساعتان``: a span in whole hours (whole minutes when it is not
+    one), its word chosen by the language's plural rules."""
+    whole_hours = delta % timedelta(hours=1) == timedelta(0)
+    return format_timedelta(
+        delta, granularity="hour" if whole_hours else "minute", threshold=100_000, locale=_locale(locale)
+    )
+
+
 def format_in_minutes(minutes: int, locale: str) -> str:
     """``in 5 Minuten`` / ``خلال 5 دقائق`` / ``خلال دقيقتين``: a time from now in whole minutes.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from datetime import timedelta
 
 import reflex as rx
 from reflex.event import EventSpec
@@ -67,7 +68,8 @@ def _text_params(lang: str) -> dict[str, object]:
         "max_files": s.max_files_per_item,
         "max_text": s.max_text_chars,
         "in_minutes": formatting.format_in_minutes(math.ceil(s.session_warning_seconds / 60), lang),
-        "retention_hours": formatting.format_number(int(s.upload_retention_hours), lang),
+        "retention": formatting.format_duration(timedelta(hours=s.upload_retention_hours), lang),
+        "outbox_days": formatting.format_number(math.ceil(s.delivered_delete_after_days), lang),
         "operator_name": s.operator_name,
         "operator_address": s.operator_address,
         "operator_email": s.operator_email,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from portal.domain import i18n
+from portal.domain import formatting, i18n
 from tests.e2e.a11y import assert_accessible
 from tests.e2e.portal_page import (
     button,
@@ -81,6 +82,8 @@ def test_every_page_in_every_language(portal: PortalProcess, case_service: Any, 
         expect(page).to_have_url(re.compile(f"/{name}$"))
         expect(heading(page)).to_have_text(i18n.translate(lang, f"pages.{name}.title"))
         _no_raw_text(page, f"{lang} {name}")
+        if name == "privacy":  # the default hour in the language's own words ("1 Stunde", "ساعة")
+            expect(page.locator("main")).to_contain_text(formatting.format_duration(timedelta(hours=1), lang))
     page.goto(f"{portal.url}/r/{'B' * 43}")
     expect(heading(page)).to_have_text(i18n.translate(lang, "link.link_unknown_title"))
     _no_raw_text(page, f"{lang} unknown link")

@@ -122,3 +122,13 @@ def test_the_session_warning_counts_minutes_the_languages_way() -> None:
         phrase = f.format_in_minutes(n, lang)
         text = i18n.fill(i18n.catalogue(lang)["session.warning_body"], {"in_minutes": phrase})
         assert phrase in text and "{" not in text
+
+
+def test_a_duration_takes_the_word_its_number_needs() -> None:
+    """The privacy text's "after at most 1 hour": never "1 Stunden"."""
+    assert f.format_duration(timedelta(hours=1), "de") == "1 Stunde"
+    assert f.format_duration(timedelta(hours=24), "de") == "24 Stunden"
+    assert f.format_duration(timedelta(hours=2), "ar") == "ساعتان"
+    assert f.format_duration(timedelta(hours=1), "ru") == "1 час"
+    # Not a whole number of hours: whole minutes, not a rounded hour.
+    assert f.format_duration(timedelta(minutes=90), "en") == "90 minutes"
