@@ -151,10 +151,13 @@ async def test_ready_checks_redis_when_reflex_keeps_the_sessions_there(
 ) -> None:
     ready = await _get(_readiness(portal_runtime, monkeypatch, redis_url), "/health/ready")
     assert ready.status_code == 200, ready.text
-    assert ready.json() == {"status": "ready", "checks": {"store": "ok", "redis": "ok", "case_service": "ok"}}
+    assert ready.json() == {
+        "status": "ready",
+        "checks": {"store": "ok", "redis": "ok", "receipt_fonts": "ok", "case_service": "ok"},
+    }
     # Without Redis configured there is nothing to check (the embedded default keeps sessions on disk).
     plain = await _get(_readiness(portal_runtime, monkeypatch, None), "/health/ready")
-    assert plain.json() == {"status": "ready", "checks": {"store": "ok", "case_service": "ok"}}
+    assert plain.json() == {"status": "ready", "checks": {"store": "ok", "receipt_fonts": "ok", "case_service": "ok"}}
 
 
 async def test_a_redis_that_does_not_answer_is_named_and_not_shown(
@@ -163,7 +166,10 @@ async def test_a_redis_that_does_not_answer_is_named_and_not_shown(
     closed = f"redis://:a-password@127.0.0.1:{free_port()}/0"
     ready = await _get(_readiness(portal_runtime, monkeypatch, closed), "/health/ready")
     assert ready.status_code == 503
-    assert ready.json() == {"status": "not_ready", "checks": {"store": "ok", "redis": "failed", "case_service": "ok"}}
+    assert ready.json() == {
+        "status": "not_ready",
+        "checks": {"store": "ok", "redis": "failed", "receipt_fonts": "ok", "case_service": "ok"},
+    }
     assert "a-password" not in ready.text and "127.0.0.1" not in ready.text
     assert (await _get(_readiness(portal_runtime, monkeypatch, closed), "/health/live")).status_code == 200
 
