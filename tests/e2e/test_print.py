@@ -97,11 +97,11 @@ def _on_one_page(pages: list[str], *parts: str) -> None:
     assert any(all(w in text for w in wanted) for text in flat), f"not on one page: {parts}"
 
 
-@pytest.mark.parametrize("lang", ["de", "ar"])
+@pytest.mark.parametrize("lang", ["de", "en", "ar"])
 def test_request_review_and_confirmation_print_on_a4(
     portal: PortalProcess, case_service: Any, page: Page, tmp_path: Path, lang: str
 ) -> None:
-    reference = f"ABH-P-2026-00081{int(lang == 'ar')}"
+    reference = f"ABH-P-2026-00081{['de', 'ar', 'en'].index(lang)}"
     _open(page, portal, case_service, messages.message_in(reference=reference), lang)
 
     pages = _printed(page, f"{lang} request", tmp_path)

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.e2e
 # What these languages called the Anhörung before: an oral hearing, which it is not.
 ORAL_HEARING = {"ar": "الاستماع", "fa": "استماع", "sq": "Dëgjim", "en": "Hearing:"}
 FILE_NAME = "2024 (1).pdf"
+DESKTOP = {"width": 1280, "height": 900}
 
 
 def _open(page: Page, portal: PortalProcess, case_service: Any, message: dict[str, Any], lang: str) -> None:
@@ -31,10 +32,15 @@ def _open(page: Page, portal: PortalProcess, case_service: Any, message: dict[st
     expect(page.locator("html")).to_have_attribute("lang", i18n.html_lang(lang))
 
 
-@pytest.mark.parametrize("lang", ["ar", "fa", "sq", "en", "de-simple"])
+@pytest.mark.parametrize(
+    ("lang", "viewport"),
+    [("ar", "phone"), ("ar", "desktop"), ("fa", "phone"), ("sq", "desktop"), ("en", "desktop"), ("de-simple", "phone")],
+)
 def test_the_intent_to_refuse_names_the_right_to_comment(
-    portal: PortalProcess, case_service: Any, page: Page, lang: str
+    portal: PortalProcess, case_service: Any, page: Page, lang: str, viewport: str
 ) -> None:
+    if viewport == "desktop":
+        page.set_viewport_size(DESKTOP)
     message = messages.message_in(
         "intent_to_refuse",
         reference="ABH-P-2026-000530",
@@ -56,9 +62,12 @@ def test_the_intent_to_refuse_names_the_right_to_comment(
     assert_accessible(page, f"{lang} intent to refuse")
 
 
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
 def test_a_file_name_keeps_its_order_in_arabic_sentences(
-    portal: PortalProcess, case_service: Any, page: Page, tmp_path: Path
+    portal: PortalProcess, case_service: Any, page: Page, tmp_path: Path, viewport: str
 ) -> None:
+    if viewport == "desktop":
+        page.set_viewport_size(DESKTOP)
     _open(page, portal, case_service, messages.message_in(reference="ABH-P-2026-000531"), "ar")
     next_step(page, button(page, "overview.start", "ar"))
     good = tmp_path / "good" / FILE_NAME
