@@ -76,6 +76,13 @@ class AppointmentAnswer(_Wire):
     suitable_times: str = ""
 
 
+class ExtensionRequest(_Wire):
+    """More time asked: a request, the deadline stands until the authority answers it."""
+
+    until: date
+    reason: str
+
+
 class OutgoingReply(_Wire):
     submitted_at: AwareDatetime
     language: str
@@ -83,6 +90,7 @@ class OutgoingReply(_Wire):
     items: tuple[ItemAnswer, ...] = ()
     extra_documents: tuple[ExtraDocument, ...] = ()
     appointment: AppointmentAnswer | None = None
+    extension_request: ExtensionRequest | None = None
     declaration: bool
     files: tuple[OutgoingFile, ...] = ()
 
@@ -92,8 +100,14 @@ class OutgoingReply(_Wire):
         return value.isoformat()
 
     def wire(self) -> dict[str, Any]:
-        """The ``ReplyIn`` body as JSON values (no file paths): what is stored and what is sent."""
-        return self.model_dump(mode="json")
+        """The ``ReplyIn`` body as JSON values (no file paths): what is stored and what is sent.
+
+        Without a request for more time the field is left out rather than sent as null: such a
+        body stays what it was before the field existed, for a case service not yet updated."""
+        body = self.model_dump(mode="json")
+        if body["extension_request"] is None:
+            del body["extension_request"]
+        return body
 
     @classmethod
     def from_wire(cls, body: Mapping[str, Any], stored_as: Mapping[str, str]) -> OutgoingReply:
