@@ -35,7 +35,7 @@ def _error_view() -> rx.Component:
 
 
 def _overview() -> rx.Component:
-    return request_overview(t, S.msg, S.items, S.next_step)
+    return request_overview(t, S.msg, S.items, S.next_step, on_more_time=S.ask_for_more_time, more_time=S.extension)
 
 
 def _flow() -> rx.Component:
@@ -55,6 +55,7 @@ def _step() -> rx.Component:
     return rx.match(
         S.step,
         ("overview", _overview()),
+        ("extension", steps.extension_step()),
         ("item", steps.item_step()),
         ("text", steps.text_step()),
         ("extras", steps.extras_step()),
