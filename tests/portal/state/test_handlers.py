@@ -42,6 +42,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "PreviewState": {"ask_revoke", "cancel_revoke", "open_preview", "revoke", "show_language", "switch_language"},
     "ReplyState": {
+        "ask_for_more_time",
         "fix_problem",
         "go_to",
         "merge_photos",
@@ -56,6 +57,8 @@ ALLOWED: dict[str, set[str]] = {
         "set_appointment_times",
         "set_declaration",
         "set_expected_date",
+        "set_extension_reason",
+        "set_extension_until",
         "set_extra_code",
         "set_extra_description",
         "set_not_available",
@@ -66,6 +69,7 @@ ALLOWED: dict[str, set[str]] = {
         "upload",
         "upload_refused",
         "upload_refused_by_browser",
+        "withdraw_more_time",
     },
 }
 
