@@ -8,7 +8,6 @@ hash is stored, and the summaries and message views are built without it.
 
 # No ``from __future__ import annotations``: FastAPI reads these signatures at runtime.
 
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -82,8 +81,7 @@ def list_summaries(
         query = query.where(MessageRow.id == message_id)
     query = query.order_by(MessageRow.sent_at.desc(), MessageRow.created_at.desc()).limit(limit)
     with db.session() as session:
-        rows: Sequence[tuple[MessageRow, dict[str, Any] | None]] = session.execute(query).tuples().all()
-        return [summary(row, settings, now, payload) for row, payload in rows]
+        return [summary(row, settings, now, payload) for row, payload in session.execute(query).all()]
 
 
 def staff_revoke(
