@@ -159,7 +159,6 @@ def _more_time(
         summary = rx.cond(more_time.asked, rx.el.p(more_time.summary, id="more-time-summary"))
     return rx.el.section(
         rx.el.h2(t["extension.overview_heading"]),
-        rx.el.p(msg.deadline_consequence, id="deadline-consequence"),
         rx.el.p(t["extension.overview_hint"]),
         summary,
         rx.el.button(
@@ -170,6 +169,8 @@ def _more_time(
             on_click=on_more_time,
             disabled=on_more_time is None,
         ),
+        rx.el.h3(t["extension.consequence_heading"]),
+        rx.el.p(msg.deadline_consequence, id="deadline-consequence"),
         class_name="card more-time",
     )
 

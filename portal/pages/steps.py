@@ -101,9 +101,9 @@ def extension_step() -> rx.Component:
         error_summary(t, S.problems, S.fix_problem),
         rx.el.p(t["extension.intro"]),
         rx.el.div(
-            rx.el.p(rx.el.strong(t["extension.consequence_heading"])),
+            rx.el.h2(t["extension.consequence_heading"]),
             rx.el.p(S.msg.deadline_consequence),
-            class_name="card",
+            class_name="card extension-consequence",
             id="extension-consequence",
         ),
         rx.el.div(
@@ -155,13 +155,16 @@ def _extension_review() -> rx.Component:
             rx.el.p(S.extension.summary, id="review-extension"),
             rx.el.p(S.extension.reason, class_name="prewrap"),
             field_errors(S.extension.errors, "extension-review"),
-            _change(t["extension.heading"], "extension"),
-            rx.el.button(
-                t["extension.withdraw"],
-                type="button",
-                class_name="link-button",
-                id="withdraw-extension",
-                on_click=S.withdraw_more_time,
+            rx.el.div(
+                _change(t["extension.heading"], "extension"),
+                rx.el.button(
+                    t["extension.withdraw"],
+                    type="button",
+                    class_name="link-button",
+                    id="withdraw-extension",
+                    on_click=S.withdraw_more_time,
+                ),
+                class_name="card-actions",
             ),
             class_name="card",
         ),
