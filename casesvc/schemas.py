@@ -94,7 +94,12 @@ class CaseContext(Strict):
     service_id: str = Field(default="", max_length=SHORT)
     submitted_on: date
     applicant_name: str = Field(max_length=SHORT)
-    preferred_language: str = Field(default="de", max_length=16)
+    preferred_language: str | None = Field(
+        default=None,
+        max_length=16,
+        description="The applicant's language as the authority recorded it (BCP 47, e.g. ar); null when not known, "
+        "and the portal then follows the browser's language",
+    )
     submitted_documents: list[SubmittedDocument] = Field(default_factory=list, max_length=100)
 
 

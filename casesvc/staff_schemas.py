@@ -25,7 +25,7 @@ class MessageSummary(Strict):
     subject: str
     case_reference: str
     applicant_name: str
-    preferred_language: str
+    preferred_language: str | None
     sent_at: datetime
     deadline: date | None
     days_left: int | None = Field(description="Days from today (authority's zone) to the deadline; negative if past")

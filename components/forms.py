@@ -64,7 +64,7 @@ def file_list(
         def move_button(move: EventHandler, arrow: str, label_key: str, delta: int) -> rx.Component:
             return rx.el.button(
                 arrow,
-                rx.el.span(" ", t[label_key], " ", f.name, class_name="visually-hidden"),
+                rx.el.span(" ", t[label_key], " ", rx.el.bdi(f.name), class_name="visually-hidden"),
                 type="button",
                 class_name="button-secondary small",
                 on_click=move(f.id, delta),

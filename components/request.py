@@ -22,8 +22,30 @@ def fact(label: Var[str], value: Var[Any]) -> rx.Component:
     )
 
 
-def request_summary(t: Texts, msg: ObjectVar[MessageDisplay], heading_id: str | None = "step-heading") -> rx.Component:
-    """`heading_id` is None where the page shows more than one request (the staff preview)."""
+def calendar_offer(t: Texts, on_download: EventHandler, label: Var[str] | None = None) -> rx.Component:
+    """The "Add to calendar" offer: the appointment as a file for the applicant's calendar app."""
+    return rx.el.div(
+        rx.el.button(
+            label if label is not None else t["calendar.add"],
+            type="button",
+            class_name="button-secondary",
+            aria_describedby="calendar-hint",
+            on_click=on_download,
+            id="calendar-button",
+        ),
+        rx.el.p(t["calendar.add_hint"], class_name="hint", id="calendar-hint"),
+        class_name="calendar-offer",
+    )
+
+
+def request_summary(
+    t: Texts,
+    msg: ObjectVar[MessageDisplay],
+    heading_id: str | None = "step-heading",
+    on_calendar: EventHandler | None = None,
+) -> rx.Component:
+    """`heading_id` is None where the page shows more than one request (the staff preview), and
+    `on_calendar` None where nobody may download the appointment (the staff preview)."""
     heading = (
         rx.el.h1(msg.subject, id=heading_id, tab_index=-1, lang="de", dir="auto")
         if heading_id
@@ -80,6 +102,7 @@ def request_summary(t: Texts, msg: ObjectVar[MessageDisplay], heading_id: str | 
                     fact(t["appointment.bring"], msg.appointment_bring),
                     class_name="facts",
                 ),
+                calendar_offer(t, on_calendar) if on_calendar is not None else rx.fragment(),
                 class_name="card",
             ),
         ),
@@ -90,6 +113,10 @@ def request_summary(t: Texts, msg: ObjectVar[MessageDisplay], heading_id: str | 
                 rx.el.p(t["not_responsible.explain"]),
                 rx.el.p(rx.el.strong(rx.el.bdi(msg.responsible_name))),
                 rx.el.p(msg.responsible_contact, class_name="prewrap"),
+                rx.cond(
+                    msg.responsible_website != "",
+                    rx.el.p(rx.el.a(t["links.responsible_website"], href=msg.responsible_website)),
+                ),
                 class_name="card",
             ),
         ),
@@ -104,13 +131,14 @@ def request_overview(
     heading_id: str | None = "step-heading",
     on_more_time: EventHandler | None = None,
     more_time: ObjectVar[ExtensionDisplay] | None = None,
+    on_calendar: EventHandler | None = None,
 ) -> rx.Component:
     """The first screen behind a link; the staff preview shows the same with `on_start` None (disabled).
 
     A question or a hearing also says what happens when the deadline passes and offers to ask for
     more time (`on_more_time`; `more_time` tells whether a request is already in the draft)."""
     return rx.el.div(
-        request_summary(t, msg, heading_id),
+        request_summary(t, msg, heading_id, on_calendar),
         rx.cond(
             msg.answerable,
             rx.el.div(

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
-from portal.domain import catalogue, formatting, i18n
+from portal.domain import catalogue, formatting, i18n, ics
 from portal.domain.draft import KINDS_WITH_ITEMS, Draft, Problem
 from portal.domain.extension import window
 from portal.domain.glossary import terms_in
@@ -98,6 +98,8 @@ class MessageDisplay:
     appointment_bring: str = ""
     responsible_name: str = ""
     responsible_contact: str = ""
+    # Only an http(s) address becomes a link; anything else stays a line of the contact.
+    responsible_website: str = ""
     answerable: bool = False
     # A question or a hearing: the applicant may ask for more time, and is told what happens
     # when the deadline passes.
@@ -181,19 +183,18 @@ def message_display(msg: MessageView, lang: str, today: date) -> MessageDisplay:
     )
     if msg.appointment is not None:
         ap = msg.appointment
-        view.appointment_when = translate(
-            lang,
-            "appointment.when",
-            date=_date(ap.starts_at.date(), lang),
-            start=formatting.format_time(ap.starts_at, lang),
-            end=formatting.format_time(ap.ends_at, lang),
-        )
+        # The day at the authority (a 00:30 appointment in Berlin is the day before in UTC), as
+        # the calendar file has it.
+        view.appointment_when = ics.appointment_when(msg, lang)
         view.appointment_place = ap.place
         view.appointment_bring = ap.bring
     if msg.responsible_authority is not None:
         ra = msg.responsible_authority
         view.responsible_name = ra.name
-        view.responsible_contact = "\n".join(x for x in (ra.address, ra.phone, ra.email, ra.website) if x)
+        linked = ra.website if ra.website.lower().startswith(("https://", "http://")) else ""
+        view.responsible_website = linked
+        lines = (ra.address, ra.phone, ra.email, "" if linked else ra.website)
+        view.responsible_contact = "\n".join(x for x in lines if x)
     return view
 
 

@@ -103,3 +103,16 @@ def format_days_left(deadline: date, today: date, locale: str) -> str:
 def format_number(n: int, locale: str) -> str:
     """A whole number in the locale's digits and grouping (Arabic-Indic digits in ``ar``, ...)."""
     return format_decimal(n, "#,##0", locale=_locale(locale))
+
+
+def format_in_minutes(minutes: int, locale: str) -> str:
+    """``in 5 Minuten`` / ``خلال 5 دقائق`` / ``خلال دقيقتين``: a time from now in whole minutes.
+
+    CLDR's relative-time phrase picks the word for the number by the language's plural rules
+    (Arabic's dual and its forms for 3–10 and 11–99, Russian's three forms), so a sentence never
+    carries a fixed word for "minutes" beside a number.
+    """
+    # The threshold keeps Babel from rounding 90 minutes to "in 2 hours".
+    return format_timedelta(
+        timedelta(minutes=minutes), granularity="minute", threshold=100_000, add_direction=True, locale=_locale(locale)
+    )

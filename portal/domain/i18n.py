@@ -13,6 +13,7 @@ from pathlib import Path
 from string import Formatter
 
 from babel import Locale, UnknownLocaleError
+from babel.core import negotiate_locale
 
 LOCALES_DIR = Path(__file__).resolve().parents[2] / "locales"
 REFERENCE_LANGUAGE = "de"
@@ -22,6 +23,24 @@ RTL_LANGUAGES = frozenset({"ar", "fa"})
 # screen readers and to Babel; Chinese is the simplified script.
 HTML_LANG = {"de-simple": "de", "zh": "zh-Hans"}
 CLDR_LOCALE = {"de-simple": "de", "zh": "zh_Hans"}
+
+
+# The cookie that keeps the language a person picked on this device (only its code), for their
+# next link; written by the page (portal.state.language), read there and by the 429 page.
+LANGUAGE_COOKIE = "rk_lang"
+
+# First strong isolate ... pop directional isolate (Unicode's bidirectional algorithm, UAX #9).
+FSI, PDI = "\u2068", "\u2069"
+
+
+def isolate(value: str) -> str:
+    """A value (a file name) for a sentence, isolated from the sentence's direction.
+
+    Inside right-to-left text the digits and brackets of "2024 (1).pdf" would otherwise take the
+    sentence's direction and show scrambled; isolated, the name reads as it was written. Pages
+    use ``<bdi>`` for the same; this is for the sentences the server builds.
+    """
+    return f"{FSI}{value}{PDI}"
 
 
 def html_lang(lang: str) -> str:
@@ -141,23 +160,39 @@ def text_direction(lang: str) -> str:
     return "rtl" if lang in RTL_LANGUAGES else "ltr"
 
 
-def pick_language(preferred: str | None, accept_language: str | None, supported: list[str]) -> str:
-    """First visit: the case's preferred language, then the browser's Accept-Language, then German."""
-    if preferred:
-        base = preferred.strip().lower().split("-")[0]
-        if base in supported:
-            return base
-    for lang in _parse_accept_language(accept_language or ""):
-        if lang in supported:
-            return lang
-    return REFERENCE_LANGUAGE
+def pick_language(chosen: str | None, recorded: str | None, accept_language: str | None, supported: list[str]) -> str:
+    """The language a page opens in, first match wins (README, "Languages"):
+
+    1. ``chosen``: what the person picked on a page of this portal on this device (a cookie);
+    2. ``recorded``: the case's language, as the authority recorded it (``None``: not known);
+    3. the browser's ``Accept-Language``, negotiated against ``supported``;
+    4. German.
+
+    A code outside ``supported`` (a case recorded in Tigrinya, a stale cookie) counts as none.
+    """
+    for given in (chosen, recorded):
+        found = negotiate(given.strip().lower() if given else "", supported)
+        if found:
+            return found
+    return negotiate(accept_language or "", supported) or REFERENCE_LANGUAGE
+
+
+def negotiate(accept_language: str, supported: list[str]) -> str | None:
+    """The first supported language of an ``Accept-Language`` value (or a single tag), by weight.
+
+    Babel's ``negotiate_locale`` matches a tag exactly or by its language (``ar-EG`` → ``ar``,
+    ``zh-Hans-CN`` → ``zh``); without Babel's aliases, which map to territories we do not use.
+    """
+    found = negotiate_locale(_parse_accept_language(accept_language), supported, sep="-", aliases={})
+    return found.lower() if found else None
 
 
 def _parse_accept_language(header: str) -> list[str]:
+    """The tags of an ``Accept-Language`` value, lower case, the most wanted first (q=0 dropped)."""
     weighted: list[tuple[float, int, str]] = []
     for index, part in enumerate(header.split(",")[:20]):
         fields = part.strip().split(";")
-        tag = fields[0].strip().lower().split("-")[0]
+        tag = fields[0].strip().lower()[:35]
         if not tag or tag == "*":
             continue
         quality = 1.0

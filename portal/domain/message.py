@@ -56,7 +56,8 @@ class CaseView(View):
     service_id: str = ""
     submitted_on: date
     applicant_name: str
-    preferred_language: str = "de"
+    # None: the authority did not record a language; the browser's then decides (i18n.pick_language).
+    preferred_language: str | None = None
     submitted_documents: tuple[SubmittedDocumentView, ...] = ()
 
 
@@ -145,7 +146,7 @@ class MessageSummaryView(View):
     subject: str
     case_reference: str
     applicant_name: str
-    preferred_language: str
+    preferred_language: str | None
     sent_at: datetime
     deadline: date | None = None
     days_left: int | None = None

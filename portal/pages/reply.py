@@ -35,7 +35,15 @@ def _error_view() -> rx.Component:
 
 
 def _overview() -> rx.Component:
-    return request_overview(t, S.msg, S.items, S.next_step, on_more_time=S.ask_for_more_time, more_time=S.extension)
+    return request_overview(
+        t,
+        S.msg,
+        S.items,
+        S.next_step,
+        on_more_time=S.ask_for_more_time,
+        more_time=S.extension,
+        on_calendar=S.download_calendar,
+    )
 
 
 def _flow() -> rx.Component:

@@ -19,7 +19,7 @@ from components.forms import (
     upload_errors,
     upload_zone,
 )
-from components.request import contact_card, item_facts
+from components.request import calendar_offer, contact_card, item_facts
 from portal.state.reply import ReplyState as S
 
 if TYPE_CHECKING:
@@ -252,6 +252,7 @@ def appointment_step() -> rx.Component:
         rx.el.h1(t["appointment.answer_heading"], id="step-heading", tab_index=-1),
         error_summary(t, S.problems, S.fix_problem),
         rx.el.p(rx.el.bdi(S.msg.appointment_when)),
+        calendar_offer(t, S.download_calendar),
         rx.el.fieldset(
             rx.el.legend(t["appointment.question"]),
             radio("confirm", "appointment.confirm"),
@@ -373,5 +374,25 @@ def done_step() -> rx.Component:
         rx.el.h2(t["done.next_heading"]),
         rx.el.p(t["done.next"]),
         rx.el.p(t["done.keep_reference"]),
+        rx.cond(S.msg.kind == "appointment", _done_appointment()),
         contact_card(t, S.msg),
+    )
+
+
+def _done_appointment() -> rx.Component:
+    """The appointment after the answer: a request for another date changes nothing yet."""
+    rescheduling = S.appointment_answer == "reschedule"
+    return rx.el.section(
+        rx.el.h2(t["appointment.heading"]),
+        rx.el.p(rx.el.bdi(S.msg.appointment_when)),
+        rx.cond(
+            rescheduling,
+            rx.el.p(
+                t["calendar.reschedule_pending"].replace("{when}", S.msg.appointment_when),
+                class_name="pending",
+                id="reschedule-pending",
+            ),
+        ),
+        calendar_offer(t, S.download_calendar, rx.cond(rescheduling, t["calendar.add_current"], t["calendar.add"])),
+        class_name="card",
     )

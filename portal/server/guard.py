@@ -20,7 +20,14 @@ from portal import links, metrics, routes
 from portal.domain.errors import RateLimited
 from portal.protection.ratelimit import PortalRules, RateLimiter
 from portal.server.headers import ResponseHeaders
-from portal.server.ratelimit import UPLOAD_REFUSED_CODE, RequestLimits, header, link_refusal, upload_refusal
+from portal.server.ratelimit import (
+    UPLOAD_REFUSED_CODE,
+    RequestLimits,
+    header,
+    link_refusal,
+    picked_language,
+    upload_refusal,
+)
 from portal.settings import PortalSettings
 
 Scope = MutableMapping[str, Any]
@@ -124,7 +131,8 @@ class PortalGuard:
             return False
         metrics.count_link_opening(RateLimited.code)
         languages = list(self.settings.languages)
-        await _answer(send, link_refusal(verdict, header(scope, b"accept-language"), languages))
+        picked = picked_language(scope)
+        await _answer(send, link_refusal(verdict, header(scope, b"accept-language"), languages, picked))
         return True
 
     async def _upload_refused(self, scope: Scope, send: Send) -> bool:

@@ -25,6 +25,7 @@ import html
 import json
 import logging
 from collections.abc import Callable, MutableMapping
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -98,9 +99,21 @@ class RequestLimits:
         return await count(self._limiter, checks)
 
 
-def link_refusal(verdict: Verdict, accept_language: str, languages: list[str]) -> Answer:
-    """The 429 page for a reply link opened too often, in the browser's language."""
-    lang = i18n.pick_language(None, accept_language, languages)
+def picked_language(scope: Scope) -> str:
+    """The language this device's person picked on an earlier page (the cookie), or ""."""
+    jar = SimpleCookie()
+    try:
+        jar.load(header(scope, b"cookie"))
+    except CookieError:
+        return ""
+    picked = jar.get(i18n.LANGUAGE_COOKIE)
+    return picked.value if picked is not None else ""
+
+
+def link_refusal(verdict: Verdict, accept_language: str, languages: list[str], picked: str = "") -> Answer:
+    """The 429 page for a reply link opened too often, in the person's language as a page would
+    pick it without the case (their own pick on this device, else the browser's)."""
+    lang = i18n.pick_language(picked, None, accept_language, languages)
     title = html.escape(i18n.translate(lang, "link.too_many_attempts_title"))
     body = html.escape(i18n.translate(lang, "link.too_many_attempts_body"))
     minutes = formatting.format_number(verdict.minutes, lang)

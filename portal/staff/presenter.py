@@ -54,7 +54,7 @@ def staff_row(
         subject=summary.subject,
         reference=summary.case_reference,
         applicant=summary.applicant_name,
-        language=_language_name(summary.preferred_language),
+        language=_language_name(summary.preferred_language, lang),
         kind=translate(lang, f"kind.{summary.kind.value}"),
         sent=format_when(summary.sent_at, lang),
         deadline=formatting.format_date_long(summary.deadline, lang) if summary.deadline else "",
@@ -69,7 +69,9 @@ def staff_row(
     )
 
 
-def _language_name(code: str) -> str:
+def _language_name(code: str | None, lang: str) -> str:
+    if not code:
+        return translate(lang, "staff.language_unknown")
     # A language without a locale file would fall back to German's name: show the code instead.
     if code in available_languages():
         return translate(code, "language.name")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 
 import reflex as rx
@@ -40,6 +41,24 @@ def _session_timer_script() -> str:
     )
 
 
+# The applicant's own pick of language, kept on their device for their next link (README,
+# "Languages"). Functional: it holds only the language code, is sent to no one else and is
+# written only when the person picks a language, so it needs no consent; the privacy page says so.
+LANGUAGE_COOKIE_MAX_AGE = 180 * 24 * 3600
+
+
+def _language_cookie() -> rx.Cookie:
+    # Secure over HTTPS: the public address is the one the browser sees (behind a TLS proxy too).
+    return rx.Cookie(
+        "",
+        name=i18n.LANGUAGE_COOKIE,
+        path="/",
+        max_age=LANGUAGE_COOKIE_MAX_AGE,
+        same_site="lax",
+        secure=settings().public_url.startswith("https://"),
+    )
+
+
 def _text_params(lang: str) -> dict[str, object]:
     """The portal-wide values the texts name (limits, the operator's details), formatted for `lang`."""
     s = settings()
@@ -47,7 +66,7 @@ def _text_params(lang: str) -> dict[str, object]:
         "max_size": formatting.format_file_size(s.max_file_bytes, lang),
         "max_files": s.max_files_per_item,
         "max_text": s.max_text_chars,
-        "minutes": formatting.format_number(s.session_warning_seconds // 60, lang),
+        "in_minutes": formatting.format_in_minutes(math.ceil(s.session_warning_seconds / 60), lang),
         "retention_hours": formatting.format_number(int(s.upload_retention_hours), lang),
         "operator_name": s.operator_name,
         "operator_address": s.operator_address,
@@ -70,6 +89,8 @@ class LanguageState(rx.State):
     languages: list[dict[str, str]] = _language_options()
     # True once the applicant (or staff) picked a language; the case's preference no longer wins.
     _chosen: bool = False
+    # The language an applicant picked on an earlier visit on this device ("" if none).
+    picked_language: str = _language_cookie()
     # Written by keep_alive so the state is saved, which renews its idle expiry.
     alive_at: int = 0
 
@@ -121,16 +142,26 @@ class LanguageState(rx.State):
             "if(window.__rkSessionReset){window.__rkSessionReset();}"
         )
 
-    def _pick_initial(self, preferred: str | None) -> list[EventSpec]:
+    def _pick_initial(self, recorded: str | None, *, remembered: bool = True) -> list[EventSpec]:
+        """The language of a first page: the pick of this session, else of this device (unless
+        ``remembered`` is off: the staff area), else the case's ``recorded`` one, the browser's, German."""
         if self._chosen:
             return self._apply_language(self.lang)
         accept = self.router.headers.accept_language
         supported = [o["code"] for o in self.languages]
-        return self._apply_language(i18n.pick_language(preferred, accept, supported))
+        picked = self.picked_language if remembered else None
+        return self._apply_language(i18n.pick_language(picked, recorded, accept, supported))
 
     @rx.event
     def change_language(self, lang: str) -> list[EventSpec]:
-        return self._change_language(lang)
+        specs = self._change_language(lang)
+        self._remember_language()
+        return specs
+
+    def _remember_language(self) -> None:
+        """The applicant's pick is kept on the device for their next link (the cookie above)."""
+        if self.picked_language != self.lang:
+            self.picked_language = self.lang
 
     def _change_language(self, lang: str) -> list[EventSpec]:
         """The person's own choice of language (the states that add to the switch call this)."""

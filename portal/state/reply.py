@@ -29,6 +29,7 @@ from portal.domain.message import MessageView
 from portal.intake import pipeline as intake
 from portal.outbox import commit_checks, delivery
 from portal.state.answers import AnswersMixin
+from portal.state.calendar import CalendarMixin
 from portal.state.extension import ExtensionMixin
 from portal.state.focus import focus
 from portal.state.language import LanguageState
@@ -39,7 +40,7 @@ from portal.state.uploads import UploadMixin
 log = logging.getLogger(__name__)
 
 
-class ReplyState(LinkMixin, AnswersMixin, ExtensionMixin, UploadMixin, DraftSavingMixin, LanguageState):
+class ReplyState(LinkMixin, AnswersMixin, ExtensionMixin, UploadMixin, CalendarMixin, DraftSavingMixin, LanguageState):
     """One applicant session behind one reply link."""
 
     # What the page shows (derived from the server-side parts by _render).
@@ -122,6 +123,7 @@ class ReplyState(LinkMixin, AnswersMixin, ExtensionMixin, UploadMixin, DraftSavi
     @rx.event
     def switch_language(self, lang: str) -> list[EventSpec]:
         specs = self._change_language(lang)
+        self._remember_language()
         self._render()
         return specs
 

@@ -104,7 +104,7 @@ class StaffState(StaffSessionState):
     @rx.event
     async def open_sign_in(self) -> list[EventSpec]:
         """On load of the sign-in page. With single sign-on the proxy's headers sign in at once."""
-        specs = self._pick_initial(None)
+        specs = self._pick_initial(None, remembered=False)
         self.header_mode = runtime.settings().staff_auth == "headers"
         if await self._user() is not None:
             return [*specs, rx.redirect(HOME_ROUTE)]
@@ -177,7 +177,7 @@ class StaffState(StaffSessionState):
     async def open_list(self) -> EventSpec | list[EventSpec]:
         # Not staff_only: the grant in the address may start the session, so it is redeemed first.
         handed_over = await self._redeem_grant()
-        specs = [*self._pick_initial(None), *handed_over]
+        specs = [*self._pick_initial(None, remembered=False), *handed_over]
         user = await self._user()
         if user is None:
             return rx.redirect(SIGN_IN_ROUTE)

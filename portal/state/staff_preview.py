@@ -63,7 +63,7 @@ class PreviewState(StaffSessionState):
     @rx.event
     @staff_only
     async def open_preview(self, user: StaffUser) -> list[EventSpec]:
-        specs = self._pick_initial(None)
+        specs = self._pick_initial(None, remembered=False)
         self.found = False
         self.revoke_open = False
         self.revoke_error = ""

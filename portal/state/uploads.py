@@ -17,7 +17,7 @@ from reflex.event import EventSpec
 
 from portal import metrics, runtime
 from portal.domain import draft as reply
-from portal.domain import draft_files, errors
+from portal.domain import draft_files, errors, i18n
 from portal.domain.message import MessageView
 from portal.intake import pipeline as intake
 from portal.server.ratelimit import UPLOAD_REFUSED_CODE, count, link_subject
@@ -97,7 +97,7 @@ class UploadMixin(rx.State, mixin=True):
                 code = await self._keep(stored)
             if code is not None:
                 metrics.count_upload_refused(code)
-                refused.append(self._tr(f"error.{code}", name=name))
+                refused.append(self._tr(f"error.{code}", name=i18n.isolate(name)))
                 continue
             accepted.append(stored)
             added.append(name)
@@ -168,7 +168,7 @@ class UploadMixin(rx.State, mixin=True):
         there = max(0, min(len(files) - 1, here + int(delta)))
         files.insert(there, files.pop(here))
         name = self._uploads[file_id].original_name
-        self.announcement = self._tr("upload.moved", name=name, position=there + 1, count=len(files))
+        self.announcement = self._tr("upload.moved", name=i18n.isolate(name), position=there + 1, count=len(files))
         self._render()
 
     @rx.event
@@ -186,7 +186,7 @@ class UploadMixin(rx.State, mixin=True):
             merged = await asyncio.to_thread(_merge, storage, [self._uploads[f] for f in photos], runtime.limits())
         except (errors.IntakeError, OSError) as exc:
             code = exc.code if isinstance(exc, errors.IntakeError) else "upload_failed"
-            self.upload_errors = [self._tr(f"error.{code}", name=self._uploads[photos[0]].original_name)]
+            self.upload_errors = [self._tr(f"error.{code}", name=i18n.isolate(self._uploads[photos[0]].original_name))]
             self._render()
             return
         draft_files.replace_by_merge(self._uploads, files, photos, merged)
@@ -213,7 +213,7 @@ class UploadMixin(rx.State, mixin=True):
         if stored is None:
             return
         await asyncio.to_thread(runtime.link_sessions().release, [file_id])
-        self.announcement = self._tr("upload.removed", name=stored.original_name)
+        self.announcement = self._tr("upload.removed", name=i18n.isolate(stored.original_name))
         self._render()
 
     @rx.event

@@ -87,6 +87,17 @@ def test_message_view_has_items_with_ids_and_german_titles(api: Api, client: Tes
         assert message["sent_at"] == "2026-02-10T09:00:00Z"
 
 
+def test_a_case_without_a_recorded_language_says_so(api: Api, client: TestClient) -> None:
+    """No language given is "not known" (null), never German: the portal then follows the browser."""
+    unknown = api.created(language=None)
+    known = api.created(language="ar", reference="ABH-P-2026-000001")
+    for key in (KEY_A, PORTAL_KEY):
+        message = client.get(f"/api/v1/messages/{unknown['id']}", headers=auth(key)).json()
+        assert "preferred_language" in message["case"] and message["case"]["preferred_language"] is None
+    portal_view = client.get(f"/api/v1/messages/{known['id']}", headers=auth(PORTAL_KEY)).json()
+    assert portal_view["case"]["preferred_language"] == "ar"
+
+
 def test_authority_cannot_see_another_authoritys_message(api: Api, client: TestClient) -> None:
     created = api.created(key=KEY_A)
     response = client.get(f"/api/v1/messages/{created['id']}", headers=auth(KEY_B))

@@ -114,6 +114,12 @@ def test_summary_carries_state_deadline_and_last_opened(api: Api, client: TestCl
     assert (entry["link_state"], entry["answered_at"], entry["days_left"]) == ("answered", "2026-02-10T11:00:00Z", -9)
 
 
+def test_summary_of_a_case_without_a_language_says_null(api: Api, client: TestClient) -> None:
+    api.created(language=None)
+    [entry] = client.get(staff(AUTHORITY_A, "/messages"), headers=PORTAL).json()
+    assert entry["preferred_language"] is None
+
+
 def test_get_returns_the_full_message_only_to_its_authority(
     client: TestClient, two_authorities: dict[str, dict[str, Any]]
 ) -> None:

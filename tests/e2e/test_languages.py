@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +11,21 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from portal.domain import i18n
-from tests.e2e.portal_page import button, field, fill, footer_link, heading, language_select, next_step
+from tests.e2e.a11y import assert_accessible
+from tests.e2e.portal_page import (
+    button,
+    field,
+    fill,
+    follow_sockets,
+    footer_link,
+    heading,
+    language_select,
+    next_step,
+)
 from tests.e2e.test_reply_flow import _link_for
 from tests.support import messages
 from tests.support.portal_process import PortalProcess
+from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.e2e
 LANGUAGES = i18n.available_languages()
@@ -90,6 +102,50 @@ def test_first_visit_language_order(portal: PortalProcess, case_service: Any, br
     page_lang("ar", "en-US,en;q=0.9", "ar")  # the case's preferred language first
     page_lang("ti", "tr-TR,tr;q=0.9", "tr")  # then the browser's
     page_lang("ti", "ja-JP", "de")  # then German
+
+
+VIEWPORTS = {"phone": {"width": 360, "height": 740}, "desktop": {"width": 1280, "height": 900}}
+
+
+@pytest.mark.parametrize("screen", VIEWPORTS)
+def test_a_case_without_a_language_opens_in_the_browsers_and_a_pick_is_kept(
+    portal: PortalProcess, case_service: Any, browser: Browser, screen: str
+) -> None:
+    """An Arabic phone opens an Arabic page when the authority recorded no language; English
+    picked on the page is what the next link on this device opens in, whatever the case says."""
+    ctx = follow_sockets(
+        browser.new_context(
+            viewport=VIEWPORTS[screen], locale="ar", extra_http_headers={"Accept-Language": "ar,en;q=0.5"}
+        )
+    )
+    try:
+        page = ctx.new_page()
+        first = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000510", language=None))
+        page.goto(_link_for(portal, first))
+        expect(page.locator("html")).to_have_attribute("lang", "ar")
+        expect(page.locator("html")).to_have_attribute("dir", "rtl")
+        expect(button(page, "overview.start", "ar")).to_be_visible()
+        assert_accessible(page, f"{screen}: Arabic chosen by the browser")
+        assert not [c for c in ctx.cookies() if c["name"] == i18n.LANGUAGE_COOKIE]  # nothing picked yet
+        _choose(page, "en")
+        expect(button(page, "overview.start", "en")).to_be_visible()
+        [cookie] = wait_until(
+            lambda: [c for c in ctx.cookies() if c["name"] == i18n.LANGUAGE_COOKIE], "the language cookie"
+        )
+        # Only the code; for this site, not sent along from other sites; kept for months, not forever.
+        assert (cookie["value"], cookie["path"], cookie["sameSite"]) == ("en", "/", "Lax")
+        assert 170 * 86400 < cookie["expires"] - time.time() < 190 * 86400
+        for reference, recorded in (("ABH-P-2026-000511", None), ("ABH-P-2026-000512", "ar")):
+            created = messages.create(case_service, messages.message_in(reference=reference, language=recorded))
+            later = ctx.new_page()
+            later.goto(_link_for(portal, created))
+            expect(later.locator("html")).to_have_attribute("lang", "en")
+            expect(later.locator("html")).to_have_attribute("dir", "ltr")
+            expect(button(later, "overview.start", "en")).to_be_visible()
+            later.close()
+        assert_accessible(page, f"{screen}: English picked")
+    finally:
+        ctx.close()
 
 
 @pytest.mark.parametrize("lang", ["ar", "fa"])

@@ -241,6 +241,33 @@ def test_staff_preview_side_by_side_no_reply_and_revoke(
     assert "Anhörung erledigt" not in json.dumps(entries)
 
 
+def test_the_applicants_language_cookie_leaves_the_staff_area_alone(
+    portal: PortalProcess, case_service: Any, staff_users: None, wide: Any
+) -> None:
+    """A shared front-desk computer where an applicant picked English: the staff area follows the
+    staff member's browser, the preview the case's language, and nothing there changes the pick."""
+    arabic = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000310", language="ar"))
+    unknown = messages.create(case_service, messages.message_in(reference="ABH-P-2026-000311", language=None))
+    staff = wide()
+    staff.context.add_cookies([{"name": i18n.LANGUAGE_COOKIE, "value": "en", "url": portal.url}])
+    _sign_in(staff, portal, "staff-a")  # found by its German labels
+    expect(staff.locator("html")).to_have_attribute("lang", "de")
+    for created, reference, shown in ((arabic, "ABH-P-2026-000310", "ar"), (unknown, "ABH-P-2026-000311", "de")):
+        _search(staff, reference)
+        rows = _rows(staff)
+        expect(rows).to_have_count(1)
+        if shown == "de":  # the list says that the case records no language
+            expect(rows.first).to_contain_text(i18n.translate("de", "staff.language_unknown"))
+        rows.first.get_by_role("link").first.click()
+        staff.wait_for_url(f"{portal.url}/staff/message/{created['id']}")
+        expect(staff.locator(".preview-column > div").first).to_have_attribute("lang", shown)
+        staff.go_back()
+        expect(_rows(staff).first).to_be_visible()
+    staff.get_by_label(i18n.translate("de", "language.label"), exact=True).select_option("ar")
+    expect(staff.locator("html")).to_have_attribute("dir", "rtl")
+    assert [c["value"] for c in staff.context.cookies() if c["name"] == i18n.LANGUAGE_COOKIE] == ["en"]
+
+
 def test_other_authority_sees_nothing(portal: PortalProcess, case_service: Any, staff_users: None, wide: Any) -> None:
     body = messages.message_in(reference="ABH-P-2026-000302")
     created = messages.create(case_service, body)

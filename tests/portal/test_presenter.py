@@ -134,8 +134,13 @@ def test_not_responsible_names_the_authority_that_is() -> None:
         messages.message_view("not_responsible", responsible_authority=responsible), "en", TODAY
     )
     assert view.responsible_name == "Landkreis Potsdam-Mittelmark"
-    # Only the ways of contact it has, one a line.
-    assert view.responsible_contact == "+49 33841 91-0\nhttps://example.org"
+    # Only the ways of contact it has, one a line; the website is a link of its own.
+    assert view.responsible_contact == "+49 33841 91-0"
+    assert view.responsible_website == "https://example.org"
+    # An address that is no web page never becomes a link.
+    odd = {**responsible, "website": "javascript:alert(1)"}
+    view = presenter.message_display(messages.message_view("not_responsible", responsible_authority=odd), "en", TODAY)
+    assert view.responsible_website == "" and view.responsible_contact.endswith("javascript:alert(1)")
     assert not view.answerable
 
 
@@ -285,3 +290,17 @@ def test_extra_code_options_are_the_further_documents_by_name() -> None:
     assert {"code": "registration_certificate", "name": "Meldebescheinigung"} in german
     assert {"code": "registration_certificate", "name": "Registration certificate"} in english
     assert all(o["name"] and o["name"] != e["name"] for o, e in zip(arabic, english, strict=True))
+
+
+def test_an_appointment_just_after_midnight_is_on_the_berlin_day() -> None:
+    # 23:30 UTC on 14 December is 00:30 on 15 December in Berlin: the page and the calendar agree.
+    msg = messages.message_view("appointment")
+    assert msg.appointment is not None
+    late = datetime(2026, 12, 14, 23, 30, tzinfo=UTC)
+    moved = msg.model_copy(
+        update={
+            "appointment": msg.appointment.model_copy(update={"starts_at": late, "ends_at": late + timedelta(hours=1)})
+        }
+    )
+    view = presenter.message_display(moved, "de", TODAY)
+    assert view.appointment_when == "15. Dezember 2026, 00:30 bis 01:30 Uhr"

@@ -53,12 +53,14 @@ def message_in(
     reference: str = REFERENCE,
     today: date | None = None,
     deadline_in_days: int = 21,
-    language: str = "de",
+    language: str | None = "de",
     applicant: str = APPLICANT,
     items: Sequence[Mapping[str, Any]] = ITEMS,
     **overrides: Any,
 ) -> dict[str, Any]:
-    """An authority's new message of ``kind``; ``overrides`` replace whole top-level fields."""
+    """An authority's new message of ``kind``; ``overrides`` replace whole top-level fields.
+
+    ``language=None``: the authority recorded no language (the field is left out)."""
     today = today or date.today()
     submitted = (today - timedelta(days=26)).isoformat()
     body: dict[str, Any] = {
@@ -72,10 +74,11 @@ def message_in(
             "service_id": "99010036013000",
             "submitted_on": submitted,
             "applicant_name": applicant,
-            "preferred_language": language,
             "submitted_documents": [{"title": "Reisepass", "submitted_on": submitted}],
         },
     }
+    if language is not None:
+        body["case"]["preferred_language"] = language
     if kind in DEADLINE_KINDS:
         body["deadline"] = (today + timedelta(days=deadline_in_days)).isoformat()
     if kind in ITEM_KINDS:

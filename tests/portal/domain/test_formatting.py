@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from portal.domain import formatting as f
+from portal.domain import i18n
 
 NBSP = "\u00a0"
 
@@ -103,3 +104,21 @@ def test_plural_forms_of_a_deadline() -> None:
     assert f.format_days_left(date(2026, 12, 7), today, "ru") == "через 1 день"
     assert f.format_days_left(date(2026, 12, 8), today, "ru") == "через 2 дня"
     assert f.format_days_left(date(2026, 12, 7), today, "de") == "in 1 Tag"
+
+
+def test_minutes_from_now_take_the_word_each_number_needs() -> None:
+    """No fixed word beside the number: Arabic's one, two, 3–10, 11–99 and 100 each differ."""
+    arabic = [f.format_in_minutes(n, "ar") for n in (1, 2, 5, 11, 100)]
+    assert arabic == ["خلال دقيقة واحدة", "خلال دقيقتين", "خلال 5 دقائق", "خلال 11 دقيقة", "خلال 100 دقيقة"]
+    assert [f.format_in_minutes(n, "ru") for n in (1, 3, 5)] == ["через 1 минуту", "через 3 минуты", "через 5 минут"]
+    assert (f.format_in_minutes(1, "de"), f.format_in_minutes(5, "de-simple")) == ("in 1 Minute", "in 5 Minuten")
+    # Whole minutes however many: 90 minutes is not rounded to "in 2 hours".
+    assert f.format_in_minutes(90, "en") == "in 90 minutes"
+
+
+def test_the_session_warning_counts_minutes_the_languages_way() -> None:
+    """The page's text gets "in N minutes" from CLDR, not a number beside a fixed word."""
+    for lang, n in (("ar", 2), ("ar", 5), ("de", 1), ("ru", 3)):
+        phrase = f.format_in_minutes(n, lang)
+        text = i18n.fill(i18n.catalogue(lang)["session.warning_body"], {"in_minutes": phrase})
+        assert phrase in text and "{" not in text

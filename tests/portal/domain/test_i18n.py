@@ -72,12 +72,35 @@ def test_glossary_matches_the_german_terms(lang: str) -> None:
 
 
 def test_pick_language_order() -> None:
+    """The device's own pick, then the case's recorded language, then the browser, then German."""
     supported = ["de", "en", "ar"]
-    assert i18n.pick_language("ar", "en-US,en;q=0.9", supported) == "ar"
-    assert i18n.pick_language("ti", "fr;q=0.9, en-GB;q=0.8", supported) == "en"
-    assert i18n.pick_language(None, "xx, *;q=0.1", supported) == "de"
-    assert i18n.pick_language(None, "en;q=0, ar;q=0.5", supported) == "ar"
-    assert i18n.pick_language(None, None, supported) == "de"
+    assert i18n.pick_language("en", "ar", "ar", supported) == "en"
+    assert i18n.pick_language(None, "ar", "en-US,en;q=0.9", supported) == "ar"
+    assert i18n.pick_language("", None, "ar", supported) == "ar"
+    assert i18n.pick_language(None, "ti", "fr;q=0.9, en-GB;q=0.8", supported) == "en"
+    assert i18n.pick_language("xx", None, "xx, *;q=0.1", supported) == "de"
+    assert i18n.pick_language(None, None, "en;q=0, ar;q=0.5", supported) == "ar"
+    assert i18n.pick_language(None, None, None, supported) == "de"
+
+
+def test_a_case_without_a_language_lets_the_browser_choose() -> None:
+    supported = i18n.available_languages()
+    assert i18n.pick_language(None, None, "ar-EG,ar;q=0.9,en;q=0.8", supported) == "ar"
+    assert i18n.pick_language(None, None, "fa-IR", supported) == "fa"
+
+
+def test_negotiation_matches_tags_and_their_language() -> None:
+    supported = i18n.available_languages()
+    assert i18n.negotiate("zh-Hans-CN,zh;q=0.9", supported) == "zh"
+    assert i18n.negotiate("pt-BR, uk-UA;q=0.7, ru;q=0.8", supported) == "ru"
+    assert i18n.negotiate("DE-simple", supported) == "de-simple"
+    assert i18n.negotiate("de-AT", supported) == "de"
+    # Weights decide, not the order; q=0 means "not this one"; junk counts as nothing.
+    assert i18n.negotiate("en;q=0.2, tr;q=0.9", supported) == "tr"
+    assert i18n.negotiate("ar;q=0, fr;q=0.1", supported) == "fr"
+    assert i18n.negotiate("tlh, x-klingon;q=0.5, *", supported) is None
+    assert i18n.negotiate("", supported) is None
+    assert i18n.negotiate("en;q=abc, es", supported) == "es"
 
 
 def test_plural_forms_follow_cldr() -> None:
@@ -122,3 +145,8 @@ def test_pages_get_every_text_they_name_and_not_the_servers_own() -> None:
     assert missing == []
     assert not any(k.startswith(i18n.SERVER_SIDE_SECTIONS) for k in texts)
     assert not any(k.startswith(i18n.SERVER_SIDE_SECTIONS) for k in named)
+
+
+def test_a_file_name_keeps_its_own_direction_in_a_sentence() -> None:
+    sentence = i18n.translate("ar", "upload.removed", name=i18n.isolate("2024 (1).pdf"))
+    assert "\u20682024 (1).pdf\u2069" in sentence

@@ -221,6 +221,11 @@ async def test_link_openings_are_limited_per_address(limited: Tab, downstream: D
     # German when the browser asks for nothing we offer.
     german = await here.get(f"/r/{TOKEN}", headers={"accept-language": "ja"})
     assert '<html lang="de"' in german.text and "Minute" in german.text
+    # The language this person picked on an earlier page (the cookie) comes before the browser's.
+    picked = await here.get(f"/r/{TOKEN}", headers={"accept-language": "en", "cookie": "other=1; rk_lang=ar"})
+    assert '<html lang="ar" dir="rtl"' in picked.text
+    broken = await here.get(f"/r/{TOKEN}", headers={"accept-language": "en", "cookie": 'rk_lang="'})
+    assert '<html lang="en"' in broken.text
 
 
 async def test_link_openings_are_limited_per_link(limited: Tab) -> None:

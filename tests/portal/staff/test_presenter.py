@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, timedelta
 
+from portal.domain import i18n
 from portal.domain.outgoing import OutboxState, OutgoingReply
 from portal.outbox.store import OutboxEntry
 from portal.staff.presenter import staff_row, staff_rows
@@ -35,6 +36,11 @@ def test_days_left_only_while_the_link_is_open_and_unknown_languages_by_code() -
     row = staff_row(summary(link_state="expired", preferred_language="ti"), None, None, "de", date(2026, 12, 6))
     assert row.days_left == "" and row.deadline == "20. Dezember 2026"
     assert row.language == "ti"
+
+
+def test_a_case_without_a_recorded_language_says_so_in_the_staff_members_language() -> None:
+    row = staff_row(summary(preferred_language=None), None, None, "en", date(2026, 12, 6))
+    assert row.language == i18n.translate("en", "staff.language_unknown")
 
 
 def _rejected() -> OutboxEntry:

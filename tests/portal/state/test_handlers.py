@@ -43,6 +43,7 @@ ALLOWED: dict[str, set[str]] = {
     "PreviewState": {"ask_revoke", "cancel_revoke", "open_preview", "revoke", "show_language", "switch_language"},
     "ReplyState": {
         "ask_for_more_time",
+        "download_calendar",
         "fix_problem",
         "go_to",
         "merge_photos",
