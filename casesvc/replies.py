@@ -100,22 +100,25 @@ class PlannedFile:
 def _check_files(reply: ReplyIn, parts: Mapping[str, BinaryIO], max_file_bytes: int) -> list[PlannedFile]:
     referenced = [key for item in reply.items for key in item.files]
     referenced += [key for doc in reply.extra_documents for key in doc.files]
-    declared = [meta.key for meta in reply.files]
+    attached = [*reply.files, *([reply.receipt] if reply.receipt is not None else [])]
+    declared = [meta.key for meta in attached]
     problems = []
     if len(set(declared)) != len(declared):
         problems.append("a file key is declared twice")
     if len(set(referenced)) != len(referenced):
         problems.append("a file is referenced twice")
-    if set(referenced) != set(declared):
+    if set(referenced) != {meta.key for meta in reply.files}:
         problems.append("every declared file must be referenced by an item or extra document, and vice versa")
+    if reply.receipt is not None and reply.receipt.media_type != "application/pdf":
+        problems.append("the receipt is a PDF")
     if set(parts) != set(declared):
         problems.append("the multipart file parts do not match the declared files")
     if problems:
         raise unprocessable("file_mismatch", "; ".join(problems))
-    for meta in reply.files:
+    for meta in attached:
         if meta.size > max_file_bytes:
             raise ServiceError(413, "too_large", f"file {meta.key} is larger than {max_file_bytes} bytes")
-    return [PlannedFile(meta=meta, source=parts[meta.key]) for meta in reply.files]
+    return [PlannedFile(meta=meta, source=parts[meta.key]) for meta in attached]
 
 
 def _check_extension(message: MessageIn, reply: ReplyIn) -> None:
@@ -317,6 +320,7 @@ def reply_out(reply: ReplyRow, message: MessageRow, files: Sequence[ReplyFileRow
         appointment=payload.appointment,
         extension_request=payload.extension_request,
         declaration=payload.declaration,
+        receipt=by_key[payload.receipt.key] if payload.receipt is not None else None,
     )
 
 

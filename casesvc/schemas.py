@@ -318,6 +318,12 @@ class ReplyIn(Strict):
     )
     declaration: bool
     files: list[FileMeta] = Field(default_factory=list, max_length=60)
+    receipt: FileMeta | None = Field(
+        default=None,
+        description="The portal's receipt of this reply (a PDF, a file of its own, sent as a multipart part "
+        "under its key like the other files): the document the applicant keeps, with the whole text in German "
+        "and, for an applicant who used another language, in that language too. No item refers to it.",
+    )
 
 
 class ReplyCreated(Strict):
@@ -365,6 +371,9 @@ class ReplyOut(Strict):
     appointment: AppointmentReply | None
     extension_request: ExtensionRequest | None = None
     declaration: bool
+    receipt: FileOut | None = Field(
+        default=None, description="The receipt the applicant was given (fetch it like the other files)"
+    )
 
 
 class ReplyPage(Strict):

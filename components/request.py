@@ -11,7 +11,7 @@ from reflex.vars import ArrayVar, ObjectVar, Var
 from components.vars import Texts
 
 if TYPE_CHECKING:
-    from portal.presenter import ExtensionDisplay, GlossaryDisplay, ItemDisplay, MessageDisplay
+    from portal.presenter import ExtensionDisplay, GlossaryDisplay, ItemDisplay, MessageDisplay, SubmittedDisplay
 
 
 def fact(label: Var[str], value: Var[Any]) -> rx.Component:
@@ -203,6 +203,14 @@ def _more_time(
     )
 
 
+def _submitted_document(d: ObjectVar[SubmittedDisplay]) -> rx.Component:
+    # The German title and the date in the page's language each in their own isolate.
+    return rx.el.li(
+        rx.el.bdi(d.title, lang="de"),
+        rx.cond(d.submitted_on != "", rx.fragment(" (", rx.el.bdi(d.submitted_on), ")")),
+    )
+
+
 def request_background(t: Texts, msg: ObjectVar[MessageDisplay]) -> rx.Component:
     """Below the action: whom to contact, what the authority already has, earlier messages."""
     return rx.fragment(
@@ -211,7 +219,7 @@ def request_background(t: Texts, msg: ObjectVar[MessageDisplay]) -> rx.Component
             msg.submitted_documents.length() > 0,
             rx.el.section(
                 rx.el.h2(t["request.submitted_documents"]),
-                rx.el.ul(rx.foreach(msg.submitted_documents, lambda d: rx.el.li(rx.el.bdi(d), lang="de", dir="auto"))),
+                rx.el.ul(rx.foreach(msg.submitted_documents, _submitted_document)),
                 class_name="card",
             ),
         ),

@@ -315,7 +315,7 @@ def _open_parts(
         parts: list[tuple[str, tuple[str | None, bytes | IO[bytes], str]]] = [
             ("reply", (None, reply_json, "application/json"))
         ]
-        for file in reply.files:
+        for file in reply.attached:
             handle = stack.enter_context(files.open(file.stored_as))
             parts.append((file.key, (file.name, handle, file.media_type)))
         yield parts

@@ -100,5 +100,5 @@ def _refusal(resolved: ResolvedLink) -> errors.LinkError | None:
     if resolved.state is LinkState.revoked:
         return errors.LinkRevoked()
     if resolved.state is LinkState.answered:
-        return errors.LinkAnswered(resolved.answered_at)
+        return errors.LinkAnswered(resolved.answered_at, message_id=resolved.message_id)
     return None

@@ -59,6 +59,16 @@ class ItemDisplay:
 
 
 @dataclasses.dataclass
+class SubmittedDisplay:
+    """A document the authority already has: its German title and the date in the page's
+    language, kept apart so each is isolated in its own direction (an Arabic date inside a German
+    title scrambles otherwise)."""
+
+    title: str = ""
+    submitted_on: str = ""
+
+
+@dataclasses.dataclass
 class HistoryDisplay:
     subject: str = ""
     sent: str = ""
@@ -91,7 +101,7 @@ class MessageDisplay:
     service_name: str = ""
     submitted_on: str = ""
     applicant_name: str = ""
-    submitted_documents: list[str] = dataclasses.field(default_factory=list)
+    submitted_documents: list[SubmittedDisplay] = dataclasses.field(default_factory=list)
     history: list[HistoryDisplay] = dataclasses.field(default_factory=list)
     appointment_when: str = ""
     appointment_place: str = ""
@@ -166,7 +176,8 @@ def message_display(msg: MessageView, lang: str, today: date) -> MessageDisplay:
         submitted_on=_date(c.submitted_on, lang),
         applicant_name=c.applicant_name,
         submitted_documents=[
-            d.title + (f" ({_date(d.submitted_on, lang)})" if d.submitted_on else "") for d in c.submitted_documents
+            SubmittedDisplay(d.title, _date(d.submitted_on, lang) if d.submitted_on else "")
+            for d in c.submitted_documents
         ],
         history=[
             HistoryDisplay(

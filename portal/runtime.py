@@ -24,6 +24,7 @@ from portal.intake.pipeline import Limits
 from portal.intake.scanner import make_scanner
 from portal.outbox.delivery import RetryPolicy
 from portal.outbox.draft_marks import DraftMarks
+from portal.outbox.receipts import Receipts
 from portal.outbox.saved_drafts import SavedDrafts
 from portal.outbox.store import PortalStore
 from portal.protection.quotas import LinkSessions
@@ -72,6 +73,12 @@ def drafts() -> DraftMarks:
 @lru_cache(maxsize=1)
 def saved_drafts() -> SavedDrafts:
     return SavedDrafts(store().engine)
+
+
+@lru_cache(maxsize=1)
+def receipts() -> Receipts:
+    """The applicants' copies of their receipts, until their links expire."""
+    return Receipts(store().engine)
 
 
 @lru_cache(maxsize=1)

@@ -73,6 +73,9 @@ class PortalSettings(BaseSettings):
     # "database" (the portal's database, which every instance shares; see portal.storage).
     file_storage: Literal["local", "database"] = "local"
     public_url: str = "http://localhost:3000"
+    # The fonts of the receipt PDF (portal.receipt_pdf names the files under it): Debian's
+    # fonts-noto-core and fonts-droid-fallback, installed by scripts/setup; never fetched.
+    receipt_fonts_dir: Path = Path("/usr/share/fonts/truetype")
     # The one port the production portal serves frontend, websocket and uploads on.
     port: int = Field(default=3000, ge=1, le=65535)
     # Reflex's own setting, read here too: set, Reflex keeps the sessions' state in this Redis

@@ -68,9 +68,11 @@ class LinkRevoked(LinkError):
 class LinkAnswered(LinkError):
     code = "link_answered"
 
-    def __init__(self, answered_at: datetime | None = None) -> None:
+    def __init__(self, answered_at: datetime | None = None, message_id: str = "") -> None:
         super().__init__(None, answered_at=answered_at)
         self.answered_at = answered_at
+        # Whose link said so: the session that holds it may fetch that reply's receipt again.
+        self.message_id = message_id
 
 
 class AlreadySubmitted(LinkError):

@@ -93,6 +93,13 @@ class OutgoingReply(_Wire):
     extension_request: ExtensionRequest | None = None
     declaration: bool
     files: tuple[OutgoingFile, ...] = ()
+    # The receipt the applicant keeps (portal.domain.receipt), sent as a file of its own.
+    receipt: OutgoingFile | None = None
+
+    @property
+    def attached(self) -> tuple[OutgoingFile, ...]:
+        """Every file that travels with the reply: the applicant's, then the receipt."""
+        return (*self.files, *((self.receipt,) if self.receipt is not None else ()))
 
     @field_serializer("submitted_at")
     def _offset(self, value: datetime) -> str:
@@ -102,11 +109,13 @@ class OutgoingReply(_Wire):
     def wire(self) -> dict[str, Any]:
         """The ``ReplyIn`` body as JSON values (no file paths): what is stored and what is sent.
 
-        Without a request for more time the field is left out rather than sent as null: such a
-        body stays what it was before the field existed, for a case service not yet updated."""
+        Fields a reply may lack (a request for more time, a receipt) are left out rather than sent
+        as null: such a body, stored before the field existed, is sent exactly as it was stored, and
+        a case service not yet updated takes it."""
         body = self.model_dump(mode="json")
-        if body["extension_request"] is None:
-            del body["extension_request"]
+        for optional in ("extension_request", "receipt"):
+            if body.get(optional) is None:
+                body.pop(optional, None)
         return body
 
     @classmethod
@@ -114,7 +123,11 @@ class OutgoingReply(_Wire):
         """The reply again from :meth:`wire` and each file's storage key by multipart key. Raises
         ValueError (pydantic's ValidationError) when the two do not fit together."""
         files = body.get("files", [])
-        unplaced = {f.get("key") for f in files} - set(stored_as)
+        receipt = body.get("receipt")
+        unplaced = {f.get("key") for f in [*files, *([receipt] if receipt else [])]} - set(stored_as)
         if unplaced:
             raise ValueError("a declared file has no storage key")
-        return cls.model_validate({**body, "files": [{**f, "stored_as": stored_as[f["key"]]} for f in files]})
+        placed = {**body, "files": [{**f, "stored_as": stored_as[f["key"]]} for f in files]}
+        if receipt:
+            placed["receipt"] = {**receipt, "stored_as": stored_as[receipt["key"]]}
+        return cls.model_validate(placed)

@@ -1,4 +1,5 @@
-"""The sandbox's jobs: every parse, render and re-encode of an upload, as the child runs it.
+"""The sandbox's jobs: every parse, render and re-encode of an upload, and the receipt's layout,
+as the child runs it.
 
 The fork server (:mod:`portal.intake.sandbox`) imports this module once, calls :func:`preload`
 and then runs ``JOBS[name](args)`` in a limited child per job; arguments and answers are JSON.
@@ -17,6 +18,9 @@ job                       what the child does
 ``sanitise_pdf``          :func:`portal.intake.pdfs.sanitise_pdf` (remove active content)
 ``describe``              quality hints (images) and the thumbnail (PDF page 1 by PDFium)
 ``merge``                 :func:`portal.intake.merge.write_merged_pdf` (photos into a PDF)
+``receipt``               :func:`portal.receipt_pdf.render` into a new file; answers pages
+                          (the layout takes a few hundred milliseconds of CPU, which a
+                          child spends without holding the portal's event loop)
 ========================  =============================================================
 """
 
@@ -24,15 +28,19 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import magic
 from PIL import Image
 
+from portal import receipt_pdf
+from portal.domain.receipt import document_from_json
 from portal.intake import formats, images, merge, pdfs, quality
 from portal.intake import thumbnails as preview
 from portal.intake.confined import inspection_from, limits_from, to_json
+from portal.intake.files import open_private
 from portal.intake.inspection import Inspection
 from portal.intake.limits import Limits
 
@@ -80,6 +88,14 @@ def _merge(args: dict[str, Any]) -> int:
     return merge.write_merged_pdf(paths, Path(args["out"]), limits_from(args["limits"]))
 
 
+def _receipt(args: dict[str, Any]) -> int:
+    document = document_from_json(args["document"])
+    rendered = receipt_pdf.render(document, Path(args["fonts_dir"]), datetime.fromisoformat(args["created"]))
+    with open_private(Path(args["out"])) as out:
+        out.write(rendered.pdf)
+    return rendered.pages
+
+
 JOBS: Mapping[str, Callable[[dict[str, Any]], Any]] = {
     "inspect": _inspect,
     "check_pdf": _check("check_pdf"),
@@ -88,6 +104,7 @@ JOBS: Mapping[str, Callable[[dict[str, Any]], Any]] = {
     "sanitise_pdf": _step(pdfs.sanitise_pdf),
     "describe": _describe,
     "merge": _merge,
+    "receipt": _receipt,
 }
 
 

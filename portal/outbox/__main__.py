@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{rejected.reference}\tmessage={rejected.message_id}\tcode={rejected.last_error_code}"
                     f"\treceived={rejected.created_at.isoformat(timespec='seconds')}"
                 )
-                for file in rejected.held_reply().files:
+                for file in rejected.held_reply().attached:
                     print(f"\t{file.stored_as}")
             return 0
         if args.command == "retry":
@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             entry = store.mark_resolved(args.reference)
             if entry is not None:
                 make_storage(settings.file_storage, store.engine, settings.files_dir, clock.now).delete(
-                    f.stored_as for f in entry.held_reply().files
+                    f.stored_as for f in entry.held_reply().attached
                 )
         if entry is None:
             print("error: not_rejected", file=sys.stderr)

@@ -30,8 +30,9 @@ def files_fit(reply: OutgoingReply, limits: Limits) -> str | None:
 
 
 def files_intact(reply: OutgoingReply, files: FileStorage) -> str | None:
-    """Every file to send is in ``files`` with exactly the size and SHA-512 the reply declares."""
-    for file in reply.files:
+    """Every file to send (the receipt too) is in ``files`` with exactly the size and SHA-512 the
+    reply declares."""
+    for file in reply.attached:
         if _measure(files, file.stored_as) != (file.size, file.sha512):
             return "upload_missing"
     return None

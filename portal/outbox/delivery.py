@@ -171,7 +171,7 @@ async def _deliver_one(
     else:
         await asyncio.to_thread(store.mark_delivered, entry.id, delivery.reply_id, delivery.received_at)
         # The case service has the files now: the portal keeps no copy.
-        await asyncio.to_thread(files.delete, [f.stored_as for f in entry.held_reply().files])
+        await asyncio.to_thread(files.delete, [f.stored_as for f in entry.held_reply().attached])
         counters.delivered.inc()
         log.info("outbox %s: delivered", entry.reference)
         tally.delivered.append(entry.reference)

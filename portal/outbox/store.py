@@ -41,6 +41,8 @@ from sqlalchemy.exc import IntegrityError
 from portal.database import UtcDateTime, make_engine
 from portal.domain.errors import AlreadySubmitted
 from portal.domain.outgoing import HOLDS_FILES, OutboxState, OutgoingFile, OutgoingReply
+from portal.outbox import receipts
+from portal.outbox.receipts import KeptReceipt
 
 # Crockford-like: no 0/O, 1/I, so a reference read out on the phone is unambiguous.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -111,6 +113,10 @@ outbox = Table(
 )
 
 
+class ReferenceTaken(Exception):
+    """The reference drawn for a reply is another entry's already (about once in 10^12 draws)."""
+
+
 def new_reference() -> str:
     """``RK-XXXX-XXXX``: 40 random bits, plenty for uniqueness per portal (collisions retried)."""
     chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
@@ -124,6 +130,7 @@ class PortalStore:
 
     def create_all(self) -> None:
         metadata.create_all(self.engine)
+        receipts.create_all(self.engine)
 
     def check(self) -> None:
         """Raises when the database cannot answer a query (the portal's readiness)."""
@@ -141,25 +148,31 @@ class PortalStore:
         reply: OutgoingReply,
         idempotency_key: str,
         now: datetime,
+        reference: str | None = None,
+        receipt: KeptReceipt | None = None,
     ) -> OutboxEntry:
         """Commit a reply for delivery and return its entry (with the applicant's reference).
 
         The same ``idempotency_key`` again returns the first entry, so a double submit gives one
         reply; another key for a message already in the outbox raises ``AlreadySubmitted``.
+        ``reference`` (drawn by :func:`new_reference` before, because the receipt names it) is
+        used instead of a new one, and raises ``ReferenceTaken`` if another entry has it;
+        ``receipt``, the applicant's copy of it, is stored in the same transaction.
         """
         if not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
             raise ValueError("idempotency key must be 1..128 of [A-Za-z0-9_-]")
         payload_json = reply.wire()
-        files_json = [_stored_file(f) for f in reply.files]
+        files_json = [_stored_file(f) for f in reply.attached]
         for _ in range(5):
             existing = self.by_message(message_id)
             if existing is not None:
                 return self._same_submission(existing, idempotency_key)
+            drawn = reference or new_reference()
             try:
                 with self.engine.begin() as conn:
                     row_id = conn.execute(
                         insert(outbox).values(
-                            reference=new_reference(),
+                            reference=drawn,
                             message_id=message_id,
                             idempotency_key=idempotency_key,
                             payload=payload_json,
@@ -171,6 +184,8 @@ class PortalStore:
                             created_at=now,
                         )
                     ).inserted_primary_key
+                    if receipt is not None:
+                        receipts.insert(conn, message_id, drawn, receipt, now)
                 assert row_id is not None
                 entry = self._get_by_id(int(row_id[0]))
                 assert entry is not None
@@ -183,6 +198,8 @@ class PortalStore:
                     return self._same_submission(existing, idempotency_key)
                 if self._get_by_key(idempotency_key) is not None:
                     raise ValueError("idempotency key already used for another message") from None
+                if reference is not None:
+                    raise ReferenceTaken(reference) from None
         raise RuntimeError("could not draw a free reference")
 
     @staticmethod

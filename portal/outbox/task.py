@@ -59,6 +59,12 @@ def _purge_expired_drafts(settings: PortalSettings, now: datetime) -> None:
         log.info("purged the files of drafts whose link expired: %d", len(doomed))
 
 
+def _purge_expired_receipts(settings: PortalSettings, now: datetime) -> None:
+    # The applicant's copy of a receipt goes with the link, as a saved draft does (the case
+    # service has its own copy).
+    runtime.receipts().purge_expired(now)
+
+
 def _purge_uploads(settings: PortalSettings, now: datetime) -> None:
     # Drafts first: a submit adds its files to the outbox before it forgets the draft, so each
     # file of a reply being committed meanwhile is in one of the two reads.
@@ -89,6 +95,7 @@ def _purge_delivered(settings: PortalSettings, now: datetime) -> None:
 
 _PURGE_STEPS: tuple[tuple[str, Callable[[PortalSettings, datetime], None]], ...] = (
     ("expired drafts", _purge_expired_drafts),
+    ("expired receipts", _purge_expired_receipts),
     ("uploads", _purge_uploads),
     ("draft marks", _purge_draft_marks),
     ("link sessions", _purge_link_sessions),

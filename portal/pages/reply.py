@@ -6,6 +6,7 @@ import reflex as rx
 
 from components.forms import draft_status
 from components.layout import notice, page_shell
+from components.receipt import receipt_download
 from components.request import request_overview
 from portal.pages import steps
 from portal.state.reply import ReplyState as S
@@ -25,6 +26,7 @@ def _error_view() -> rx.Component:
             t["link." + code + "_body"],
             rx.cond(S.error_when != "", rx.el.p(t["link.answered_when"], " ", rx.el.bdi(S.error_when))),
             rx.cond(S.error_wait != "", rx.el.p(S.error_wait, id="error-wait")),
+            rx.cond(S.receipt_ready, receipt_download(t, S.receipt_gone, S.download_receipt)),
             rx.cond(
                 (code == "case_service_unavailable") | (code == "too_many_attempts"),
                 rx.el.button(t["link.retry"], type="button", class_name="button-primary", on_click=S.retry),

@@ -19,6 +19,7 @@ from components.forms import (
     upload_errors,
     upload_zone,
 )
+from components.receipt import receipt_download
 from components.request import calendar_offer, contact_card, item_facts
 from portal.state.reply import ReplyState as S
 
@@ -313,7 +314,9 @@ def review_step() -> rx.Component:
                 ),
                 rx.cond(
                     S.appointment_answer == "reschedule",
-                    rx.el.p(S.appointment_reason, " — ", S.appointment_times, class_name="prewrap"),
+                    rx.el.p(
+                        rx.el.bdi(S.appointment_reason), " — ", rx.el.bdi(S.appointment_times), class_name="prewrap"
+                    ),
                 ),
                 _change(t["appointment.answer_heading"], "appointment"),
                 class_name="card",
@@ -328,7 +331,7 @@ def review_step() -> rx.Component:
                         rx.el.ul(rx.foreach(item.files, lambda f: rx.el.li(rx.el.bdi(f.name), " · ", f.size))),
                         rx.cond(
                             item.not_available,
-                            rx.el.p(item.reason, " ", rx.el.bdi(item.expected_date), class_name="prewrap"),
+                            rx.el.p(rx.el.bdi(item.reason), " ", rx.el.bdi(item.expected_date), class_name="prewrap"),
                         ),
                         field_errors(item.errors, item.id + "-review"),
                         _change(item.title, "item", item.index),
@@ -337,7 +340,9 @@ def review_step() -> rx.Component:
                 ),
                 rx.el.div(
                     rx.el.h2(t["text.heading"]),
-                    rx.el.p(rx.cond(S.text != "", S.text, t["review.nothing"]), class_name="prewrap"),
+                    # What the applicant typed takes its own direction (Latin text on an Arabic page keeps
+                    # its full stop at the end).
+                    rx.el.p(rx.cond(S.text != "", S.text, t["review.nothing"]), dir="auto", class_name="prewrap"),
                     _change(t["text.heading"], "text"),
                     class_name="card",
                 ),
@@ -371,6 +376,7 @@ def done_step() -> rx.Component:
             class_name="card success",
             role="status",
         ),
+        rx.cond(S.receipt_ready, receipt_download(t, S.receipt_gone, S.download_receipt)),
         rx.el.h2(t["done.next_heading"]),
         rx.el.p(t["done.next"]),
         rx.el.p(t["done.keep_reference"]),

@@ -49,6 +49,8 @@ class LinkMixin(rx.State, mixin=True):
         def _go(self, step: steps.Step) -> None: ...
         def _document_attributes(self) -> EventSpec: ...
         def _pick_initial(self, recorded: str | None, *, remembered: bool = True) -> list[EventSpec]: ...
+        def _receipt_after_failure(self, exc: errors.PortalError) -> None: ...
+        def _withdraw_receipt(self) -> None: ...
         def _forget_saving(self) -> None: ...
         async def _restore_saved(self, message: MessageView) -> None: ...
         async def _pull_draft(self) -> Pulled: ...
@@ -104,6 +106,8 @@ class LinkMixin(rx.State, mixin=True):
             self._fail(errors.PortalError())
             return
         message = opened.message
+        if await self._committed_here(message.id):
+            return
         if self._message is None or self._message.id != message.id or self._draft is None:
             self._message = message
             self._start_draft(message)
@@ -118,6 +122,18 @@ class LinkMixin(rx.State, mixin=True):
         await asyncio.to_thread(
             runtime.link_sessions().open, self._client_token(), message.id, message.expires_at, datetime.now(UTC)
         )
+
+    async def _committed_here(self, message_id: str) -> bool:
+        """A reply to the message is in this portal's outbox, not delivered yet (the case service
+        still says open): the link shows the answered page, with the receipt, as once delivered."""
+        try:
+            entry = await asyncio.to_thread(runtime.store().by_message, message_id)
+        except Exception:
+            return False  # the submit would find it and say so
+        if entry is None:
+            return False
+        self._fail(errors.LinkAnswered(answered_at=entry.created_at, message_id=message_id))
+        return True
 
     def _client_token(self) -> str:
         return self.router.session.client_token
@@ -143,6 +159,7 @@ class LinkMixin(rx.State, mixin=True):
         return True
 
     def _fail(self, exc: errors.PortalError) -> None:
+        self._receipt_after_failure(exc)
         self.phase = "error"
         self.error_code = exc.code
         # Only an answered link's page says when; any other failure leaves no time behind.
@@ -164,6 +181,7 @@ class LinkMixin(rx.State, mixin=True):
         self._go(steps.OVERVIEW)
         self.done_reference = ""
         self._sent_extension = None
+        self._withdraw_receipt()
 
     async def _binding_lost(self) -> None:
         """An event from another address or browser than the link was opened in (state.binding):

@@ -34,13 +34,16 @@ from portal.state.extension import ExtensionMixin
 from portal.state.focus import focus
 from portal.state.language import LanguageState
 from portal.state.link import LinkMixin
+from portal.state.receipt import ReceiptMixin
 from portal.state.saving import DraftSavingMixin, Pulled, saves_draft
 from portal.state.uploads import UploadMixin
 
 log = logging.getLogger(__name__)
 
 
-class ReplyState(LinkMixin, AnswersMixin, ExtensionMixin, UploadMixin, CalendarMixin, DraftSavingMixin, LanguageState):
+class ReplyState(
+    LinkMixin, AnswersMixin, ExtensionMixin, UploadMixin, CalendarMixin, DraftSavingMixin, ReceiptMixin, LanguageState
+):
     """One applicant session behind one reply link."""
 
     # What the page shows (derived from the server-side parts by _render).
@@ -72,6 +75,9 @@ class ReplyState(LinkMixin, AnswersMixin, ExtensionMixin, UploadMixin, CalendarM
     done_reference: str = ""
     done_received: str = ""
     done_extension: str = ""  # the request for more time sent, and that the deadline stands
+    # The receipt of the reply this session sent, or whose link it holds (portal.state.receipt).
+    receipt_ready: bool = False
+    receipt_gone: bool = False
     max_text_chars: int = runtime.settings().max_text_chars
 
     # What stays on the server.
@@ -84,6 +90,7 @@ class ReplyState(LinkMixin, AnswersMixin, ExtensionMixin, UploadMixin, CalendarM
     _answered_at: datetime | None = None
     _received: datetime | None = None
     _sent_extension: date | None = None
+    _receipt_message_id: str = ""
     # The client the link was verified from (state.binding); the session ends anywhere else.
     _bound_to: str = ""
     _wait_minutes: int = 0
@@ -281,12 +288,14 @@ class ReplyState(LinkMixin, AnswersMixin, ExtensionMixin, UploadMixin, CalendarM
         if (shown := await self._show_newer_draft()) is not None:
             return shown
         try:
-            entry = await asyncio.to_thread(
-                runtime.store().enqueue, self._message.id, outgoing, self._idempotency_key, now
-            )
+            entry = await self._commit_with_receipt(outgoing, now)
         except errors.LinkError as exc:
             self._fail(exc)
             return None
+        if entry is None:
+            self._problem_list = [reply.Problem(field="review", code="receipt_failed")]
+            self._render()
+            return self._focus_summary()
         delivery.kick()  # deliver now rather than at the loop's next poll
         with contextlib.suppress(Exception):  # the outbox entry now says more than the mark
             await asyncio.to_thread(runtime.drafts().forget, self._message.id)

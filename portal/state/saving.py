@@ -170,7 +170,7 @@ class DraftSavingMixin(rx.State, mixin=True):
             return False
         if entry is None:
             return False
-        self._fail(errors.LinkAnswered(answered_at=entry.created_at))
+        self._fail(errors.LinkAnswered(answered_at=entry.created_at, message_id=self._message.id))
         self._render()
         return True
 

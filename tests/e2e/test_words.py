@@ -82,3 +82,17 @@ def test_a_file_name_keeps_its_order_in_arabic_sentences(
     uploaded(page, "ar").get_by_role("button", name=i18n.translate("ar", "upload.remove")).click()
     expect(uploaded(page, "ar")).to_have_count(0)
     expect(page.locator("#announcement")).to_have_text(i18n.translate("ar", "upload.removed", name=isolated))
+
+
+def test_a_submitted_document_keeps_its_german_title_and_arabic_date_apart(
+    portal: PortalProcess, case_service: Any, page: Page
+) -> None:
+    _open(page, portal, case_service, messages.message_in(reference="ABH-P-2026-000532"), "ar")
+    entry = page.locator("li", has=page.locator("bdi[lang='de']", has_text="Reisepass"))
+    expect(entry).to_have_count(1)
+    isolates = entry.locator("bdi")
+    # The title in German and the date in the page's language, each isolated in its direction.
+    expect(isolates).to_have_count(2)
+    date = isolates.nth(1).inner_text()
+    assert date and all(not ("a" <= ch.lower() <= "z") for ch in date)
+    assert entry.inner_text().replace("\u2068", "").replace("\u2069", "") == f"Reisepass ({date})"

@@ -87,7 +87,7 @@ def test_a_question_in_the_applicants_language(
     assert view.reference == messages.REFERENCE and view.applicant_name == messages.APPLICANT
     assert view.authority_name == messages.AUTHORITY["name"] and view.phone == messages.AUTHORITY["phone"]
     assert view.submitted_on == submitted
-    assert view.submitted_documents == [f"Reisepass ({submitted})"]
+    assert [(d.title, d.submitted_on) for d in view.submitted_documents] == [("Reisepass", submitted)]
 
 
 def test_the_glossary_explains_the_authoritys_terms() -> None:

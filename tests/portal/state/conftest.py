@@ -143,6 +143,7 @@ def portal_runtime(case_service, tmp_path, monkeypatch):
         runtime.link_sessions,
         runtime.drafts,
         runtime.saved_drafts,
+        runtime.receipts,
         runtime.file_storage,
         runtime.scanner,
     ]

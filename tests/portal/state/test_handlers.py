@@ -44,6 +44,7 @@ ALLOWED: dict[str, set[str]] = {
     "ReplyState": {
         "ask_for_more_time",
         "download_calendar",
+        "download_receipt",
         "fix_problem",
         "go_to",
         "merge_photos",
