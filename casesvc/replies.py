@@ -21,6 +21,8 @@ from casesvc.catalogue import title_de
 from casesvc.db import Database, MessageRow, ReplyFileRow, ReplyRow
 from casesvc.errors import ServiceError, not_found, unprocessable
 from casesvc.schemas import (
+    KINDS_WITH_ITEMS,
+    MAX_EXTENSION_DAYS,
     ExtraDocumentOut,
     FileMeta,
     FileOut,
@@ -119,7 +121,24 @@ def _check_files(reply: ReplyIn, parts: Mapping[str, BinaryIO], max_file_bytes: 
     return [PlannedFile(meta=meta, source=parts[meta.key]) for meta in attached]
 
 
+def _check_extension(message: MessageIn, reply: ReplyIn) -> None:
+    # Only against the message's own deadline, never against today: a reply delivered days late
+    # (the case service was down) must be taken as it was when the applicant sent it.
+    request = reply.extension_request
+    if request is None:
+        return
+    if message.kind not in KINDS_WITH_ITEMS or message.deadline is None:
+        raise unprocessable("extension_invalid", f"a {message.kind} message takes no request for more time")
+    if request.until <= message.deadline:
+        raise unprocessable("extension_invalid", "more time must be asked until a date after the deadline")
+    if request.until > message.deadline + timedelta(days=MAX_EXTENSION_DAYS):
+        raise unprocessable(
+            "extension_invalid", f"more time can be asked for at most {MAX_EXTENSION_DAYS} days after the deadline"
+        )
+
+
 def _check_items(message: MessageIn, reply: ReplyIn) -> None:
+    _check_extension(message, reply)
     items = {item.id: item for item in requested_items(message)}
     answered: set[str] = set()
     for answer in reply.items:
@@ -131,7 +150,8 @@ def _check_items(message: MessageIn, reply: ReplyIn) -> None:
         if answer.status is ItemStatus.not_available and (answer.files or not answer.reason.strip()):
             raise unprocessable("items_incomplete", f"item {answer.item_id} not available needs a reason, no files")
     missing = [item_id for item_id, item in items.items() if item.required and item_id not in answered]
-    if missing:
+    # Asking for more time is an answer of its own: what is not ready yet stays open.
+    if missing and reply.extension_request is None:
         raise unprocessable("items_incomplete", f"required items not answered: {', '.join(missing)}")
     if message.kind is MessageKind.appointment:
         if reply.appointment is None:
@@ -298,6 +318,7 @@ def reply_out(reply: ReplyRow, message: MessageRow, files: Sequence[ReplyFileRow
             for doc in payload.extra_documents
         ],
         appointment=payload.appointment,
+        extension_request=payload.extension_request,
         declaration=payload.declaration,
         receipt=by_key[payload.receipt.key] if payload.receipt is not None else None,
     )

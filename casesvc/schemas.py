@@ -15,6 +15,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 SHORT = 200
 MEDIUM = 2_000
 LONG = 20_000
+# How far past its deadline an applicant may ask to have it moved. A reply deadline is weeks; a
+# request for more than three months is no longer "more time" but a case to discuss with the
+# caseworker, and it would keep a case open beyond any planning. The portal holds the same number.
+MAX_EXTENSION_DAYS = 90
 
 
 class Strict(BaseModel):
@@ -282,6 +286,21 @@ class AppointmentReply(Strict):
     suitable_times: str = Field(default="", max_length=MEDIUM)
 
 
+class ExtensionRequest(Strict):
+    """The applicant asks for the deadline to be moved. A request: the deadline stands until the
+    authority answers it."""
+
+    until: date = Field(description="The date the applicant asks to have until")
+    reason: str = Field(min_length=1, max_length=MEDIUM)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a reason is required")
+        return value
+
+
 class ReplyIn(Strict):
     submitted_at: AwareDatetime = Field(
         description="When the applicant pressed submit in the portal. A reply delivered late (the case "
@@ -292,6 +311,11 @@ class ReplyIn(Strict):
     items: list[ItemAnswerIn] = Field(default_factory=list, max_length=30)
     extra_documents: list[ExtraDocumentIn] = Field(default_factory=list, max_length=20)
     appointment: AppointmentReply | None = None
+    extension_request: ExtensionRequest | None = Field(
+        default=None,
+        description="More time asked (question and intent_to_refuse only); required items may then stay "
+        f"unanswered. until after the deadline, at most {MAX_EXTENSION_DAYS} days after it",
+    )
     declaration: bool
     files: list[FileMeta] = Field(default_factory=list, max_length=60)
     receipt: FileMeta | None = Field(
@@ -345,6 +369,7 @@ class ReplyOut(Strict):
     items: list[ItemAnswerOut]
     extra_documents: list[ExtraDocumentOut]
     appointment: AppointmentReply | None
+    extension_request: ExtensionRequest | None = None
     declaration: bool
     receipt: FileOut | None = Field(
         default=None, description="The receipt the applicant was given (fetch it like the other files)"

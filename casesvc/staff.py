@@ -8,18 +8,18 @@ hash is stored, and the summaries and message views are built without it.
 
 # No ``from __future__ import annotations``: FastAPI reads these signatures at runtime.
 
-from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import select
 
 from casesvc import audit, service
 from casesvc.context import AppContext
-from casesvc.db import Database, MessageRow
+from casesvc.db import Database, MessageRow, ReplyRow
 from casesvc.errors import not_found
 from casesvc.routes import API_PREFIX, after_cursor, make_guards, problems
-from casesvc.schemas import Message, Revoked
+from casesvc.schemas import Message, ReplyIn, Revoked
 from casesvc.service import Caller
 from casesvc.settings import CaseServiceSettings
 from casesvc.staff_schemas import AuditAction, AuditEntry, AuditIn, AuditPage, MessageSummary, StaffRevokeIn
@@ -28,7 +28,16 @@ STAFF_LIMIT_DEFAULT = 50
 STAFF_LIMIT_MAX = 200
 
 
-def summary(row: MessageRow, settings: CaseServiceSettings, now: datetime) -> MessageSummary:
+def _extension_until(reply_payload: dict[str, Any] | None) -> date | None:
+    if reply_payload is None:
+        return None
+    request = ReplyIn.model_validate(reply_payload).extension_request
+    return request.until if request is not None else None
+
+
+def summary(
+    row: MessageRow, settings: CaseServiceSettings, now: datetime, reply_payload: dict[str, Any] | None = None
+) -> MessageSummary:
     payload = service.message_in(row)
     # Days are counted in the authority's calendar, as the deadline itself is.
     days_left = (payload.deadline - now.astimezone(settings.zone).date()).days if payload.deadline else None
@@ -47,6 +56,7 @@ def summary(row: MessageRow, settings: CaseServiceSettings, now: datetime) -> Me
         answered_at=row.answered_at,
         revoked_at=row.revoked_at,
         last_opened_at=row.last_opened_at,
+        extension_requested_until=_extension_until(reply_payload),
     )
 
 
@@ -59,15 +69,19 @@ def list_summaries(
     limit: int,
     now: datetime,
 ) -> list[MessageSummary]:
-    query = select(MessageRow).where(MessageRow.authority_id == authority_id)
+    # The reply's body rides along for the one thing the list says of it: more time asked until when.
+    query = (
+        select(MessageRow, ReplyRow.payload)
+        .outerjoin(ReplyRow, ReplyRow.message_id == MessageRow.id)
+        .where(MessageRow.authority_id == authority_id)
+    )
     if case_reference is not None:
         query = query.where(MessageRow.case_reference == case_reference)
     if message_id is not None:
         query = query.where(MessageRow.id == message_id)
     query = query.order_by(MessageRow.sent_at.desc(), MessageRow.created_at.desc()).limit(limit)
     with db.session() as session:
-        rows: Sequence[MessageRow] = session.scalars(query).all()
-        return [summary(row, settings, now) for row in rows]
+        return [summary(row, settings, now, payload) for row, payload in session.execute(query).all()]
 
 
 def staff_revoke(

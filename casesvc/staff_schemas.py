@@ -34,6 +34,9 @@ class MessageSummary(Strict):
     answered_at: datetime | None = None
     revoked_at: datetime | None = None
     last_opened_at: datetime | None = None
+    extension_requested_until: date | None = Field(
+        default=None, description="The reply asked for more time until this date (a request, not granted)"
+    )
 
 
 def _printable(value: str) -> str:

@@ -11,7 +11,7 @@ from reflex.vars import ArrayVar, ObjectVar, Var
 from components.vars import Texts
 
 if TYPE_CHECKING:
-    from portal.presenter import GlossaryDisplay, ItemDisplay, MessageDisplay, SubmittedDisplay
+    from portal.presenter import ExtensionDisplay, GlossaryDisplay, ItemDisplay, MessageDisplay, SubmittedDisplay
 
 
 def fact(label: Var[str], value: Var[Any]) -> rx.Component:
@@ -129,9 +129,14 @@ def request_overview(
     items: ArrayVar[list[ItemDisplay]],
     on_start: EventHandler | None,
     heading_id: str | None = "step-heading",
+    on_more_time: EventHandler | None = None,
+    more_time: ObjectVar[ExtensionDisplay] | None = None,
     on_calendar: EventHandler | None = None,
 ) -> rx.Component:
-    """The first screen behind a link; the staff preview shows the same with `on_start` None (disabled)."""
+    """The first screen behind a link; the staff preview shows the same with `on_start` None (disabled).
+
+    A question or a hearing also says what happens when the deadline passes and offers to ask for
+    more time (`on_more_time`; `more_time` tells whether a request is already in the draft)."""
     return rx.el.div(
         request_summary(t, msg, heading_id, on_calendar),
         rx.cond(
@@ -159,11 +164,42 @@ def request_overview(
                     on_click=on_start,
                     disabled=on_start is None,
                 ),
+                rx.cond(msg.can_ask_more_time, _more_time(t, msg, on_more_time, more_time)),
                 class_name="start",
             ),
             rx.el.p(t["overview.nothing_to_answer"], class_name="card"),
         ),
         request_background(t, msg),
+    )
+
+
+def _more_time(
+    t: Texts,
+    msg: ObjectVar[MessageDisplay],
+    on_more_time: EventHandler | None,
+    more_time: ObjectVar[ExtensionDisplay] | None,
+) -> rx.Component:
+    # The staff preview has no draft: it shows the offer as an applicant first sees it.
+    label: Var[str] = t["extension.ask"]
+    summary: rx.Component = rx.fragment()
+    if more_time is not None:
+        label = rx.cond(more_time.asked, t["extension.change"], t["extension.ask"])
+        summary = rx.cond(more_time.asked, rx.el.p(more_time.summary, id="more-time-summary"))
+    return rx.el.section(
+        rx.el.h2(t["extension.overview_heading"]),
+        rx.el.p(t["extension.overview_hint"]),
+        summary,
+        rx.el.button(
+            label,
+            type="button",
+            class_name="button-secondary",
+            id="more-time-button" if on_more_time is not None else None,
+            on_click=on_more_time,
+            disabled=on_more_time is None,
+        ),
+        rx.el.h3(t["extension.consequence_heading"]),
+        rx.el.p(msg.deadline_consequence, id="deadline-consequence"),
+        class_name="card more-time",
     )
 
 

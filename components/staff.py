@@ -106,6 +106,7 @@ def message_list(t: Texts, rows: ArrayVar[list[StaffRow]]) -> rx.Component:
             lambda r: rx.el.li(
                 rx.el.h2(rx.el.a(rx.el.bdi(r.subject), href=routes.STAFF_MESSAGE_PREFIX + r.id, lang="de")),
                 rx.el.p(rx.el.span(r.status_text, class_name="status-" + r.status), class_name="status"),
+                rx.cond(r.more_time != "", rx.el.p(r.more_time, class_name="status more-time")),
                 rx.el.dl(
                     fact(t["staff.reference"], r.reference),
                     fact(t["staff.message_id"], r.id),

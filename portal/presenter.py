@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
 from portal.domain import catalogue, formatting, i18n, ics
-from portal.domain.draft import Draft, Problem
+from portal.domain.draft import KINDS_WITH_ITEMS, Draft, Problem
+from portal.domain.extension import window
 from portal.domain.glossary import terms_in
 from portal.domain.i18n import translate, translate_count
 from portal.domain.message import MessageView
@@ -110,6 +111,10 @@ class MessageDisplay:
     # Only an http(s) address becomes a link; anything else stays a line of the contact.
     responsible_website: str = ""
     answerable: bool = False
+    # A question or a hearing: the applicant may ask for more time, and is told what happens
+    # when the deadline passes.
+    can_ask_more_time: bool = False
+    deadline_consequence: str = ""
     glossary: list[GlossaryDisplay] = dataclasses.field(default_factory=list)
 
 
@@ -151,6 +156,7 @@ def days_left_text(deadline: date | None, today: date, lang: str) -> str:
 def message_display(msg: MessageView, lang: str, today: date) -> MessageDisplay:
     a = msg.authority
     c = msg.case
+    asks = msg.kind in KINDS_WITH_ITEMS
     view = MessageDisplay(
         kind=msg.kind,
         kind_label=translate(lang, f"kind.{msg.kind}"),
@@ -182,6 +188,8 @@ def message_display(msg: MessageView, lang: str, today: date) -> MessageDisplay:
             for h in msg.history
         ],
         answerable=msg.answerable,
+        can_ask_more_time=asks,
+        deadline_consequence=translate(lang, f"extension.consequence_{msg.kind}") if asks else "",
         glossary=glossary_display(msg, lang),
     )
     if msg.appointment is not None:
@@ -276,6 +284,49 @@ def extras_display(draft: Draft, uploads: Mapping[str, StoredUpload], lang: str)
         summary = translate_count(lang, "review.extra_files", len(files), title=title)
         views.append(ExtraDisplay(index=i, title=title, description=e.description, files=files, summary=summary))
     return views
+
+
+@dataclasses.dataclass
+class ExtensionDisplay:
+    """The request for more time on its step and on the review."""
+
+    asked: bool = False
+    until: str = ""  # ISO, the date field's value
+    reason: str = ""
+    earliest: str = ""  # ISO, the date field's min and max
+    latest: str = ""
+    window: str = ""  # the dates allowed, as a sentence
+    summary: str = ""  # "more time asked until ...", as a sentence
+    errors: list[str] = dataclasses.field(default_factory=list)
+
+
+def extension_display(
+    msg: MessageView, draft: Draft, problems: Sequence[Problem], lang: str, today: date
+) -> ExtensionDisplay:
+    allowed = window(today, msg.deadline)
+    view = ExtensionDisplay(
+        earliest=allowed.earliest.isoformat(),
+        latest=allowed.latest.isoformat(),
+        window=translate(
+            lang, "extension.window", earliest=_date(allowed.earliest, lang), latest=_date(allowed.latest, lang)
+        ),
+    )
+    request = draft.extension
+    if request is None:
+        return view
+    view.asked = True
+    view.until = request.until.isoformat() if request.until else ""
+    view.reason = request.reason
+    view.summary = extension_summary(request.until, msg.deadline, lang)
+    view.errors = [translate(lang, f"error.{p.code}") for p in problems if p.field == "extension"]
+    return view
+
+
+def extension_summary(until: date | None, deadline: date | None, lang: str) -> str:
+    """What the applicant asked, and that the deadline stands until the authority answers."""
+    if until is None:
+        return translate(lang, "extension.summary_no_date")
+    return translate(lang, "extension.summary", until=_date(until, lang), deadline=_date(deadline, lang))
 
 
 def problems_display(problems: Sequence[Problem], lang: str) -> list[ProblemDisplay]:

@@ -7,12 +7,14 @@ problem of that item, ``extras``, ``appointment``, ``text``, ``declaration``.
 
 Codes: item_missing, reason_missing, reason_too_long, expected_date_past, extra_files_missing,
 extra_code_invalid, description_too_long, appointment_answer_missing, reschedule_reason_missing,
-suitable_times_too_long, text_too_long, reply_empty, declaration_missing; build_reply raises
+suitable_times_too_long, text_too_long, reply_empty, declaration_missing, and those of a request for
+more time (:mod:`portal.domain.extension`, anchored at ``extension``); build_reply raises
 DraftError upload_missing. The assembled reply is a :class:`portal.domain.outgoing.OutgoingReply`.
 
 Semantics the UI relies on: an item marked "not available" sends no files (the files stay in the
 draft so unticking restores them); an optional item with neither is left out; an extra row with
-no files and no description is ignored.
+no files and no description is ignored. While more time is asked (``Draft.extension``), the
+requested items may stay open; withdrawn (None again), the usual rules stand.
 """
 
 from __future__ import annotations
@@ -23,8 +25,16 @@ from datetime import date, datetime
 
 from portal.domain.catalogue import file_stem, is_known, is_uploadable
 from portal.domain.errors import DraftError
+from portal.domain.extension import ExtensionDraft, extension_problems
 from portal.domain.message import ANSWERABLE_KINDS, MessageKind, MessageView
-from portal.domain.outgoing import AppointmentAnswer, ExtraDocument, ItemAnswer, OutgoingFile, OutgoingReply
+from portal.domain.outgoing import (
+    AppointmentAnswer,
+    ExtensionRequest,
+    ExtraDocument,
+    ItemAnswer,
+    OutgoingFile,
+    OutgoingReply,
+)
 from portal.domain.uploads import StoredUpload, caseworker_name, clean_original_name
 
 # Bounds of the wire contract (casesvc.schemas MEDIUM and SHORT): a longer text would be refused
@@ -79,6 +89,8 @@ class Draft:
     extras: list[ExtraDraft] = field(default_factory=list)
     appointment: AppointmentDraft = field(default_factory=AppointmentDraft)
     declaration: bool = False
+    # More time asked (a question or a hearing only); None while not asked, or once withdrawn.
+    extension: ExtensionDraft | None = None
 
 
 def empty_draft(message: MessageView) -> Draft:
@@ -176,7 +188,7 @@ def reply_empty(draft: Draft, kind: str) -> str | None:
     # tells the caseworker nothing; required items are caught item by item first.
     if kind not in KINDS_WITH_ITEMS:
         return None
-    answered = any(i.provided or i.not_available for i in draft.items)
+    answered = draft.extension is not None or any(i.provided or i.not_available for i in draft.items)
     has_extra = any(e.files for e in draft.extras)
     return "reply_empty" if not (answered or has_extra or draft.text.strip()) else None
 
@@ -188,8 +200,16 @@ def declaration_missing(draft: Draft) -> str | None:
 # ---------------------------------------------------------------- validation
 
 
-def validate_item(item: ItemDraft, today: date) -> list[Problem]:
-    return [Problem(item.item_id, code) for rule in ITEM_RULES if (code := rule(item, today))]
+def validate_item(item: ItemDraft, today: date, more_time: bool = False) -> list[Problem]:
+    """An item's problems; while more time is asked (``more_time``) it may stay open."""
+    rules = tuple(r for r in ITEM_RULES if r is not item_missing) if more_time else ITEM_RULES
+    return [Problem(item.item_id, code) for rule in rules if (code := rule(item, today))]
+
+
+def validate_extension(extension: ExtensionDraft | None, today: date, deadline: date | None) -> list[Problem]:
+    if extension is None:
+        return []
+    return [Problem("extension", code) for code in extension_problems(extension, today, deadline)]
 
 
 def validate_extra(extra: ExtraDraft) -> list[Problem]:
@@ -203,13 +223,16 @@ def validate_appointment(appointment: AppointmentDraft | None) -> list[Problem]:
     return [Problem("appointment", code) for rule in APPOINTMENT_RULES if (code := rule(appointment))]
 
 
-def validate_draft(draft: Draft, kind: str, today: date, max_text_chars: int) -> list[Problem]:
+def validate_draft(
+    draft: Draft, kind: str, today: date, max_text_chars: int, deadline: date | None = None
+) -> list[Problem]:
     """Every problem that stops submission, in page order. Raises ValueError for a kind without reply."""
     _require_answerable(kind)
     problems: list[Problem] = []
     if kind in KINDS_WITH_ITEMS:
+        problems += validate_extension(draft.extension, today, deadline)
         for item in draft.items:
-            problems += validate_item(item, today)
+            problems += validate_item(item, today, more_time=draft.extension is not None)
     for extra in draft.extras:
         problems += validate_extra(extra)
     if kind == MessageKind.appointment:
@@ -318,6 +341,9 @@ def build_reply(
             reason=draft.appointment.reason.strip() if reschedule else "",
             suitable_times=draft.appointment.suitable_times.strip() if reschedule else "",
         )
+    extension = None
+    if kind in KINDS_WITH_ITEMS and draft.extension is not None and draft.extension.until is not None:
+        extension = ExtensionRequest(until=draft.extension.until, reason=draft.extension.reason.strip())
     return OutgoingReply(
         submitted_at=submitted_at,
         language=language,
@@ -325,6 +351,7 @@ def build_reply(
         items=tuple(items),
         extra_documents=tuple(extras),
         appointment=appointment,
+        extension_request=extension,
         declaration=draft.declaration,
         files=tuple(files.outgoing),
     )

@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 from portal.domain.draft import AppointmentDraft, Draft, ExtraDraft, ItemDraft
+from portal.domain.extension import ExtensionDraft
 from portal.domain.uploads import StoredUpload
 
 FORMAT = 1
@@ -55,6 +56,7 @@ def dump(draft: Draft, uploads: Mapping[str, StoredUpload], step: str, index: in
             "suitable_times": draft.appointment.suitable_times,
         },
         "declaration": draft.declaration,
+        "extension": _dump_extension(draft.extension),
         "uploads": [_dump_upload(u) for u in uploads.values()],
     }
 
@@ -87,11 +89,26 @@ def load(saved: Mapping[str, Any], fresh: Draft) -> Restored:
                 suitable_times=str(appointment["suitable_times"]),
             ),
             declaration=bool(saved["declaration"]),
+            # Absent from a form saved before the request existed: nothing was asked then.
+            extension=_load_extension(saved.get("extension")),
         )
         step = saved["step"]
         return Restored(draft, uploads, str(step["name"]), int(step["index"]))
     except (KeyError, TypeError, ValueError, binascii.Error) as exc:
         raise DraftFormatError("damaged saved draft") from exc
+
+
+def _dump_extension(extension: ExtensionDraft | None) -> dict[str, Any] | None:
+    if extension is None:
+        return None
+    return {"until": extension.until.isoformat() if extension.until else None, "reason": extension.reason}
+
+
+def _load_extension(raw: Mapping[str, Any] | None) -> ExtensionDraft | None:
+    if raw is None:
+        return None
+    until = raw["until"]
+    return ExtensionDraft(until=date.fromisoformat(until) if until else None, reason=str(raw["reason"]))
 
 
 def _load_item(item: ItemDraft, raw: Mapping[str, Any] | None, uploads: Mapping[str, StoredUpload]) -> ItemDraft:

@@ -155,3 +155,4 @@ class MessageSummaryView(View):
     answered_at: datetime | None = None
     revoked_at: datetime | None = None
     last_opened_at: datetime | None = None
+    extension_requested_until: date | None = None

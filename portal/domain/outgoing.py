@@ -76,6 +76,13 @@ class AppointmentAnswer(_Wire):
     suitable_times: str = ""
 
 
+class ExtensionRequest(_Wire):
+    """More time asked: a request, the deadline stands until the authority answers it."""
+
+    until: date
+    reason: str
+
+
 class OutgoingReply(_Wire):
     submitted_at: AwareDatetime
     language: str
@@ -83,6 +90,7 @@ class OutgoingReply(_Wire):
     items: tuple[ItemAnswer, ...] = ()
     extra_documents: tuple[ExtraDocument, ...] = ()
     appointment: AppointmentAnswer | None = None
+    extension_request: ExtensionRequest | None = None
     declaration: bool
     files: tuple[OutgoingFile, ...] = ()
     # The receipt the applicant keeps (portal.domain.receipt), sent as a file of its own.
@@ -101,11 +109,13 @@ class OutgoingReply(_Wire):
     def wire(self) -> dict[str, Any]:
         """The ``ReplyIn`` body as JSON values (no file paths): what is stored and what is sent.
 
-        A reply without a receipt leaves the field out: such a reply, stored before receipts
-        existed, is sent exactly as it was stored."""
+        Fields a reply may lack (a request for more time, a receipt) are left out rather than sent
+        as null: such a body, stored before the field existed, is sent exactly as it was stored, and
+        a case service not yet updated takes it."""
         body = self.model_dump(mode="json")
-        if body.get("receipt") is None:
-            body.pop("receipt", None)
+        for optional in ("extension_request", "receipt"):
+            if body.get(optional) is None:
+                body.pop(optional, None)
         return body
 
     @classmethod

@@ -3,18 +3,19 @@
 The case service knows the link (open, answered, expired, revoked); the portal knows what has
 not reached the case service yet: a draft started, a reply received and still in the outbox, or a
 reply the case service refused for good (kept for an operator). The codes map to
-``staff.state.<code>`` in the locale files.
+``staff.state.<code>`` in the locale files. Beside the state, the list says whether the reply
+asked for more time (:func:`more_time_until`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
 from portal.domain.message import MessageSummaryView
-from portal.domain.outgoing import OutboxState
+from portal.domain.outgoing import OutboxState, OutgoingReply
 
 
 class StaffStatus(StrEnum):
@@ -44,6 +45,15 @@ class StatusLine:
     status: StaffStatus
     # When it got there, if known (answered, delivered, revoked, draft started).
     since: datetime | None
+
+
+def more_time_until(summary: MessageSummaryView, outbox_reply: OutgoingReply | None) -> date | None:
+    """Until when the applicant asked for more time, if they did: the case service's word once it
+    has the reply, the outbox's while the reply is on its way (a request, never a new deadline)."""
+    if summary.extension_requested_until is not None:
+        return summary.extension_requested_until
+    request = outbox_reply.extension_request if outbox_reply is not None else None
+    return request.until if request is not None else None
 
 
 def status_of(

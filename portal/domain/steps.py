@@ -1,9 +1,10 @@
 """The steps of a reply, in page order, and how the applicant moves between them.
 
 A question or a hearing (``intent_to_refuse``) asks for documents: one step per requested item
-(one screen each, phones first), then the free text, further documents and the review. An
-appointment is confirmed or moved on a step of its own. A message that takes no reply (a status
-note, ``not_responsible``) has only its overview. After the review comes :data:`DONE`, which is
+(one screen each, phones first), then the free text, further documents and the review. Asking
+for more time adds its own step right after the overview (the date and the reason), for as long
+as the request stands. An appointment is confirmed or moved on a step of its own. A message that
+takes no reply (a status note, ``not_responsible``) has only its overview. After the review comes :data:`DONE`, which is
 no step of the walk: nothing leads back from it.
 """
 
@@ -27,13 +28,14 @@ OVERVIEW = Step("overview")
 TEXT = Step("text")
 EXTRAS = Step("extras")
 APPOINTMENT = Step("appointment")
+EXTENSION = Step("extension")
 REVIEW = Step("review")
 DONE = Step("done")
 
 # Error-summary anchors that have a step of their own (draft.Problem.field); an item's problems
 # are anchored at its id, and everything else (further documents, the declaration, a file gone
 # at submission) is shown on the review.
-_FIELD_STEPS = {"text": TEXT, "appointment": APPOINTMENT}
+_FIELD_STEPS = {"text": TEXT, "appointment": APPOINTMENT, "extension": EXTENSION}
 # As plain strings: a kind arrives as the page's string as well as a MessageKind.
 _ANSWERABLE = frozenset(kind.value for kind in ANSWERABLE_KINDS)
 
@@ -42,13 +44,15 @@ def item(index: int) -> Step:
     return Step("item", index)
 
 
-def steps_for(kind: str, item_count: int) -> tuple[Step, ...]:
-    """Every step of a reply to a message of ``kind`` with ``item_count`` requested items."""
+def steps_for(kind: str, item_count: int, more_time: bool = False) -> tuple[Step, ...]:
+    """Every step of a reply to a message of ``kind`` with ``item_count`` requested items; with
+    the step of the request for more time while one stands (``more_time``, a question or hearing)."""
     if kind == MessageKind.appointment.value:
         return (OVERVIEW, APPOINTMENT, REVIEW)
     if kind not in _ANSWERABLE:
         return (OVERVIEW,)
-    return (OVERVIEW, *(item(i) for i in range(item_count)), TEXT, EXTRAS, REVIEW)
+    asked = (EXTENSION,) if more_time else ()
+    return (OVERVIEW, *asked, *(item(i) for i in range(item_count)), TEXT, EXTRAS, REVIEW)
 
 
 def move(steps: Sequence[Step], here: Step, delta: int) -> Step:

@@ -37,7 +37,15 @@ def _error_view() -> rx.Component:
 
 
 def _overview() -> rx.Component:
-    return request_overview(t, S.msg, S.items, S.next_step, on_calendar=S.download_calendar)
+    return request_overview(
+        t,
+        S.msg,
+        S.items,
+        S.next_step,
+        on_more_time=S.ask_for_more_time,
+        more_time=S.extension,
+        on_calendar=S.download_calendar,
+    )
 
 
 def _flow() -> rx.Component:
@@ -57,6 +65,7 @@ def _step() -> rx.Component:
     return rx.match(
         S.step,
         ("overview", _overview()),
+        ("extension", steps.extension_step()),
         ("item", steps.item_step()),
         ("text", steps.text_step()),
         ("extras", steps.extras_step()),

@@ -94,6 +94,84 @@ def _item_view(item: ObjectVar[ItemDisplay]) -> rx.Component:
     )
 
 
+def extension_step() -> rx.Component:
+    """More time: the date asked for and why; the deadline stands until the authority answers."""
+    ext = S.extension
+    return rx.el.section(
+        rx.el.h1(t["extension.heading"], id="step-heading", tab_index=-1),
+        error_summary(t, S.problems, S.fix_problem),
+        rx.el.p(t["extension.intro"]),
+        rx.el.div(
+            rx.el.h2(t["extension.consequence_heading"]),
+            rx.el.p(S.msg.deadline_consequence),
+            class_name="card extension-consequence",
+            id="extension-consequence",
+        ),
+        rx.el.div(
+            field_errors(ext.errors, "extension"),
+            rx.el.div(
+                rx.el.label(t["extension.until"], html_for="extension-until", class_name="label"),
+                rx.el.p(ext.window, class_name="hint", id="extension-until-hint"),
+                rx.el.input(
+                    type="date",
+                    id="extension-until",
+                    default_value=ext.until,
+                    min=ext.earliest,
+                    max=ext.latest,
+                    on_change=S.set_extension_until,
+                    aria_describedby="extension-until-hint",
+                    required=True,
+                    class_name="input",
+                ),
+                class_name="field",
+            ),
+            text_area(
+                t["extension.reason"],
+                t["extension.reason_hint"],
+                ext.reason,
+                S.set_extension_reason,
+                "extension-reason",
+                S.max_extension_reason_chars,
+            ),
+            id="extension",
+            tab_index=-1,
+        ),
+        rx.el.p(t["extension.items_may_stay_open"], class_name="hint"),
+        nav_buttons(t, S.previous_step, S.next_step),
+        rx.el.button(
+            t["extension.withdraw"],
+            type="button",
+            class_name="link-button",
+            id="withdraw-extension",
+            on_click=S.withdraw_more_time,
+        ),
+    )
+
+
+def _extension_review() -> rx.Component:
+    return rx.cond(
+        S.extension.asked,
+        rx.el.div(
+            rx.el.h2(t["extension.heading"]),
+            rx.el.p(S.extension.summary, id="review-extension"),
+            rx.el.p(S.extension.reason, class_name="prewrap"),
+            field_errors(S.extension.errors, "extension-review"),
+            rx.el.div(
+                _change(t["extension.heading"], "extension"),
+                rx.el.button(
+                    t["extension.withdraw"],
+                    type="button",
+                    class_name="link-button",
+                    id="withdraw-extension",
+                    on_click=S.withdraw_more_time,
+                ),
+                class_name="card-actions",
+            ),
+            class_name="card",
+        ),
+    )
+
+
 def item_step() -> rx.Component:
     return rx.foreach(S.items, lambda item: rx.cond(item.index == S.item_index, _item_view(item)))
 
@@ -244,6 +322,7 @@ def review_step() -> rx.Component:
                 class_name="card",
             ),
             rx.fragment(
+                _extension_review(),
                 rx.foreach(
                     S.items,
                     lambda item: rx.el.div(
@@ -293,6 +372,7 @@ def done_step() -> rx.Component:
         rx.el.div(
             rx.el.p(t["done.reference"], " ", rx.el.strong(rx.el.bdi(S.done_reference), id="done-reference")),
             rx.el.p(t["done.received"], " ", rx.el.bdi(S.done_received)),
+            rx.cond(S.done_extension != "", rx.el.p(S.done_extension, id="done-extension")),
             class_name="card success",
             role="status",
         ),

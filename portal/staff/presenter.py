@@ -9,7 +9,7 @@ from datetime import date, datetime
 from portal.domain import formatting
 from portal.domain.i18n import available_languages, translate
 from portal.domain.message import MessageSummaryView
-from portal.domain.staff_status import StaffStatus, StatusLine, status_of
+from portal.domain.staff_status import StaffStatus, StatusLine, more_time_until, status_of
 from portal.outbox.store import OutboxEntry
 from portal.presenter import days_left_text, format_when
 
@@ -30,6 +30,7 @@ class StaffRow:
     status: str = ""  # a StaffStatus code, for styling and tests
     status_text: str = ""  # the status with its time, e.g. "Beantwortet am 3. Dezember 2026, 10:15"
     last_opened: str = ""
+    more_time: str = ""  # "more time asked until ...", or empty
 
 
 def status_text(line: StatusLine, lang: str) -> str:
@@ -47,6 +48,7 @@ def staff_row(
     today: date,
 ) -> StaffRow:
     line = status_of(summary, outbox_entry, draft_started)
+    until = more_time_until(summary, outbox_entry.reply if outbox_entry is not None else None)
     return StaffRow(
         id=summary.id,
         subject=summary.subject,
@@ -61,6 +63,9 @@ def staff_row(
         status=line.status.value,
         status_text=status_text(line, lang),
         last_opened=format_when(summary.last_opened_at, lang) or translate(lang, "staff.never_opened"),
+        more_time=translate(lang, "extension.staff_until", date=formatting.format_date_long(until, lang))
+        if until is not None
+        else "",
     )
 
 

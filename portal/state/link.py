@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 import reflex as rx
@@ -41,6 +41,7 @@ class LinkMixin(rx.State, mixin=True):
         _problem_list: list[reply.Problem]
         _idempotency_key: str
         _answered_at: datetime | None
+        _sent_extension: date | None
         _bound_to: str
         _wait_minutes: int
 
@@ -179,6 +180,7 @@ class LinkMixin(rx.State, mixin=True):
         self._idempotency_key = ""
         self._go(steps.OVERVIEW)
         self.done_reference = ""
+        self._sent_extension = None
         self._withdraw_receipt()
 
     async def _binding_lost(self) -> None:

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import reflex as rx
 from reflex.event import EventSpec
@@ -30,6 +30,7 @@ from portal.intake import pipeline as intake
 from portal.outbox import commit_checks, delivery
 from portal.state.answers import AnswersMixin
 from portal.state.calendar import CalendarMixin
+from portal.state.extension import ExtensionMixin
 from portal.state.focus import focus
 from portal.state.language import LanguageState
 from portal.state.link import LinkMixin
@@ -40,7 +41,9 @@ from portal.state.uploads import UploadMixin
 log = logging.getLogger(__name__)
 
 
-class ReplyState(LinkMixin, AnswersMixin, UploadMixin, CalendarMixin, DraftSavingMixin, ReceiptMixin, LanguageState):
+class ReplyState(
+    LinkMixin, AnswersMixin, ExtensionMixin, UploadMixin, CalendarMixin, DraftSavingMixin, ReceiptMixin, LanguageState
+):
     """One applicant session behind one reply link."""
 
     # What the page shows (derived from the server-side parts by _render).
@@ -50,7 +53,7 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, CalendarMixin, DraftSavin
     error_when: str = ""
     error_wait: str = ""  # how long a refused hand-over must wait, as a sentence
     msg: presenter.MessageDisplay = presenter.MessageDisplay()
-    step: str = "overview"  # overview | item | text | extras | appointment | review | done
+    step: str = "overview"  # overview | extension | item | text | extras | appointment | review | done
     item_index: int = 0
     items: list[presenter.ItemDisplay] = []
     extras: list[presenter.ExtraDisplay] = []
@@ -71,6 +74,7 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, CalendarMixin, DraftSavin
     upload_errors: list[str] = []
     done_reference: str = ""
     done_received: str = ""
+    done_extension: str = ""  # the request for more time sent, and that the deadline stands
     # The receipt of the reply this session sent, or whose link it holds (portal.state.receipt).
     receipt_ready: bool = False
     receipt_gone: bool = False
@@ -85,6 +89,7 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, CalendarMixin, DraftSavin
     _idempotency_key: str = ""
     _answered_at: datetime | None = None
     _received: datetime | None = None
+    _sent_extension: date | None = None
     _receipt_message_id: str = ""
     # The client the link was verified from (state.binding); the session ends anywhere else.
     _bound_to: str = ""
@@ -97,6 +102,9 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, CalendarMixin, DraftSavin
         minutes = self._wait_minutes
         self.error_wait = self._tr_wait(minutes) if minutes else ""
         self.done_received = presenter.format_when(self._received, self.lang)
+        deadline = self._message.deadline if self._message is not None else None
+        sent = self._sent_extension
+        self.done_extension = presenter.extension_summary(sent, deadline, self.lang) if sent is not None else ""
         self._show_saving()
         if self._message is None or self._draft is None:
             return
@@ -117,6 +125,7 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, CalendarMixin, DraftSavin
         self.appointment_reason = self._draft.appointment.reason
         self.appointment_times = self._draft.appointment.suitable_times
         self.declaration = self._draft.declaration
+        self._show_extension()
 
     @rx.event
     def switch_language(self, lang: str) -> list[EventSpec]:
@@ -130,7 +139,8 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, CalendarMixin, DraftSavin
     def _steps(self) -> tuple[steps.Step, ...]:
         if self._message is None:
             return (steps.OVERVIEW,)
-        return steps.steps_for(self._message.kind, len(self._message.requested_items))
+        more_time = self._draft is not None and self._draft.extension is not None
+        return steps.steps_for(self._message.kind, len(self._message.requested_items), more_time)
 
     def _here(self) -> steps.Step:
         return steps.Step(self.step, self.item_index if self.step == "item" else 0)
@@ -155,7 +165,10 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, CalendarMixin, DraftSavin
         if not await self._link_still_open():
             return self._focus_heading()
         if self.step == "item":
-            self._problem_list = reply.validate_item(self._draft.items[self.item_index], today())
+            more_time = self._draft.extension is not None
+            self._problem_list = reply.validate_item(self._draft.items[self.item_index], today(), more_time)
+        elif self.step == "extension":
+            self._problem_list = reply.validate_extension(self._draft.extension, today(), self._message.deadline)
         elif self.step == "appointment":
             self._problem_list = reply.validate_appointment(self._draft.appointment)
         else:
@@ -242,7 +255,9 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, CalendarMixin, DraftSavin
         if (shown := await self._show_newer_draft()) is not None:
             return shown
         settings = runtime.settings()
-        self._problem_list = reply.validate_draft(self._draft, self._message.kind, today(), settings.max_text_chars)
+        self._problem_list = reply.validate_draft(
+            self._draft, self._message.kind, today(), settings.max_text_chars, self._message.deadline
+        )
         now = datetime.now(UTC)
         if self._message.expires_at <= now:
             self._fail(errors.LinkExpired())
@@ -291,6 +306,7 @@ class ReplyState(LinkMixin, AnswersMixin, UploadMixin, CalendarMixin, DraftSavin
             await asyncio.to_thread(runtime.link_sessions().close, self._client_token())
         self.done_reference = entry.reference
         self._received = entry.created_at
+        self._sent_extension = outgoing.extension_request.until if outgoing.extension_request else None
         self._go(steps.DONE)
         self._uploads = {}
         self._render()

@@ -106,6 +106,7 @@ def test_summary_carries_state_deadline_and_last_opened(api: Api, client: TestCl
         "answered_at": None,
         "revoked_at": None,
         "last_opened_at": "2026-02-10T11:00:00Z",
+        "extension_requested_until": None,
     }
     assert api.reply(created["id"], complete_question_reply(clock.now)).status_code == 201
     clock.advance(timedelta(days=30))

@@ -19,7 +19,7 @@ import pytest
 from pydantic import BaseModel
 
 from casesvc import schemas
-from portal.domain import draft
+from portal.domain import draft, extension
 from portal.domain.catalogue import ItemCode
 from portal.domain.message import (
     ANSWERABLE_KINDS,
@@ -61,6 +61,8 @@ def test_the_rules_on_kinds_are_the_case_services() -> None:
     # reference service's schemas, from which the document is generated.
     assert {kind.value for kind in ANSWERABLE_KINDS} == {kind.value for kind in schemas.ANSWERABLE_KINDS}
     assert {kind.value for kind in draft.KINDS_WITH_ITEMS} == {kind.value for kind in schemas.KINDS_WITH_ITEMS}
+    # How far past the deadline more time may be asked: a rule of the case service's reply check.
+    assert extension.MAX_EXTENSION_DAYS == schemas.MAX_EXTENSION_DAYS
 
 
 # ---------------------------------------------------------------- the models, field by field
@@ -203,6 +205,7 @@ def test_the_portals_bounds_are_the_contracts() -> None:
     assert draft.MAX_REASON_CHARS == _bound("AppointmentReply", "reason", "maxLength")
     assert draft.MAX_SUITABLE_TIMES_CHARS == _bound("AppointmentReply", "suitable_times", "maxLength")
     assert draft.MAX_DESCRIPTION_CHARS == _bound("ExtraDocumentIn", "description", "maxLength")
+    assert extension.MAX_EXTENSION_REASON_CHARS == _bound("ExtensionRequest", "reason", "maxLength")
     assert MAX_CASEWORKER_NAME <= _bound("FileMeta", "name", "maxLength")
     assert MAX_ORIGINAL_NAME <= _bound("FileMeta", "original_name", "maxLength")
 

@@ -278,3 +278,61 @@ def test_build_reply_refuses_a_vanished_upload(make_upload: Callable[..., Stored
 def test_build_reply_needs_an_aware_time() -> None:
     with pytest.raises(ValueError):
         r.build_reply(Draft(text="x", declaration=True), "question", REF, "de", {}, datetime(2026, 3, 12, 13, 30))
+
+
+# ---------------------------------------------------------------- more time asked
+
+
+def _asking(until: date | None = date(2026, 4, 30), reason: str = " Vertrag folgt ") -> Draft:
+    from portal.domain.extension import ExtensionDraft
+
+    return Draft(
+        items=[ItemDraft("item-1", "employment_contract"), ItemDraft("item-2", "payslips")],
+        extension=ExtensionDraft(until=until, reason=reason),
+        declaration=True,
+    )
+
+
+def test_more_time_alone_leaves_the_items_open_and_is_no_empty_reply() -> None:
+    draft = _asking()
+    assert r.validate_draft(draft, "intent_to_refuse", TODAY, 20_000, date(2026, 3, 20)) == []
+    assert r.reply_empty(draft, "question") is None
+    # Withdrawn, the usual rules stand again.
+    draft.extension = None
+    codes = [p.code for p in r.validate_draft(draft, "question", TODAY, 20_000, date(2026, 3, 20))]
+    assert codes == ["item_missing", "item_missing", "reply_empty"]
+
+
+def test_more_time_keeps_the_rules_of_what_is_answered() -> None:
+    draft = _asking(until=date(2026, 3, 20), reason="")
+    draft.items[1].not_available = True
+    problems = r.validate_draft(draft, "question", TODAY, 20_000, date(2026, 3, 20))
+    assert problems == [
+        Problem("extension", "extension_date_not_after_deadline"),
+        Problem("extension", "extension_reason_missing"),
+        Problem("item-2", "reason_missing"),
+    ]
+    assert r.validate_item(draft.items[0], TODAY, more_time=True) == []
+    assert r.validate_item(draft.items[0], TODAY) == [Problem("item-1", "item_missing")]
+
+
+def test_build_reply_sends_the_request_as_its_own_field(make_upload: Callable[..., StoredUpload]) -> None:
+    draft = _asking()
+    draft.items[0].files = ["u1"]
+    built = r.build_reply(draft, "question", REF, "de", {"u1": make_upload("u1", "pdf")}, NOW)
+    payload = built.wire()
+    ReplyIn.model_validate(payload)
+    assert payload["extension_request"] == {"until": "2026-04-30", "reason": "Vertrag folgt"}
+    assert [i["item_id"] for i in payload["items"]] == ["item-1"]  # item-2 stays open
+    assert payload["text"] == ""
+
+
+def test_build_reply_without_a_request_leaves_the_field_out() -> None:
+    draft = _asking()
+    draft.extension = None
+    draft.text = "Anbei"
+    assert "extension_request" not in r.build_reply(draft, "question", REF, "de", {}, NOW).wire()
+    # An appointment never carries one, whatever the draft holds.
+    appointment = _asking()
+    appointment.appointment = AppointmentDraft("confirm")
+    assert "extension_request" not in r.build_reply(appointment, "appointment", REF, "de", {}, NOW).wire()

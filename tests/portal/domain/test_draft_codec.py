@@ -82,3 +82,18 @@ def test_a_damaged_saved_form_is_refused_whole(damage) -> None:
     damage(saved)
     with pytest.raises(draft_codec.DraftFormatError):
         draft_codec.load(saved, _fresh())
+
+
+def test_a_request_for_more_time_is_kept_and_an_older_form_has_none() -> None:
+    from portal.domain.extension import ExtensionDraft
+
+    draft = _fresh()
+    draft.extension = ExtensionDraft(until=date(2027, 1, 15), reason="Arbeitgeber")
+    saved = json.loads(json.dumps(draft_codec.dump(draft, {}, "extension", 0)))
+    restored = draft_codec.load(saved, _fresh())
+    assert restored.draft.extension == draft.extension and restored.step == "extension"
+    draft.extension = ExtensionDraft()  # asked, nothing filled in yet
+    assert draft_codec.load(draft_codec.dump(draft, {}, "extension", 0), _fresh()).draft.extension == ExtensionDraft()
+    older = draft_codec.dump(_fresh(), {}, "overview", 0)
+    del older["extension"]
+    assert draft_codec.load(older, _fresh()).draft.extension is None

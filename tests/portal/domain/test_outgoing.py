@@ -12,6 +12,7 @@ from pydantic.fields import FieldInfo
 from casesvc import schemas
 from portal.domain.outgoing import (
     AppointmentAnswer,
+    ExtensionRequest,
     ExtraDocument,
     ItemAnswer,
     OutgoingFile,
@@ -62,6 +63,7 @@ def _reply(tmp_path: Path) -> OutgoingReply:
         (ItemAnswer, schemas.ItemAnswerIn),
         (ExtraDocument, schemas.ExtraDocumentIn),
         (AppointmentAnswer, schemas.AppointmentReply),
+        (ExtensionRequest, schemas.ExtensionRequest),
         (OutgoingFile, schemas.FileMeta),
     ],
 )
@@ -111,3 +113,14 @@ def test_a_misspelt_or_unknown_field_is_refused_before_the_case_service_sees_it(
         OutgoingReply.model_validate({"submitted_at": NOW, "language": "de", "declaration": True, "txt": "x"})
     with pytest.raises(ValidationError):
         ItemAnswer.model_validate({"item_id": "item-1", "status": "maybe"})
+
+
+def test_a_request_for_more_time_is_sent_and_kept_and_none_is_left_out(tmp_path: Path) -> None:
+    plain = _reply(tmp_path)
+    # Without a request the body is what it was before the field existed.
+    assert "extension_request" not in plain.wire()
+    asked = plain.model_copy(update={"extension_request": ExtensionRequest(until=date(2026, 5, 4), reason="Vertrag")})
+    wire = asked.wire()
+    assert wire["extension_request"] == {"until": "2026-05-04", "reason": "Vertrag"}
+    assert schemas.ReplyIn.model_validate(wire).extension_request is not None
+    assert OutgoingReply.from_wire(wire, {"f1": "1" * 32, "f2": "2" * 32}) == asked

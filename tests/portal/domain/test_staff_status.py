@@ -63,3 +63,22 @@ def test_a_refused_reply_is_shown_whatever_the_link_says(link_state: str) -> Non
 def test_a_resolved_reply_leaves_the_word_to_the_case_service() -> None:
     assert status_of(summary(), entry(OutboxState.resolved), None).status is StaffStatus.OPEN
     assert status_of(summary(link_state="revoked"), entry(OutboxState.resolved), None).status is StaffStatus.REVOKED
+
+
+def test_more_time_asked_comes_from_the_case_service_or_the_outbox() -> None:
+    from datetime import date
+
+    from portal.domain.outgoing import ExtensionRequest, OutgoingReply
+    from portal.domain.staff_status import more_time_until
+
+    waiting = OutgoingReply(
+        submitted_at=T0,
+        language="de",
+        extension_request=ExtensionRequest(until=date(2027, 1, 31), reason="r"),
+        declaration=True,
+    )
+    assert more_time_until(summary(), None) is None
+    assert more_time_until(summary(), waiting) == date(2027, 1, 31)
+    delivered = summary(link_state="answered", answered_at=T0, extension_requested_until=date(2027, 1, 30))
+    assert more_time_until(delivered, None) == date(2027, 1, 30)
+    assert more_time_until(summary(), waiting.model_copy(update={"extension_request": None})) is None

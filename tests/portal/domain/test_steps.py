@@ -6,7 +6,7 @@ import pytest
 
 from portal.domain import steps
 from portal.domain.message import MessageKind
-from portal.domain.steps import APPOINTMENT, DONE, EXTRAS, OVERVIEW, REVIEW, TEXT, Step, item
+from portal.domain.steps import APPOINTMENT, DONE, EXTENSION, EXTRAS, OVERVIEW, REVIEW, TEXT, Step, item
 
 ITEM_IDS = ["item-1", "item-2", "item-3"]
 
@@ -84,6 +84,7 @@ def test_a_step_is_a_value() -> None:
         ("item-3", item(2)),
         ("text", TEXT),
         ("appointment", APPOINTMENT),
+        ("extension", EXTENSION),
         # Further documents, the declaration and a file gone at submission are shown on the review.
         ("extras", REVIEW),
         ("declaration", REVIEW),
@@ -100,3 +101,13 @@ def test_a_problem_leads_to_the_step_of_its_field(field: str, target: Step) -> N
 
 def test_an_item_problem_without_items_leads_to_the_review() -> None:
     assert steps.step_for_field("item-1", []) == REVIEW
+
+
+@pytest.mark.parametrize("kind", ["question", "intent_to_refuse"])
+def test_asking_for_more_time_adds_its_step_after_the_overview(kind: str) -> None:
+    assert steps.steps_for(kind, 1, more_time=True) == (OVERVIEW, EXTENSION, item(0), TEXT, EXTRAS, REVIEW)
+    assert steps.steps_for(kind, 1) == (OVERVIEW, item(0), TEXT, EXTRAS, REVIEW)
+
+
+def test_an_appointment_has_no_step_for_more_time() -> None:
+    assert steps.steps_for("appointment", 0, more_time=True) == (OVERVIEW, APPOINTMENT, REVIEW)

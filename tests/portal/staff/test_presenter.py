@@ -99,3 +99,10 @@ def test_rows_keep_the_case_services_order_and_each_messages_own_state() -> None
     rows = staff_rows(summaries, {"m1": _entry(OutboxState.pending)}, {"m2": T0}, "de", date(2026, 12, 6))
     assert [(r.id, r.status) for r in rows] == [("m2", "draft_started"), ("m1", "answered"), ("m3", "open")]
     assert staff_rows([], {}, {}, "de", date(2026, 12, 6)) == []
+
+
+def test_more_time_asked_is_named_with_its_date_in_the_staff_members_language() -> None:
+    asked = summary(link_state="answered", answered_at=T0, extension_requested_until=date(2027, 1, 31))
+    assert staff_row(asked, None, None, "de", date(2026, 12, 6)).more_time == "Mehr Zeit erbeten bis 31. Januar 2027"
+    assert staff_row(asked, None, None, "en", date(2026, 12, 6)).more_time == "More time asked until January 31, 2027"
+    assert staff_row(summary(), None, None, "de", date(2026, 12, 6)).more_time == ""

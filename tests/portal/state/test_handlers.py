@@ -42,6 +42,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "PreviewState": {"ask_revoke", "cancel_revoke", "open_preview", "revoke", "show_language", "switch_language"},
     "ReplyState": {
+        "ask_for_more_time",
         "download_calendar",
         "download_receipt",
         "fix_problem",
@@ -58,6 +59,8 @@ ALLOWED: dict[str, set[str]] = {
         "set_appointment_times",
         "set_declaration",
         "set_expected_date",
+        "set_extension_reason",
+        "set_extension_until",
         "set_extra_code",
         "set_extra_description",
         "set_not_available",
@@ -68,6 +71,7 @@ ALLOWED: dict[str, set[str]] = {
         "upload",
         "upload_refused",
         "upload_refused_by_browser",
+        "withdraw_more_time",
     },
 }
 
