@@ -22,7 +22,7 @@ from typing import Any
 from portal.domain.formatting import format_date_long, format_datetime, format_file_size, format_number
 from portal.domain.i18n import REFERENCE_LANGUAGE, text_direction, translate, translate_count
 from portal.domain.message import MessageView
-from portal.domain.outgoing import OutgoingFile, OutgoingReply
+from portal.domain.outgoing import ExtensionRequest, OutgoingFile, OutgoingReply
 
 MEDIA_TYPE = "application/pdf"
 # The case service's name for the file; ASCII, as the caseworkers' file systems want it.
@@ -153,6 +153,8 @@ def _section(lang: str, message: MessageView, reply: OutgoingReply, reference: s
     blocks += _items(lang, message, reply, files)
     blocks += _extras(lang, reply, files)
     blocks.append(Block(tr("text"), (Field("", reply.text or tr("text_none")),)))
+    if reply.extension_request is not None:
+        blocks.append(_extension(lang, message, reply.extension_request))
     if reply.appointment is not None:
         blocks.append(_appointment(lang, message, reply))
     blocks.append(
@@ -243,6 +245,20 @@ def _files(lang: str, files: Sequence[OutgoingFile]) -> list[Block]:
         heading = translate(lang, "receipt.file_heading", number=format_number(number, lang))
         blocks.append(Block(heading, tuple(fields), level=3))
     return blocks
+
+
+def _extension(lang: str, message: MessageView, asked: ExtensionRequest) -> Block:
+    # The request, and that the deadline stands until the authority answers: the receipt must not
+    # read as if more time had been granted.
+    until = format_date_long(asked.until, lang)
+    fields = [
+        Field(translate(lang, "extension.until"), until),
+        Field(translate(lang, "receipt.reason"), asked.reason),
+    ]
+    if message.deadline is not None:
+        deadline = format_date_long(message.deadline, lang)
+        fields.append(Field("", translate(lang, "extension.summary", until=until, deadline=deadline)))
+    return Block(translate(lang, "receipt.extension"), tuple(fields))
 
 
 def _appointment(lang: str, message: MessageView, reply: OutgoingReply) -> Block:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from pypdf import PdfReader
 
 from portal import presenter
 from portal.domain import formatting, i18n
@@ -133,6 +134,13 @@ def test_more_time_alone_or_with_a_document(
     expect(page.locator("#done-reference")).to_be_visible()
     expect(page.locator("#done-extension")).to_have_text(expected)
     assert_accessible(page, f"{lang} confirmation of a request for more time")
+    # The receipt names the request too, in German whatever the page's language.
+    with page.expect_download() as download:
+        button(page, "receipt.download", lang).click()
+    receipt = "\n".join(p.extract_text() or "" for p in PdfReader(download.value.path()).pages)
+    assert i18n.translate("de", "receipt.extension") in receipt
+    if lang != "ar":  # pypdf gives shaped Arabic back as presentation forms
+        assert REASON[lang] in receipt.replace("\n", " ")
 
     reply = _wait_for_reply(case_service, created["id"])
     assert reply["extension_request"] == {"until": until.isoformat(), "reason": REASON[lang]}

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from portal.domain import i18n
-from portal.domain.formatting import format_datetime
-from portal.domain.outgoing import AppointmentAnswer, ExtraDocument, ItemAnswer, OutgoingFile, OutgoingReply
+from portal.domain.formatting import format_date_long, format_datetime
+from portal.domain.outgoing import (
+    AppointmentAnswer,
+    ExtensionRequest,
+    ExtraDocument,
+    ItemAnswer,
+    OutgoingFile,
+    OutgoingReply,
+)
 from portal.domain.receipt import (
     ReceiptDocument,
     Section,
@@ -124,3 +131,22 @@ def test_the_document_comes_back_whole_from_its_json(lang: str) -> None:
     document = build_receipt(messages.message_view("question"), question_reply(lang), "RK-ABCD-EFGH", RECEIVED)
     as_json = json.loads(json.dumps(document_to_json(document)))
     assert document_from_json(as_json) == document
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_a_request_for_more_time_is_on_it_as_a_request(lang: str) -> None:
+    message = messages.message_view("question")
+    assert message.deadline is not None
+    asked = ExtensionRequest(until=message.deadline + timedelta(days=21), reason="Der Vertrag kommt erst im Januar.")
+    reply = question_reply(lang).model_copy(update={"extension_request": asked})
+    receipt = build_receipt(message, reply, "RK-ABCD-EFGH", RECEIVED)
+    for section in receipt.sections:
+        [block] = [b for b in section.blocks if b.heading == i18n.translate(section.lang, "receipt.extension")]
+        values = [f.value for f in block.fields]
+        until, deadline = format_date_long(asked.until, section.lang), format_date_long(message.deadline, section.lang)
+        assert until in values and asked.reason in values
+        # Said as a request: the deadline stands until the authority answers.
+        assert i18n.translate(section.lang, "extension.summary", until=until, deadline=deadline) in values
+    # Without a request, no such part.
+    plain = build_receipt(message, question_reply(lang), "RK-ABCD-EFGH", RECEIVED)
+    assert all(b.heading != i18n.translate(s.lang, "receipt.extension") for s in plain.sections for b in s.blocks)
