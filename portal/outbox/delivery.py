@@ -27,7 +27,8 @@ from portal.client import CaseServiceClient
 from portal.domain import clock
 from portal.domain.errors import CaseServiceUnavailable, LinkAnswered, LinkError, ReplyRejected
 from portal.metrics import METRICS, PortalMetrics
-from portal.outbox.store import OutboxEntry, PortalStore
+from portal.outbox.entries import OutboxEntry
+from portal.outbox.store import PortalStore
 from portal.storage import FileStorage
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,50 +41,12 @@ from portal.database import UtcDateTime, make_engine
 from portal.domain.errors import AlreadySubmitted
 from portal.domain.outgoing import HOLDS_FILES, OutboxState, OutgoingFile, OutgoingReply
 from portal.outbox import receipts
+from portal.outbox.entries import OutboxEntry, OutboxStats, ReferenceTaken, new_reference
 from portal.outbox.receipts import KeptReceipt
 
-# Crockford-like: no 0/O, 1/I, so a reference read out on the phone is unambiguous.
-REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-REFERENCE_PREFIX = "RK"
 # What the case service accepts as an Idempotency-Key; checked at enqueue so that a bad key fails
 # the submission at once instead of being rejected by the case service later.
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{1,128}")
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxStats:
-    """The whole portal's outbox at one moment (every instance shares the database)."""
-
-    pending: int  # waiting for their next try
-    delivering: int  # leased by a worker right now
-    delivered: int
-    rejected: int
-    resolved: int
-    oldest_undelivered_at: datetime | None  # the oldest pending or delivering entry's creation
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxEntry:
-    id: int
-    reference: str
-    message_id: str
-    idempotency_key: str
-    # None once retention reduced a delivered entry to what an operator needs (``reduce_delivered``).
-    reply: OutgoingReply | None
-    state: OutboxState
-    attempts: int
-    next_attempt_at: datetime
-    lease_until: datetime | None
-    last_error_code: str | None
-    reply_id: str | None
-    delivered_at: datetime | None
-    created_at: datetime
-
-    def held_reply(self) -> OutgoingReply:
-        """The reply of an entry that still holds one: every pending or rejected entry does."""
-        if self.reply is None:
-            raise RuntimeError(f"outbox {self.reference}: the reply was reduced after its delivery")
-        return self.reply
 
 
 metadata = MetaData()
@@ -111,16 +72,6 @@ outbox = Table(
     Column("delivered_at", UtcDateTime, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
 )
-
-
-class ReferenceTaken(Exception):
-    """The reference drawn for a reply is another entry's already (about once in 10^12 draws)."""
-
-
-def new_reference() -> str:
-    """``RK-XXXX-XXXX``: 40 random bits, plenty for uniqueness per portal (collisions retried)."""
-    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
-    return f"{REFERENCE_PREFIX}-{chars[:4]}-{chars[4:]}"
 
 
 class PortalStore:

@@ -138,13 +138,17 @@ def extension_step() -> rx.Component:
         ),
         rx.el.p(t["extension.items_may_stay_open"], class_name="hint"),
         nav_buttons(t, S.previous_step, S.next_step),
-        rx.el.button(
-            t["extension.withdraw"],
-            type="button",
-            class_name="link-button",
-            id="withdraw-extension",
-            on_click=S.withdraw_more_time,
-        ),
+        _withdraw_extension(),
+    )
+
+
+def _withdraw_extension() -> rx.Component:
+    return rx.el.button(
+        t["extension.withdraw"],
+        type="button",
+        class_name="link-button",
+        id="withdraw-extension",
+        on_click=S.withdraw_more_time,
     )
 
 
@@ -154,17 +158,11 @@ def _extension_review() -> rx.Component:
         rx.el.div(
             rx.el.h2(t["extension.heading"]),
             rx.el.p(S.extension.summary, id="review-extension"),
-            rx.el.p(S.extension.reason, class_name="prewrap"),
+            rx.el.p(S.extension.reason, dir="auto", class_name="prewrap"),
             field_errors(S.extension.errors, "extension-review"),
             rx.el.div(
                 _change(t["extension.heading"], "extension"),
-                rx.el.button(
-                    t["extension.withdraw"],
-                    type="button",
-                    class_name="link-button",
-                    id="withdraw-extension",
-                    on_click=S.withdraw_more_time,
-                ),
+                _withdraw_extension(),
                 class_name="card-actions",
             ),
             class_name="card",

@@ -10,7 +10,7 @@ from portal.domain import formatting
 from portal.domain.i18n import available_languages, translate
 from portal.domain.message import MessageSummaryView
 from portal.domain.staff_status import StaffStatus, StatusLine, more_time_until, status_of
-from portal.outbox.store import OutboxEntry
+from portal.outbox.entries import OutboxEntry
 from portal.presenter import days_left_text, format_when
 
 _OPEN = (StaffStatus.OPEN, StaffStatus.DRAFT_STARTED)

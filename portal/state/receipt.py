@@ -25,7 +25,7 @@ from portal.domain import clock, errors
 from portal.domain.message import MessageView
 from portal.domain.outgoing import OutgoingReply
 from portal.outbox import receipt_file
-from portal.outbox.store import OutboxEntry, ReferenceTaken, new_reference
+from portal.outbox.entries import OutboxEntry, ReferenceTaken, new_reference
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,9 @@ from portal.outbox.delivery import (
     kick,
     run_delivery_loop,
 )
+from portal.outbox.entries import OutboxEntry
 from portal.outbox.retention import purge_orphans
-from portal.outbox.store import OutboxEntry, PortalStore
+from portal.outbox.store import PortalStore
 from portal.server.metrics import scrape_registry
 from portal.settings import PortalSettings
 from portal.storage import FileStorage, make_storage

@@ -24,8 +24,9 @@ from portal.domain import clock
 from portal.intake.limits import DEFAULT_LIMITS
 from portal.outbox import receipt_file
 from portal.outbox.delivery import RetryPolicy, deliver_due
+from portal.outbox.entries import ReferenceTaken, new_reference
 from portal.outbox.receipts import Receipts
-from portal.outbox.store import PortalStore, ReferenceTaken, new_reference
+from portal.outbox.store import PortalStore
 from portal.settings import PortalSettings
 from portal.storage import FileStorage, make_storage
 from tests.portal.conftest import CreateMessage, file_bytes, make_reply, replies_for

@@ -15,8 +15,9 @@ from sqlalchemy import select
 
 from portal.domain.errors import AlreadySubmitted
 from portal.domain.outgoing import OutboxState
+from portal.outbox.entries import OutboxEntry
 from portal.outbox.retention import purge_delivered, purge_orphans
-from portal.outbox.store import OutboxEntry, PortalStore, outbox
+from portal.outbox.store import PortalStore, outbox
 from portal.storage import LocalStorage
 from tests.portal.conftest import make_reply
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
@@ -14,7 +13,7 @@ from sqlalchemy import insert
 
 from portal.domain.errors import AlreadySubmitted, LinkError
 from portal.domain.outgoing import ItemAnswer, OutboxState, OutgoingFile, OutgoingReply
-from portal.outbox.store import PortalStore, new_reference, outbox
+from portal.outbox.store import PortalStore, outbox
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 REPLY = OutgoingReply(submitted_at=NOW, language="de", text="Anbei", declaration=True)
@@ -33,13 +32,6 @@ def _with_file(tmp_path: Path, name: str = "a" * 32) -> OutgoingReply:
     )
     item = ItemAnswer(item_id="item-1", status="provided", files=("f1",))
     return REPLY.model_copy(update={"items": (item,), "files": (file,)})
-
-
-def test_reference_is_unambiguous() -> None:
-    for _ in range(200):
-        ref = new_reference()
-        assert re.fullmatch(r"RK-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}", ref), ref
-        assert not set(ref[3:]) & set("01OI")
 
 
 def test_enqueue_commits_durably_and_reads_back(store: PortalStore, database_url: str, tmp_path: Path) -> None:

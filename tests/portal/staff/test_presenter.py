@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from portal.domain import i18n
 from portal.domain.outgoing import OutboxState, OutgoingReply
-from portal.outbox.store import OutboxEntry
+from portal.outbox.entries import OutboxEntry
 from portal.staff.presenter import staff_row, staff_rows
 from tests.support.messages import T0, summary
 
