@@ -16,9 +16,10 @@ def receipt_download(t: Texts, gone: BooleanVar, on_download: EventHandler) -> r
             type="button",
             class_name="button-primary",
             id="receipt-download",
+            aria_describedby="receipt-hint",
             on_click=on_download,
         ),
-        rx.el.p(t["receipt.download_hint"]),
+        rx.el.p(t["receipt.download_hint"], class_name="hint", id="receipt-hint"),
         rx.cond(gone, rx.el.p(t["receipt.gone"], id="receipt-gone", role="status")),
         class_name="receipt-download",
     )
