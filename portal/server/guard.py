@@ -13,6 +13,7 @@ the rate limits. The headers are set in ``portal.server.headers``, the rate limi
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from typing import Any
 
@@ -29,6 +30,8 @@ from portal.server.ratelimit import (
     upload_refusal,
 )
 from portal.settings import PortalSettings
+
+log = logging.getLogger(__name__)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -99,7 +102,7 @@ class PortalGuard:
         if token is not None:
             if await self._link_refused(scope, token, send_with_headers):
                 return
-            answer = await self.link_page(scope, token) if self.link_page is not None else None
+            answer = await self._link_page(scope, token)
             if answer is not None:
                 # The page with the request (or why not) in it; see portal/server/link_page.py.
                 await _answer(send_with_headers, answer)
@@ -144,6 +147,17 @@ class PortalGuard:
         picked = picked_language(scope)
         await _answer(send, link_refusal(verdict, header(scope, b"accept-language"), languages, picked))
         return True
+
+    async def _link_page(self, scope: Scope, token: str) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """The link's page with its request in it; on a failure of our own, None: the prerendered
+        page then serves, and the websocket opens the link as before. Logged without the token."""
+        if self.link_page is None:
+            return None
+        try:
+            return await self.link_page(scope, token)
+        except Exception as exc:
+            log.warning("reply link page not rendered (%s); the prerendered page serves", type(exc).__name__)
+            return None
 
     async def _upload_refused(self, scope: Scope, send: Send) -> bool:
         """Counts an upload request; answers 429 and returns True when refused."""

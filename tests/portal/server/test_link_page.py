@@ -129,3 +129,18 @@ async def test_without_a_built_page_the_guard_serves_as_before(portal_runtime) -
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=guard), base_url="http://p.test") as http:
         response = await http.get("/r/" + "A" * 43)
     assert response.text == "prerendered" and seen == ["/reply/"]
+
+
+async def test_a_page_that_fails_to_render_falls_back_to_the_prerendered_one() -> None:
+    async def broken(scope: Any, token: str) -> None:
+        raise RuntimeError("no page")
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]})
+        await send({"type": "http.response.body", "body": b"prerendered"})
+
+    guard = PortalGuard(app, max_upload_request_bytes=1000, link_page=broken)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=guard), base_url="http://p.test") as http:
+        response = await http.get("/r/" + "A" * 43)
+    assert (response.status_code, response.text) == (200, "prerendered")
+    assert response.headers["cache-control"] == "no-store"
