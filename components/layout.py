@@ -74,9 +74,12 @@ def page_shell(
     *children: rx.Component,
     direction: StringVar | str = "ltr",
     on_extend: EventHandler | None = None,
+    phase: StringVar | None = None,
 ) -> rx.Component:
     """The page frame. `direction` is also set here (not only on <html>, by script) so a change of
-    language lays the page out anew in one step rather than two (layout shift, #5)."""
+    language lays the page out anew in one step rather than two (layout shift, #5). `phase` (the
+    reply page's) tells the stylesheet when the live page holds the request, so the server's copy
+    of a link's page gives way to it (portal/static_request.py)."""
     return rx.el.div(
         rx.el.header(
             # Inside the banner landmark, so no content stands outside a landmark (axe "region").
@@ -112,6 +115,7 @@ def page_shell(
         ),
         class_name="page",
         dir=direction,
+        custom_attrs={"data-phase": phase} if phase is not None else {},
     )
 
 

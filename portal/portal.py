@@ -7,6 +7,7 @@ from reflex.event import EventHandler
 from reflex_base.utils.format import format_event_handler
 
 from portal import links, routes, runtime
+from portal.domain.clock import today
 from portal.intake.task import sandbox_lifespan
 from portal.outbox.task import delivery_lifespan
 from portal.pages.home import home_page
@@ -16,6 +17,7 @@ from portal.pages.staff import list_page, preview_page, sign_in_page
 from portal.server.assets import HashedAssets, compiled_assets_dir
 from portal.server.guard import PortalGuard
 from portal.server.health import with_health
+from portal.server.link_page import LinkPages, reply_template
 from portal.server.metrics import with_metrics
 from portal.server.socket_owners import socket_owner_lifespan
 from portal.state.binding import SessionBinding
@@ -37,6 +39,15 @@ def _event_name(handler: object) -> str:
 
 
 _settings = runtime.settings()
+_link_pages = LinkPages(
+    reply_template(compiled_assets_dir),
+    runtime.open_link,
+    runtime.committed_at,
+    runtime.handovers(),
+    _settings.languages,
+    _settings.trusted_proxy_hops,
+    today,
+)
 
 app = rx.App(
     theme=None,
@@ -63,6 +74,7 @@ app = rx.App(
             upload_refused_handler=_event_name(ReplyState.upload_refused),
             upload_handlers=[_event_name(ReplyState.upload)],
             may_upload=runtime.may_upload,
+            link_page=_link_pages.answer,
         ),
     ],
 )

@@ -10,16 +10,16 @@ import asyncio
 import contextlib
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import cast
 
 import redis.asyncio
 
-from portal import receipt_pdf
+from portal import links, receipt_pdf
 from portal.client import CaseServiceClient
-from portal.domain import clock
+from portal.domain import clock, errors
 from portal.intake.limits import MIB
 from portal.intake.pipeline import Limits
 from portal.intake.scanner import make_scanner
@@ -28,6 +28,7 @@ from portal.outbox.draft_marks import DraftMarks
 from portal.outbox.receipts import Receipts
 from portal.outbox.saved_drafts import SavedDrafts
 from portal.outbox.store import PortalStore
+from portal.protection.handover import Handovers
 from portal.protection.quotas import LinkSessions
 from portal.protection.ratelimit import PortalRules, RateLimiter
 from portal.settings import PortalSettings, get_settings
@@ -92,6 +93,24 @@ def file_storage() -> FileStorage:
 @lru_cache(maxsize=1)
 def link_sessions() -> LinkSessions:
     return LinkSessions(store().engine, timedelta(seconds=settings().session_timeout_seconds))
+
+
+@lru_cache(maxsize=1)
+def handovers() -> Handovers[links.OpenedLink | errors.PortalError]:
+    """Link openings of this process's first responses, kept for their pages' websockets."""
+    return Handovers()
+
+
+async def open_link(token: str) -> links.OpenedLink:
+    """``links.open_link`` with the process's client of the case service."""
+    async with case_service() as client:
+        return await links.open_link(client, token)
+
+
+async def committed_at(message_id: str) -> datetime | None:
+    """When a reply to the message was committed to this portal's outbox, if one waits there."""
+    entry = await asyncio.to_thread(store().by_message, message_id)
+    return entry.created_at if entry is not None else None
 
 
 async def may_upload(client_token: str) -> bool:

@@ -144,7 +144,7 @@ def translate_count(lang: str, key: str, count: int, **params: object) -> str:
 # Sections the server puts into sentences itself (the presenter, the handlers' messages): no page
 # reads them from its texts, so they are not sent to every browser. Half the catalogue, and most of
 # what a link's first answer over the websocket carries.
-SERVER_SIDE_SECTIONS = ("catalogue.", "error.")
+SERVER_SIDE_SECTIONS = ("catalogue.", "error.", "static.")
 
 
 def page_texts(lang: str, params: Mapping[str, object]) -> dict[str, str]:

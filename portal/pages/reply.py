@@ -15,7 +15,9 @@ t = S.t
 
 
 def _shell(*children: rx.Component) -> rx.Component:
-    return page_shell(t, S.languages, S.lang, S.switch_language, *children, direction=S.dir, on_extend=S.keep_alive)
+    return page_shell(
+        t, S.languages, S.lang, S.switch_language, *children, direction=S.dir, on_extend=S.keep_alive, phase=S.phase
+    )
 
 
 def _error_view() -> rx.Component:

@@ -13,6 +13,7 @@ the rate limits. The headers are set in ``portal.server.headers``, the rate limi
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from typing import Any
 
@@ -30,6 +31,8 @@ from portal.server.ratelimit import (
 )
 from portal.settings import PortalSettings
 
+log = logging.getLogger(__name__)
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -37,6 +40,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # Does the session with this Reflex client token hold a verified, open reply link?
 MayUpload = Callable[[str], Awaitable[bool]]
+# The first response to a reply link with its request in it (portal.server.link_page), or None
+# when this process has no page to answer with.
+LinkPage = Callable[[Scope, str], Awaitable[tuple[int, list[tuple[bytes, bytes]], bytes] | None]]
 # The path the reply page's prerendered HTML is served under (Reflex redirects "/reply" to it).
 _REPLY_PAGE = routes.REPLY + "/"
 
@@ -64,6 +70,7 @@ class PortalGuard:
         upload_refused_handler: str = "",
         upload_handlers: Collection[str] = (),
         may_upload: MayUpload | None = None,
+        link_page: LinkPage | None = None,
     ) -> None:
         """``limiter`` (called on first use, so building the app opens no database) turns the rate
         limits on; ``upload_refused_handler`` is the reply state's event that shows a refused
@@ -83,6 +90,7 @@ class PortalGuard:
         # Full names of the event handlers that take files; any other is refused.
         self.upload_handlers = frozenset(upload_handlers)
         self.may_upload = may_upload
+        self.link_page = link_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,6 +101,11 @@ class PortalGuard:
         token = links.token_in_path(path) if scope["method"] in ("GET", "HEAD") else None
         if token is not None:
             if await self._link_refused(scope, token, send_with_headers):
+                return
+            answer = await self._link_page(scope, token)
+            if answer is not None:
+                # The page with the request (or why not) in it; see portal/server/link_page.py.
+                await _answer(send_with_headers, answer)
                 return
             # A reply link /r/<token> gets the prerendered /reply page, which paints at once; the
             # script in its head moves the token into the fragment (/reply#t=<token>) before the
@@ -134,6 +147,17 @@ class PortalGuard:
         picked = picked_language(scope)
         await _answer(send, link_refusal(verdict, header(scope, b"accept-language"), languages, picked))
         return True
+
+    async def _link_page(self, scope: Scope, token: str) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """The link's page with its request in it; on a failure of our own, None: the prerendered
+        page then serves, and the websocket opens the link as before. Logged without the token."""
+        if self.link_page is None:
+            return None
+        try:
+            return await self.link_page(scope, token)
+        except Exception as exc:
+            log.warning("reply link page not rendered (%s); the prerendered page serves", type(exc).__name__)
+            return None
 
     async def _upload_refused(self, scope: Scope, send: Send) -> bool:
         """Counts an upload request; answers 429 and returns True when refused."""

@@ -22,6 +22,7 @@ from portal.domain import draft as reply
 from portal.domain import errors, steps
 from portal.domain.message import MessageView
 from portal.intake import pipeline as intake
+from portal.protection.clients import address_group
 from portal.server import ratelimit
 from portal.state.binding import current_binding
 from portal.state.saving import Pulled
@@ -62,30 +63,34 @@ class LinkMixin(rx.State, mixin=True):
         The link /r/<token> is served this page's HTML and its head script (portal.links)
         moves the token into the fragment, which the load event carries here.
         """
-        token = links.handed_over_token(self.router.url.fragment)
+        token, nonce = links.handed_over(self.router.url.fragment)
         if not token:
             # /reply opened directly (a new tab, a bookmark, a reload after the request was shown).
             if self.phase not in ("ready", "error"):
                 self.phase = "none"
             return self._document_attributes()
         self._token = token
-        specs = await self._verify_and_show()
+        specs = await self._verify_and_show(nonce)
         return [*specs, rx.call_script(links.CLEAR)]
 
     @rx.event
     async def retry(self) -> list[EventSpec]:
         return await self._verify_and_show()
 
-    async def _verify_and_show(self) -> list[EventSpec]:
-        await self._verify()
+    async def _verify_and_show(self, nonce: str = "") -> list[EventSpec]:
+        await self._verify(nonce)
         metrics.count_link_opening(metrics.OPENED if self.phase == "ready" else self.error_code)
         # The language is picked once the case (and the language it records, if any) is known.
         specs = self._pick_initial(self._message.case.preferred_language if self._message else None)
         self._render()
         return specs
 
-    async def _verify(self) -> None:
-        """Counts the hand-over, then opens the link: its request, or the page that says why not."""
+    async def _verify(self, nonce: str = "") -> None:
+        """Counts the hand-over, then opens the link: its request, or the page that says why not.
+
+        With the ``nonce`` of the page's first response (which opened the link already, see
+        ``portal.server.link_page``), the outcome kept under it is taken instead, once, for the
+        same token from the same address; without a fitting one, the link is opened here."""
         self.phase = "checking"
         verdict = await ratelimit.count_handover(
             runtime.rate_limiter, runtime.rate_rules(), self.router.session.client_ip, self._token
@@ -95,9 +100,16 @@ class LinkMixin(rx.State, mixin=True):
             self._wait_minutes = verdict.minutes
             return
         self._wait_minutes = 0
+        kept = runtime.handovers().redeem(nonce, self._token, address_group(self.router.session.client_ip))
+        if isinstance(kept, errors.PortalError):
+            self._fail(kept)
+            return
         try:
-            async with runtime.case_service() as client:
-                opened = await links.open_link(client, self._token)
+            if kept is not None:
+                opened = kept
+            else:
+                async with runtime.case_service() as client:
+                    opened = await links.open_link(client, self._token)
         except (errors.LinkError, errors.CaseServiceUnavailable) as exc:
             self._fail(exc)
             return

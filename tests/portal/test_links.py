@@ -105,15 +105,19 @@ def test_the_head_script_runs_the_python_pattern() -> None:
 SCRIPT_PATHS = ["/r/" + "A" * 43, "/r/abc/", "/r/abc", "/r/", "/r/a/b", "/r/abc//", "/reply", "/", "/help", "/rx/abc"]
 
 
-def _run_in_node(script: str, pathname: str) -> str | None:
-    """Runs ``script`` in Node with the browser's ``location`` and ``history``; the address it
-    put into the history, if any."""
+def _run_in_node(script: str, pathname: str, nonce: str | None = None) -> str | None:
+    """Runs ``script`` in Node with the browser's ``location``, ``history`` and a document holding
+    the first response's ``nonce`` (if any); the address it put into the history, if any."""
     node = shutil.which("node")
     if node is None:
         pytest.skip("Node is not installed")
     program = (
         f"var location={{pathname:{json.dumps(pathname)}}};var replaced=null;"
         "var history={replaceState:function(s,t,url){replaced=url;}};"
+        f"var nonce={json.dumps(nonce)};"
+        "var document={documentElement:{},getElementById:function(){return null;},"
+        "querySelector:function(q){return q.indexOf('meta')===0&&nonce!==null?{content:nonce}:null;}};"
+        "function MutationObserver(){this.observe=function(){};this.disconnect=function(){};}"
         f"{script}\nconsole.log(JSON.stringify(replaced));"
     )
     done = subprocess.run([node, "-e", program], capture_output=True, text=True, timeout=30, check=True)
@@ -128,6 +132,14 @@ def test_the_head_script_hands_over_exactly_what_the_guard_serves() -> None:
         assert _run_in_node(links.HANDOFF, path) == expected, path
         if token is not None:
             assert links.handed_over_token(expected.split("#", 1)[1]) == token
+
+
+def test_the_head_script_hands_over_the_nonce_of_the_first_response() -> None:
+    token = "A" * 43
+    handed = _run_in_node(links.HANDOFF, "/r/" + token, nonce="n0nce-value")
+    assert handed == f"{routes.REPLY}#{links.FRAGMENT_PREFIX}{token}{links.NONCE_SEPARATOR}n0nce-value"
+    assert links.handed_over(handed.split("#", 1)[1]) == (token, "n0nce-value")
+    assert links.handed_over("main") == ("", "")
 
 
 def test_the_clearing_script_leaves_the_reply_page() -> None:

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from reflex.istate.data import RouterData, SessionData
 
+from portal.domain import errors
+from portal.protection.clients import address_group
 from portal.state.binding import SessionBinding
 from portal.state.reply import ReplyState
 from portal.state.staff import StaffState
@@ -110,3 +112,36 @@ async def test_a_verified_session_ends_when_used_from_another_client(configure: 
     set_connection(state, "198.51.100.7", "Firefox/140", "/reply")
     await binding.preprocess(None, state, None)  # type: ignore[arg-type]
     assert state.phase == "error" and state._message is None
+
+
+async def _hand_over_with(state: ReplyState, token: str, nonce: str) -> None:
+    set_connection(state, state.router.session.client_ip, "Firefox/140", f"/reply#t={token}&n={nonce}")
+    await state.on_reply_page()
+
+
+async def test_the_first_responses_outcome_is_taken_once_instead_of_opening_again(
+    portal_runtime, create_message
+) -> None:
+    _, token = await create_message("question")
+    state = tab(ReplyState)
+    here = address_group(state.router.session.client_ip)
+    # What the link's first response kept; unlike what the case service says now, so the test
+    # sees which one the session took.
+    nonce = portal_runtime.handovers().issue(token, here, errors.LinkRevoked())
+    await _hand_over_with(state, token, nonce)
+    assert (state.phase, state.error_code) == ("error", "link_revoked")
+    # The same nonce again (a replay, a second tab): used up, so the link is opened as without it.
+    await _hand_over_with(state, token, nonce)
+    assert state.phase == "ready"
+
+
+async def test_a_nonce_of_another_address_or_token_is_not_taken(portal_runtime, create_message) -> None:
+    _, token = await create_message("question")
+    state = tab(ReplyState)
+    elsewhere = portal_runtime.handovers().issue(token, "192.0.2.0/24", errors.LinkRevoked())
+    await _hand_over_with(state, token, elsewhere)
+    assert state.phase == "ready"
+    here = address_group(state.router.session.client_ip)
+    other_token = portal_runtime.handovers().issue("B" * 43, here, errors.LinkRevoked())
+    await _hand_over_with(state, token, other_token)
+    assert state.phase == "ready"
