@@ -8,6 +8,7 @@ import reflex as rx
 from reflex.event import EventHandler
 from reflex.vars import ArrayVar, ObjectVar, StringVar, Var
 
+from components.lazy_upload import LazyUpload, Suspense
 from components.vars import Texts
 
 if TYPE_CHECKING:
@@ -133,7 +134,8 @@ def upload_errors(t: Texts, errors: ArrayVar[list[str]]) -> rx.Component:
 
 
 def upload_zone(t: Texts, on_drop: EventHandler, on_rejected: EventHandler, label: StringVar) -> rx.Component:
-    zone = rx.upload.root(
+    # Reflex's upload zone, its library fetched when the zone first shows (components/lazy_upload.py).
+    zone = LazyUpload.create(
         rx.el.div(
             rx.el.button(label, type="button", class_name="button-primary upload-button", id="upload-button"),
             rx.el.p(t["upload.hint"], class_name="hint"),
@@ -151,7 +153,7 @@ def upload_zone(t: Texts, on_drop: EventHandler, on_rejected: EventHandler, labe
     # gets no props from Reflex; name it after the visible button that opens it (axe "label").
     file_input = zone.children[0].children[0]
     file_input.custom_attrs["aria-labelledby"] = "upload-button"
-    return zone
+    return Suspense.create(zone)
 
 
 def live_region(message: StringVar) -> rx.Component:
