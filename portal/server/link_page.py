@@ -17,7 +17,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from portal import links, presenter
+from portal import links, metrics, presenter
 from portal import static_request as page
 from portal.domain import draft, errors, i18n
 from portal.domain.message import MessageView
@@ -106,6 +106,9 @@ class LinkPages:
         if template is None:
             return None
         outcome = await self._open(token)
+        # Counted here, as the live page counts a hand-over; a hand-over that takes this outcome
+        # under its nonce is not counted again.
+        metrics.count_link_opening(metrics.OPENED if isinstance(outcome, links.OpenedLink) else outcome.code)
         nonce = ""
         if not isinstance(outcome, TRANSIENT):
             nonce = self.handovers.issue(token, scope_address(scope, self.trusted_hops), outcome)
