@@ -10,6 +10,8 @@ zone back until then.
 
 from __future__ import annotations
 
+from typing import cast
+
 import reflex as rx
 from reflex_base.utils.imports import ImportVar, ParsedImportDict
 from reflex_components_core.core.upload import Upload
@@ -21,6 +23,14 @@ _LIBRARY = "react-dropzone"
 
 class LazyUpload(Upload):  # type: ignore[misc]  # Reflex's component packages are untyped
     """``rx.upload.root`` whose ``useDropzone`` is the lazy one."""
+
+    @classmethod
+    def create(cls, *children: object, **props: object) -> LazyUpload:
+        # Reflex adds its /_upload endpoint only when ``Upload.is_used``; ``Upload.create`` sets the
+        # flag on ``cls``, here this subclass, so a backend-only process (which builds no frontend
+        # and leaves no marker file) would answer every upload 404.
+        Upload.is_used = True
+        return cast(LazyUpload, super().create(*children, **props))
 
     def _get_all_imports(self, collapse: bool = False) -> ParsedImportDict:
         imports: ParsedImportDict = dict(super()._get_all_imports(collapse=collapse))

@@ -17,7 +17,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from portal import links, presenter
+from portal import links, metrics, presenter
 from portal import static_request as page
 from portal.domain import draft, errors, i18n
 from portal.domain.message import MessageView
@@ -61,16 +61,16 @@ class Template:
         return cls(html[:head_at], html[head_at:body_at], html[body_at:])
 
 
-def reply_template(assets_dir: Callable[[], Path | None]) -> Callable[[], Template | None]:
-    """The reply page of the build whose hashed files ``assets_dir`` names (asked on first use:
-    the server knows where the build is only once it runs), read once."""
+def reply_template(pages_dir: Callable[[], Path | None]) -> Callable[[], Template | None]:
+    """The reply page (``reply/index.html``) of the build in the folder ``pages_dir`` names (asked
+    on first use: the server knows where its build is only once it runs), read once."""
     cached: list[Template | None] = []
 
     def load() -> Template | None:
         if not cached:
-            directory = assets_dir()
+            directory = pages_dir()
             try:
-                html = (directory.parent / "reply" / "index.html").read_text() if directory is not None else None
+                html = (directory / "reply" / "index.html").read_text() if directory is not None else None
                 cached.append(Template.parse(html) if html else None)
             except (OSError, ValueError):
                 cached.append(None)
@@ -106,6 +106,9 @@ class LinkPages:
         if template is None:
             return None
         outcome = await self._open(token)
+        # Counted here, as the live page counts a hand-over; a hand-over that takes this outcome
+        # under its nonce is not counted again.
+        metrics.count_link_opening(metrics.OPENED if isinstance(outcome, links.OpenedLink) else outcome.code)
         nonce = ""
         if not isinstance(outcome, TRANSIENT):
             nonce = self.handovers.issue(token, scope_address(scope, self.trusted_hops), outcome)

@@ -78,19 +78,20 @@ class LinkMixin(rx.State, mixin=True):
         return await self._verify_and_show()
 
     async def _verify_and_show(self, nonce: str = "") -> list[EventSpec]:
-        await self._verify(nonce)
-        metrics.count_link_opening(metrics.OPENED if self.phase == "ready" else self.error_code)
+        if not await self._verify(nonce):
+            metrics.count_link_opening(metrics.OPENED if self.phase == "ready" else self.error_code)
         # The language is picked once the case (and the language it records, if any) is known.
         specs = self._pick_initial(self._message.case.preferred_language if self._message else None)
         self._render()
         return specs
 
-    async def _verify(self, nonce: str = "") -> None:
+    async def _verify(self, nonce: str = "") -> bool:
         """Counts the hand-over, then opens the link: its request, or the page that says why not.
 
         With the ``nonce`` of the page's first response (which opened the link already, see
         ``portal.server.link_page``), the outcome kept under it is taken instead, once, for the
-        same token from the same address; without a fitting one, the link is opened here."""
+        same token from the same address; without a fitting one, the link is opened here. True
+        when the outcome was the first response's (which counted the opening already)."""
         self.phase = "checking"
         verdict = await ratelimit.count_handover(
             runtime.rate_limiter, runtime.rate_rules(), self.router.session.client_ip, self._token
@@ -98,12 +99,12 @@ class LinkMixin(rx.State, mixin=True):
         if not verdict.allowed:
             self._fail(errors.RateLimited(retry_after=verdict.retry_after))
             self._wait_minutes = verdict.minutes
-            return
+            return False
         self._wait_minutes = 0
         kept = runtime.handovers().redeem(nonce, self._token, address_group(self.router.session.client_ip))
         if isinstance(kept, errors.PortalError):
             self._fail(kept)
-            return
+            return True
         try:
             if kept is not None:
                 opened = kept
@@ -112,14 +113,14 @@ class LinkMixin(rx.State, mixin=True):
                     opened = await links.open_link(client, self._token)
         except (errors.LinkError, errors.CaseServiceUnavailable) as exc:
             self._fail(exc)
-            return
+            return False
         except errors.PortalError:
             # E.g. the case service refused our own request (ReplyRejected): no page of its own.
             self._fail(errors.PortalError())
-            return
+            return False
         message = opened.message
         if await self._committed_here(message.id):
-            return
+            return kept is not None
         if self._message is None or self._message.id != message.id or self._draft is None:
             self._message = message
             self._start_draft(message)
@@ -134,6 +135,7 @@ class LinkMixin(rx.State, mixin=True):
         await asyncio.to_thread(
             runtime.link_sessions().open, self._client_token(), message.id, message.expires_at, datetime.now(UTC)
         )
+        return kept is not None
 
     async def _committed_here(self, message_id: str) -> bool:
         """A reply to the message is in this portal's outbox, not delivered yet (the case service

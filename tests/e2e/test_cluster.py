@@ -13,6 +13,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -239,3 +240,24 @@ def test_replies_while_the_case_service_is_down_arrive_once(
     page_of_replies = messages.authority_get(service, "/api/v1/replies?after=0&limit=100").json()["replies"]
     arrived = sorted(reply["message_id"] for reply in page_of_replies if reply["message_id"] in ids)
     assert arrived == sorted(ids)  # each exactly once
+
+
+def test_a_link_is_answered_by_a_backend_with_its_request_in_the_first_html(
+    cluster: Cluster, service: CaseServiceProcess
+) -> None:
+    # No language recorded for the case: the browser's decides.
+    created = messages.create(service, messages.message_in(reference="ABH-P-2026-000905", language=None))
+    link = _link(cluster, created)
+    token = link.rsplit("/r/", 1)[1]
+    before = len(upstreams(cluster, "/r/"))
+    with httpx.Client(trust_env=False, timeout=20) as http:
+        answer = http.get(link, headers={"Accept-Language": "ar"})
+        unknown = http.get(f"{cluster.public_url}/r/{'B' * 43}")
+    # The backend opened the link and wrote the request into the build's reply page.
+    assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
+    assert 'id="ssr-page"' in answer.text and "ABH-P-2026-000905" in answer.text
+    assert '<html lang="ar" dir="rtl"' in answer.text and token not in answer.text
+    assert unknown.status_code == 404 and 'id="ssr-page"' in unknown.text
+    # nginx passed both to a backend and logged neither token.
+    assert len(upstreams(cluster, "/r/")) == before + 2
+    assert token not in cluster.access_log.read_text()
