@@ -223,8 +223,6 @@ class Cluster:
             **self.environment(),
             # Its own disk, as on a machine of its own; sessions are in Redis, replies in PostgreSQL.
             "PORTAL_DATA_DIR": str(data_dir),
-            # The build nginx serves: a backend answers reply links with its reply page.
-            "PORTAL_FRONTEND_DIR": str(self.frontend_dir),
             "REFLEX_STATES_WORKDIR": str(own / "states"),
             "REFLEX_UPLOADED_FILES_DIR": str(own / "uploaded_files"),
             # rxconfig reads it before Reflex parses --backend-only (it must name no frontend port).

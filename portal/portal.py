@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import reflex as rx
 from reflex.event import EventHandler
 from reflex_base.utils.format import format_event_handler
@@ -40,16 +38,9 @@ def _event_name(handler: object) -> str:
     return format_event_handler(handler)
 
 
-def _served_pages_dir() -> Path | None:
-    """The pages of the build this process serves itself; None behind a proxy without
-    ``PORTAL_FRONTEND_DIR`` (the proxy answers the link then, as before)."""
-    assets = compiled_assets_dir()
-    return assets.parent if assets is not None else None
-
-
 _settings = runtime.settings()
 _link_pages = LinkPages(
-    reply_template(lambda: _settings.frontend_dir or _served_pages_dir()),
+    reply_template(compiled_assets_dir),
     runtime.open_link,
     runtime.committed_at,
     runtime.handovers(),

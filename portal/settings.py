@@ -73,10 +73,6 @@ class PortalSettings(BaseSettings):
     # "database" (the portal's database, which every instance shares; see portal.storage).
     file_storage: Literal["local", "database"] = "local"
     public_url: str = "http://localhost:3000"
-    # The exported frontend a proxy serves in front of backend-only processes (deploy/): a
-    # backend reads the reply page from it, to answer a reply link with the request already in
-    # it. Empty: the page of the build this process serves itself (``reflex run --env prod``).
-    frontend_dir: Path | None = None
     # The fonts of the receipt PDF (portal.receipt_pdf names the files under it): Debian's
     # fonts-noto-core and fonts-droid-fallback, installed by scripts/setup; never fetched.
     receipt_fonts_dir: Path = Path("/usr/share/fonts/truetype")

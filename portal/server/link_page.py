@@ -61,16 +61,16 @@ class Template:
         return cls(html[:head_at], html[head_at:body_at], html[body_at:])
 
 
-def reply_template(pages_dir: Callable[[], Path | None]) -> Callable[[], Template | None]:
-    """The reply page (``reply/index.html``) of the build in the folder ``pages_dir`` names (asked
-    on first use: the server knows where its build is only once it runs), read once."""
+def reply_template(assets_dir: Callable[[], Path | None]) -> Callable[[], Template | None]:
+    """The reply page of the build whose hashed files ``assets_dir`` names (asked on first use:
+    the server knows where the build is only once it runs), read once."""
     cached: list[Template | None] = []
 
     def load() -> Template | None:
         if not cached:
-            directory = pages_dir()
+            directory = assets_dir()
             try:
-                html = (directory / "reply" / "index.html").read_text() if directory is not None else None
+                html = (directory.parent / "reply" / "index.html").read_text() if directory is not None else None
                 cached.append(Template.parse(html) if html else None)
             except (OSError, ValueError):
                 cached.append(None)

@@ -94,6 +94,11 @@ def _follow(page: Page) -> None:
     page.on("close", lambda closed: _SOCKETS.pop(closed, None))
 
 
+def latest_socket(page: Page) -> WebSocket | None:
+    """The page's app socket opened last, closed or not (None before the first)."""
+    return _SOCKETS.get(page)
+
+
 def socket_of(page: Page) -> WebSocket:
     """The page's app socket, the one opened last (a page that navigates away reports no close)."""
     socket = _SOCKETS.get(page)

@@ -36,7 +36,7 @@ def build(tmp_path: Path) -> Path:
     assets.mkdir(parents=True)
     (tmp_path / "client" / "reply").mkdir()
     (tmp_path / "client" / "reply" / "index.html").write_text(PRERENDERED)
-    return tmp_path / "client"
+    return assets
 
 
 @pytest.fixture
