@@ -39,8 +39,15 @@ def heading(page: Page) -> Locator:
     return page.get_by_role("heading", level=1)
 
 
+def live(page: Page) -> None:
+    """Wait until the live page has taken over from the server's copy of a link's first answer
+    (``#ssr-page``): acting while the app re-renders the page in its place can lose a click."""
+    expect(page.locator("#ssr-page")).to_have_count(0)
+
+
 def language_select(page: Page) -> Locator:
-    """The language switcher, labelled in whatever language the page is in."""
+    """The language switcher, labelled in whatever language the page is in (the live page's)."""
+    live(page)
     return page.get_by_label(_LANGUAGE_LABELS)
 
 
@@ -53,6 +60,7 @@ def next_step(page: Page, press: Locator | None = None, *, lang: str = "de") -> 
     """Press a step button ("Weiter" unless given) and wait until the new step is on screen and
     focus has moved to its heading (never act on the old one, nor click while the page scrolls to
     the top: a click aimed before that scroll lands beside its button)."""
+    live(page)
     step = page.locator("#step-heading")
     before = step.text_content() or ""
     (press if press is not None else button(page, "nav.next", lang)).click()
