@@ -60,6 +60,11 @@ def _fact(label: Html, value: str) -> Html:
     return el("dt", label) + el("dd", bdi(value)) if value else ""
 
 
+def _facts_card(heading: Html, *facts: tuple[Html, str], class_: str = "facts") -> Html:
+    """A card with a heading and its label/value list (a fact without a value is left out)."""
+    return el("section", el("h2", heading), el("dl", *(_fact(k, v) for k, v in facts), class_=class_), class_="card")
+
+
 def request_summary(t: Words, msg: MessageDisplay) -> Html:
     parts = [
         el("p", text(msg.kind_label), class_="kind-label"),
@@ -79,18 +84,12 @@ def request_summary(t: Words, msg: MessageDisplay) -> Html:
             )
         )
     parts.append(
-        el(
-            "section",
-            el("h2", t("request.application")),
-            el(
-                "dl",
-                _fact(t("request.service"), msg.service_name),
-                _fact(t("request.reference"), msg.reference),
-                _fact(t("request.submitted_on"), msg.submitted_on),
-                _fact(t("request.applicant"), msg.applicant_name),
-                class_="facts",
-            ),
-            class_="card",
+        _facts_card(
+            t("request.application"),
+            (t("request.service"), msg.service_name),
+            (t("request.reference"), msg.reference),
+            (t("request.submitted_on"), msg.submitted_on),
+            (t("request.applicant"), msg.applicant_name),
         )
     )
     parts.append(
@@ -106,17 +105,11 @@ def request_summary(t: Words, msg: MessageDisplay) -> Html:
     )
     if msg.appointment_when:
         parts.append(
-            el(
-                "section",
-                el("h2", t("appointment.heading")),
-                el(
-                    "dl",
-                    _fact(t("appointment.when_label"), msg.appointment_when),
-                    _fact(t("appointment.place"), msg.appointment_place),
-                    _fact(t("appointment.bring"), msg.appointment_bring),
-                    class_="facts",
-                ),
-                class_="card",
+            _facts_card(
+                t("appointment.heading"),
+                (t("appointment.when_label"), msg.appointment_when),
+                (t("appointment.place"), msg.appointment_place),
+                (t("appointment.bring"), msg.appointment_bring),
             )
         )
     if msg.responsible_name:
@@ -231,20 +224,15 @@ def request_background(t: Words, msg: MessageDisplay) -> Html:
 
 
 def contact_card(t: Words, msg: MessageDisplay) -> Html:
-    return el(
-        "section",
-        el("h2", t("request.contact")),
-        el(
-            "dl",
-            _fact(t("request.authority"), msg.authority_name),
-            _fact(t("request.contact_person"), msg.contact_person),
-            _fact(t("request.phone"), msg.phone),
-            _fact(t("request.email"), msg.email),
-            _fact(t("request.opening_hours"), msg.opening_hours),
-            _fact(t("request.address"), msg.authority_address),
-            class_="facts prewrap",
-        ),
-        class_="card",
+    return _facts_card(
+        t("request.contact"),
+        (t("request.authority"), msg.authority_name),
+        (t("request.contact_person"), msg.contact_person),
+        (t("request.phone"), msg.phone),
+        (t("request.email"), msg.email),
+        (t("request.opening_hours"), msg.opening_hours),
+        (t("request.address"), msg.authority_address),
+        class_="facts prewrap",
     )
 
 
